@@ -1,0 +1,1 @@
+"""Readers and sinks shipped with etl, registered through the same hooks as third-party plugins."""

@@ -1,0 +1,402 @@
+"""The ``csv`` format: delimited text files (``.csv``, ``.txt``), read and written.
+
+Unless given as reader options, reading detects:
+
+* the encoding: a byte order mark (UTF-8, UTF-16, UTF-32), else UTF-16 without one
+  (NUL in one byte of most byte pairs), else UTF-8 if the whole file is valid UTF-8,
+  else Windows-1252 if it can decode every byte, else Latin-1;
+* the column separator: ';', ',' or '|', whichever splits the most of the first
+  records into as many fields as the header (ties: more fields, then that order).
+
+Reader options (``--reader-option KEY=VALUE``):
+
+``delimiter``
+    ';', ',', '|' or 'tab'.
+``encoding``
+    any Python text codec, e.g. utf-8, cp1252, utf-16-le.
+``max_field_size``
+    the longest field accepted, in characters (default 10,000,000).
+
+Rows carry the physical line where their record starts (the header being line 1);
+blank lines are skipped but counted. Values are given exactly as in the file.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import IO, Any, NamedTuple
+
+from etl import hookimpl
+from etl.components import ReaderSpec, Row
+from etl.errors import InputError, UsageError
+
+DELIMITERS = (";", ",", "|")
+"""The separators detected, in tie-break order."""
+
+DELIMITER_NAMES = {";": ";", ",": ",", "|": "|", "tab": "\t", "\t": "\t", "\\t": "\t"}
+"""The accepted values of the ``delimiter`` option, and the separator each stands for."""
+
+OPTION_NAMES = ("delimiter", "encoding", "max_field_size")
+DEFAULT_MAX_FIELD_SIZE = 10_000_000
+MAX_FIELD_SIZE_LIMIT = 2**31 - 1
+"""The largest limit csv accepts on every platform (a C long)."""
+
+SAMPLE_SIZE = 1 << 16
+"""Bytes of the head checked for binary content, and characters parsed to detect the separator."""
+
+SAMPLE_RECORDS = 50
+"""Records after the header compared with it to detect the separator."""
+
+CHUNK_SIZE = 1 << 18
+"""Bytes decoded at a time when checking the encoding of the whole file."""
+
+BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM starts it
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+"""Byte order marks, and the codec that reads (and writes) a file starting with each."""
+
+CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""Characters that text files hardly ever contain (all C0 controls but tab, LF and CR)."""
+
+FIELD_LIMIT_ERROR = "field larger than field limit"
+"""How csv.Error starts when a field exceeds ``csv.field_size_limit()``."""
+
+BINARY_MESSAGE = "not a text CSV file (binary content)"
+EMPTY_MESSAGE = "the file is empty"
+
+
+class CsvOptions(NamedTuple):
+    """The reader options, checked; None means "detect it"."""
+
+    delimiter: str | None
+    encoding: str | None
+    max_field_size: int
+
+
+class CsvTable:
+    """An opened CSV file: its header, and its rows, read afresh by each ``rows()`` call."""
+
+    def __init__(self, path: Path, delimiter: str, encoding: str, lineterminator: str, max_field_size: int) -> None:
+        self.path = path
+        self.format_options = {"delimiter": delimiter, "encoding": encoding, "lineterminator": lineterminator}
+        self._max_field_size = max_field_size
+        self._streams: set[IO[str]] = set()
+        self.header = self._read_header()
+
+    def rows(self) -> Iterator[Row]:
+        """Every non-blank record after the header, with the line where it starts."""
+        records = self._records()
+        next(records, None)  # the header
+        yield from records
+
+    def close(self) -> None:
+        """Close the file of any ``rows()`` iteration left unfinished."""
+        for stream in list(self._streams):
+            stream.close()
+
+    def _read_header(self) -> list[str]:
+        """The first non-blank record, titles stripped of whitespace (and a BOM)."""
+        records = self._records()
+        try:
+            _, titles = next(records, (0, [""]))
+        finally:
+            records.close()
+        titles[0] = titles[0].removeprefix("\ufeff")
+        return [title.strip() for title in titles]
+
+    def _records(self) -> Iterator[Row]:
+        """Every non-blank record of the file, header included, with the line where it starts."""
+        with open(self.path, encoding=self.format_options["encoding"], newline="") as stream:
+            self._streams.add(stream)
+            try:
+                yield from self._parse(stream)
+            finally:
+                self._streams.discard(stream)
+
+    def _parse(self, stream: IO[str]) -> Iterator[Row]:
+        """Parse ``stream``; a record starts on the line after the previous one ended."""
+        csv.field_size_limit(self._max_field_size)
+        reader = csv.reader(stream, delimiter=self.format_options["delimiter"])
+        line = 0
+        try:
+            for values in reader:
+                start = line + 1
+                line = reader.line_num
+                if values and (values[0].strip() or "".join(values).strip()):
+                    yield start, values
+        except csv.Error as exc:
+            raise InputError(self._csv_error_message(exc, line + 1)) from None
+        except UnicodeDecodeError:  # only if the file changed since it was opened
+            encoding = self.format_options["encoding"]
+            raise InputError(_undecodable_message(_undecodable_line(self.path, encoding), encoding)) from None
+
+    def _csv_error_message(self, exc: csv.Error, line: int) -> str:
+        if str(exc).startswith(FIELD_LIMIT_ERROR):
+            return (
+                f"line {line}: a field is longer than {self._max_field_size} characters"
+                " (raise the limit with --reader-option max_field_size=N)"
+            )
+        return f"line {line}: {exc}"
+
+
+def open_csv(path: Path, options: Mapping[str, str]) -> CsvTable:
+    """Open a CSV file, detecting what ``options`` do not give; raise InputError if unreadable.
+
+    OSError is left to the caller, which names the file.
+    """
+    settings = parse_options(options)
+    encoding = _choose_encoding(path, settings.encoding)
+    sample = _text_sample(path, encoding)
+    if not sample:
+        raise InputError(EMPTY_MESSAGE)
+    delimiter = settings.delimiter or _detect_delimiter(sample, settings.max_field_size)
+    table = CsvTable(path, delimiter, encoding, _line_terminator(sample), settings.max_field_size)
+    if len(table.header) < 2:
+        raise InputError(_no_separator_message((delimiter,)))
+    return table
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], format_options: Mapping[str, str]) -> None:
+    """Write ``header`` then ``rows`` with the delimiter, encoding and line ends of ``format_options``.
+
+    Defaults: ',', UTF-8, CRLF. Characters the encoding cannot represent become '?'.
+    """
+    delimiter = parse_delimiter(format_options.get("delimiter", ","))
+    encoding = format_options.get("encoding", "utf-8")
+    with open(path, "w", encoding=encoding, errors="replace", newline="") as file:
+        writer = csv.writer(file, delimiter=delimiter, lineterminator=format_options.get("lineterminator", "\r\n"))
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+@hookimpl
+def register_readers() -> list[ReaderSpec]:
+    """The ``csv`` format."""
+    return [
+        ReaderSpec(
+            name="csv",
+            extensions=(".csv", ".txt"),
+            open=open_csv,
+            write=write_csv,
+            description="delimited text: ';', ',' or '|' and UTF-8, UTF-16 or Windows-1252, detected",
+        )
+    ]
+
+
+# Options
+
+
+def parse_options(options: Mapping[str, str]) -> CsvOptions:
+    """Check the reader options; raise UsageError (InputError for an unknown encoding)."""
+    unknown = sorted(set(options) - set(OPTION_NAMES))
+    if unknown:
+        raise UsageError(f"unknown CSV reader option {unknown[0]!r} (known: {', '.join(OPTION_NAMES)})")
+    delimiter, encoding = options.get("delimiter"), options.get("encoding")
+    return CsvOptions(
+        delimiter=None if delimiter is None else parse_delimiter(delimiter),
+        encoding=None if encoding is None else _check_encoding(encoding),
+        max_field_size=_parse_max_field_size(options.get("max_field_size")),
+    )
+
+
+def parse_delimiter(value: str) -> str:
+    """The separator named by ``value`` (';', ',', '|', 'tab' or a tab character)."""
+    try:
+        return DELIMITER_NAMES[value.strip(" ").lower()]
+    except KeyError:
+        raise UsageError(f"unsupported delimiter {value!r}: use ';', ',', '|' or 'tab'") from None
+
+
+def _check_encoding(name: str) -> str:
+    """``name`` if it is a text codec Python knows."""
+    try:
+        bytes(4).decode(name, "ignore")  # not b"": decoding nothing skips the codec lookup
+    except LookupError:
+        raise InputError(f"unknown encoding {name!r}") from None
+    return name
+
+
+def _parse_max_field_size(value: str | None) -> int:
+    if value is None:
+        return DEFAULT_MAX_FIELD_SIZE
+    try:
+        size = int(value)
+    except ValueError:
+        size = 0
+    if not 1 <= size <= MAX_FIELD_SIZE_LIMIT:
+        raise UsageError(f"max_field_size must be a whole number from 1 to {MAX_FIELD_SIZE_LIMIT}, not {value!r}")
+    return size
+
+
+# Encoding
+
+
+def _choose_encoding(path: Path, forced: str | None) -> str:
+    """The encoding to read ``path`` with, checked against the whole file."""
+    with open(path, "rb") as file:
+        head = file.read(SAMPLE_SIZE)
+    encoding = forced or _bom_encoding(head) or _utf16_without_bom(head)
+    _check_not_binary(codecs.getincrementaldecoder(encoding or "latin-1")(errors="replace").decode(head))
+    if encoding is None:
+        return _guess_8bit_encoding(path)
+    if not _is_decodable(path, encoding):
+        raise InputError(_undecodable_message(_undecodable_line(path, encoding), encoding))
+    return encoding
+
+
+def _bom_encoding(head: bytes) -> str | None:
+    return next((encoding for bom, encoding in BOMS if head.startswith(bom)), None)
+
+
+def _utf16_without_bom(head: bytes) -> str | None:
+    """'utf-16-le' or '-be' when one byte of most pairs is NUL and the other hardly ever."""
+    pairs = len(head) // 2
+    first_nuls, second_nuls = head[0 : 2 * pairs : 2].count(0), head[1 : 2 * pairs : 2].count(0)
+    if second_nuls * 2 >= pairs > 0 and first_nuls * 10 < second_nuls:
+        return "utf-16-le"
+    if first_nuls * 2 >= pairs > 0 and second_nuls * 10 < first_nuls:
+        return "utf-16-be"
+    return None
+
+
+def _check_not_binary(text: str) -> None:
+    """Raise InputError if ``text`` has a NUL or more than a few (1%) control characters."""
+    controls = len(CONTROL_CHARS.findall(text))
+    if "\x00" in text or controls > max(2, len(text) // 100):
+        raise InputError(BINARY_MESSAGE)
+
+
+def _guess_8bit_encoding(path: Path) -> str:
+    """UTF-8 if it decodes the whole file, else Windows-1252 if it does, else Latin-1."""
+    for encoding in ("utf-8", "cp1252"):
+        if _is_decodable(path, encoding):
+            return encoding
+    return "latin-1"
+
+
+def _is_decodable(path: Path, encoding: str) -> bool:
+    """Whether ``encoding`` decodes the whole file, read a chunk at a time."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    try:
+        with open(path, "rb") as file:
+            while chunk := file.read(CHUNK_SIZE):
+                decoder.decode(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _undecodable_line(path: Path, encoding: str) -> int:
+    """The physical line of the first bytes ``encoding`` cannot decode (the last line if none)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines = _LineCounter()
+    with open(path, "rb") as file:
+        while chunk := file.read(CHUNK_SIZE):
+            state = decoder.getstate()
+            try:
+                lines.add(decoder.decode(chunk))
+            except UnicodeDecodeError:
+                decoder.setstate(state)
+                return _undecodable_line_in(chunk, decoder, lines)
+    return lines.current
+
+
+def _undecodable_line_in(chunk: bytes, decoder: codecs.IncrementalDecoder, lines: _LineCounter) -> int:
+    """Decode ``chunk`` byte by byte to find the line where decoding fails."""
+    for i in range(len(chunk)):
+        try:
+            lines.add(decoder.decode(chunk[i : i + 1]))
+        except UnicodeDecodeError:
+            break
+    return lines.current
+
+
+def _undecodable_message(line: int, encoding: str) -> str:
+    return (
+        f"line {line}: the text cannot be decoded as {encoding}"
+        " (give the right one with --reader-option encoding=NAME)"
+    )
+
+
+class _LineCounter:
+    """Counts physical lines of decoded text as csv does: a line ends at LF, CR or CRLF."""
+
+    def __init__(self) -> None:
+        self.breaks = 0
+        self._after_cr = False
+
+    @property
+    def current(self) -> int:
+        """The number of the line being read."""
+        return self.breaks + 1
+
+    def add(self, text: str) -> None:
+        if not text:
+            return
+        self.breaks += text.count("\n") + text.count("\r") - text.count("\r\n")
+        if self._after_cr and text[0] == "\n":
+            self.breaks -= 1
+        self._after_cr = text[-1] == "\r"
+
+
+# Separator
+
+
+def _text_sample(path: Path, encoding: str) -> str:
+    """Up to SAMPLE_SIZE characters from the first non-blank ones, cut after the last
+    whole line if the file goes on; "" if the file is blank."""
+    with open(path, encoding=encoding, newline="") as stream:
+        while text := stream.read(SAMPLE_SIZE):
+            if not text.isspace():
+                break
+    if len(text) == SAMPLE_SIZE:
+        text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1] or text
+    return text
+
+
+def _detect_delimiter(sample: str, max_field_size: int) -> str:
+    """The separator giving the most sample records with as many fields as the header (>= 2)."""
+    csv.field_size_limit(max_field_size)
+    candidates = []
+    for rank, delimiter in enumerate(DELIMITERS):
+        counts = _field_counts(sample, delimiter)
+        if counts and counts[0] >= 2:
+            candidates.append((counts[1:].count(counts[0]), counts[0], -rank, delimiter))
+    if not candidates:
+        raise InputError(_no_separator_message(DELIMITERS))
+    return max(candidates)[-1]
+
+
+def _field_counts(sample: str, delimiter: str) -> list[int]:
+    """The number of fields of the header and of up to SAMPLE_RECORDS non-blank records."""
+    counts: list[int] = []
+    try:
+        for values in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
+            if values and "".join(values).strip():
+                counts.append(len(values))
+                if len(counts) > SAMPLE_RECORDS:
+                    break
+    except csv.Error:
+        pass  # a field over the size limit: judge on the records before it, reading will report it
+    return counts
+
+
+def _no_separator_message(delimiters: Sequence[str]) -> str:
+    names = ["tab" if delimiter == "\t" else repr(delimiter) for delimiter in delimiters]
+    expected = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return f"no column separator found: expected {expected} between the column titles"
+
+
+def _line_terminator(sample: str) -> str:
+    """The line end of the sample's first line (CRLF if it has none)."""
+    match = re.search("\r\n|\r|\n", sample)
+    return match.group() if match else "\r\n"

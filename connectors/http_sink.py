@@ -1,0 +1,406 @@
+"""HTTP sink: send each document as JSON to a REST endpoint (``--sink http --target URL``).
+
+Each document goes to ``{URL}/{path}``, the path given by the ``customers_path`` and
+``contacts_path`` options (default ``customers/{key}`` and ``contacts/{key}``; any other
+kind goes to ``{kind}/{key}``), with the key URL-encoded. The body is the document's data
+as a JSON object without its ``None`` fields: ``None`` means "not given", and leaving a
+field out is how a request says "keep the stored value".
+
+The documents of one batch are sent concurrently by a pool of threads sharing one
+connection pool; a batch returns only once all its documents are finished, so the order
+between batches (customers before their contacts) holds. A 201 answer means CREATED, any
+other 2xx UPDATED (the server does not say whether anything changed).
+
+Connection errors, timeouts and the answers 408, 429, 500, 502, 503 and 504 are retried
+with exponential backoff and jitter, honouring ``Retry-After``: requests must therefore be
+idempotent, as PUT is. A 4xx answer rejects its document with the server's message. When
+no request of the run's first batch could even connect, the run stops with a
+:class:`SinkError`.
+
+Header values and URL passwords are secrets: every message, error and repr masks them.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import random
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urlsplit
+
+from etl import hookimpl
+from etl.components import CREATED, UPDATED, Document, Rejected, SinkSpec, StoredDocument
+from etl.errors import SinkError, UsageError
+
+if TYPE_CHECKING:
+    import httpx
+
+MASK = "***"
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_BACKOFF = 10.0
+"""The longest pause between two attempts chosen by the backoff, in seconds."""
+MAX_RETRY_AFTER = 60.0
+"""The longest pause a server's ``Retry-After`` may ask for, in seconds."""
+MESSAGE_LENGTH = 200
+"""The longest server message quoted in a rejection, in characters."""
+METHODS = ("PUT", "POST", "PATCH")
+DEFAULT_PATHS = {"customers": "customers/{key}", "contacts": "contacts/{key}"}
+PATH_OPTIONS = {"customers_path": "customers", "contacts_path": "contacts"}
+NUMBER_OPTIONS: dict[str, tuple[type, bool]] = {
+    # name: (type, whether 0 is allowed)
+    "timeout": (float, False),
+    "concurrency": (int, False),
+    "rate": (float, False),
+    "retries": (int, True),
+    "backoff": (float, True),
+}
+OPTIONS = ("header", *NUMBER_OPTIONS, "method", *PATH_OPTIONS)
+JSON_HEADERS = {"Content-Type": "application/json"}
+
+_URL_PASSWORD = re.compile(r"(://[^:/?#@\s]*):[^@/?#\s]*@")
+_ENV_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+
+
+@hookimpl
+def register_sinks() -> list[SinkSpec]:
+    return [
+        SinkSpec(
+            name="http",
+            open=open_http_sink,
+            description="PUT each document as JSON to a REST endpoint: --target URL",
+        )
+    ]
+
+
+def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with every URL password and each of ``secrets`` replaced by ``***``."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
+    return _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    """The checked options of the sink (``--sink-option K=V``)."""
+
+    headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    timeout: float = 10.0
+    concurrency: int = 8
+    rate: float | None = None
+    retries: int = 5
+    backoff: float = 0.5
+    method: str = "PUT"
+    paths: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PATHS))
+
+    @classmethod
+    def parse(cls, options: Mapping[str, str], environ: Mapping[str, str]) -> HttpOptions:
+        """Check ``options``, expanding ``${VAR}`` in header values from ``environ``."""
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:
+            raise UsageError(f"unknown http sink option {unknown[0]!r} (valid: {', '.join(OPTIONS)})")
+        values: dict[str, Any] = {
+            name: _parse_number(name, options[name], *NUMBER_OPTIONS[name])
+            for name in NUMBER_OPTIONS
+            if name in options
+        }
+        if "header" in options:
+            values["headers"] = _parse_headers(options["header"], environ)
+        if "method" in options:
+            values["method"] = _parse_method(options["method"])
+        paths = {kind: _parse_path(name, options[name]) for name, kind in PATH_OPTIONS.items() if name in options}
+        values["paths"] = {**DEFAULT_PATHS, **paths}
+        return cls(**values)
+
+
+def open_http_sink(target: str | None, options: Mapping[str, str], dry_run: bool) -> HttpSink:
+    """Check the target URL and the options and open the sink; no request is sent here."""
+    url = _check_url(target)
+    settings = HttpOptions.parse(options, os.environ)
+    _check_credentials(url, settings.headers)
+    try:
+        import httpx  # here, not at the top: listing the plugins must not load httpx
+    except ImportError:
+        raise UsageError("the http sink needs the httpx package: pip install httpx") from None
+    client = httpx.Client(
+        headers=list(settings.headers),
+        timeout=settings.timeout,
+        limits=httpx.Limits(
+            max_connections=settings.concurrency, max_keepalive_connections=settings.concurrency
+        ),
+    )
+    return HttpSink(url, settings, client, dry_run)
+
+
+@dataclass(frozen=True)
+class _Retry:
+    """A failed attempt worth retrying: why, and the pause the server asked for (if any)."""
+
+    reason: str
+    pause: float | None = None
+
+
+class HttpSink:
+    """Sends documents to a REST endpoint; see the module's documentation."""
+
+    def __init__(self, url: str, options: HttpOptions, client: httpx.Client, dry_run: bool = False) -> None:
+        self._url = url.rstrip("/")
+        self._options = options
+        self._client = client
+        self._dry_run = dry_run
+        self._secrets = _secrets_of(options.headers, url)
+        self._limiter = _RateLimiter(options.rate)
+        self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="etl-http")
+        self._reached = threading.Event()
+        """Set once any request got past connecting: the server is reachable."""
+        self._unreachable: str | None = None
+        """Why a document could not connect at all, while the server was never reached."""
+
+    def __repr__(self) -> str:
+        return (
+            f"HttpSink({self._mask(self._url)!r}, method={self._options.method}, "
+            f"concurrency={self._options.concurrency}, dry_run={self._dry_run})"
+        )
+
+    def existing(self, kind: str) -> list[StoredDocument]:
+        """Nothing: the endpoint is write-only."""
+        return []
+
+    def write_batch(self, documents: list[Document]) -> list[str | Rejected]:
+        """Send the documents concurrently and return once every one is finished."""
+        if self._dry_run:
+            return [CREATED] * len(documents)
+        futures = [self._pool.submit(self._deliver, document) for document in documents]
+        wait(futures)
+        outcomes = [future.result() for future in futures]
+        if documents and not self._reached.is_set():
+            raise SinkError(f"cannot reach {self._mask(self._url)}: {self._unreachable}")
+        return outcomes
+
+    def commit(self) -> None:
+        """Nothing to do: the server stored each accepted document when it answered."""
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+        self._client.close()
+
+    def _deliver(self, document: Document) -> str | Rejected:
+        """Send one document, retrying transient failures; never raises for HTTP trouble."""
+        url = self._document_url(document)
+        body = _json_body(document.data)
+        attempts = self._options.retries + 1
+        for attempt in range(1, attempts + 1):
+            if self._unreachable is not None and not self._reached.is_set():
+                return Rejected(f"not delivered: cannot reach the server ({self._unreachable})")
+            result = self._attempt(url, body)
+            if not isinstance(result, _Retry):
+                return result
+            if attempt < attempts:
+                pause = result.pause if result.pause is not None else _backoff(self._options.backoff, attempt)
+                time.sleep(pause)
+        if not self._reached.is_set():
+            self._unreachable = result.reason
+        return Rejected(f"not delivered after {attempts} attempts: {result.reason}")
+
+    def _attempt(self, url: str, body: bytes) -> str | Rejected | _Retry:
+        """Send one request and judge the answer."""
+        import httpx
+
+        self._limiter.wait()
+        try:
+            response = self._client.request(self._options.method, url, content=body, headers=JSON_HEADERS)
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            return _Retry(self._describe_error(exc))
+        except httpx.RequestError as exc:
+            self._reached.set()
+            return _Retry(self._describe_error(exc))
+        self._reached.set()
+        status = response.status_code
+        if status in RETRY_STATUSES:
+            return _Retry(f"server answered {status}: {self._server_message(response)}", _retry_after(response))
+        if response.is_success:
+            return CREATED if status == 201 else UPDATED
+        return Rejected(f"rejected by the server ({status}): {self._server_message(response)}")
+
+    def _document_url(self, document: Document) -> str:
+        template = self._options.paths.get(document.kind) or f"{quote(document.kind, safe='')}/{{key}}"
+        return f"{self._url}/{template.replace('{key}', _quote_key(document.key))}"
+
+    def _describe_error(self, exc: Exception) -> str:
+        detail = str(exc)
+        return self._mask(f"{type(exc).__name__}: {detail}" if detail else type(exc).__name__)
+
+    def _server_message(self, response: httpx.Response) -> str:
+        """The server's own explanation: a JSON message field, else the body, else the status."""
+        text = response.text
+        try:
+            payload = json.loads(text)
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict):
+            for name in ("message", "error", "detail"):
+                value = payload.get(name)
+                if value:
+                    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+                    break
+        return self._mask(_one_line(text) or response.reason_phrase or "no message")
+
+    def _mask(self, text: str) -> str:
+        return mask_secrets(text, self._secrets)
+
+
+class _RateLimiter:
+    """Spaces the starts of requests, across threads, to at most ``rate`` per second."""
+
+    def __init__(self, rate: float | None) -> None:
+        self._interval = 1 / rate if rate else 0.0
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Return when the next request may start."""
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self._interval
+        if start > now:
+            time.sleep(start - now)
+
+
+def _check_url(target: str | None) -> str:
+    if not target:
+        raise UsageError("the http sink needs --target URL")
+    try:
+        parts = urlsplit(target)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise UsageError(f"bad --target URL {mask_secrets(target)!r}: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"the http sink's --target must be an http:// or https:// URL, got {mask_secrets(target)!r}")
+    if parts.query or parts.fragment:
+        raise UsageError(f"the http sink's --target must have no query or fragment, got {mask_secrets(target)!r}")
+    return target
+
+
+def _check_credentials(url: str, headers: Iterable[tuple[str, str]]) -> None:
+    """Refuse two sets of credentials: those of the URL would silently replace the header."""
+    parts = urlsplit(url)
+    if (parts.username or parts.password) and any(name.lower() == "authorization" for name, _ in headers):
+        raise UsageError("give the credentials either in the --target URL or in an Authorization header, not both")
+
+
+def _parse_number(name: str, text: str, kind: type, zero_allowed: bool) -> float:
+    try:
+        number = kind(text)
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number) or number < 0 or (number == 0 and not zero_allowed):
+        sign = "non-negative" if zero_allowed else "positive"
+        noun = "integer" if kind is int else "number"
+        raise UsageError(f"http sink option {name} must be a {sign} {noun}, got {text!r}")
+    return number
+
+
+def _parse_method(text: str) -> str:
+    method = text.strip().upper()
+    if method not in METHODS:
+        raise UsageError(f"http sink option method must be one of {', '.join(METHODS)}, got {text!r}")
+    return method
+
+
+def _parse_path(name: str, template: str) -> str:
+    if "{key}" not in template:
+        raise UsageError(f"http sink option {name} must contain {{key}}, got {template!r}")
+    return template.lstrip("/")
+
+
+def _parse_headers(text: str, environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """Headers from "Name: value" lines; values are secrets, so no message quotes them."""
+    headers = []
+    for line in text.split("\n"):
+        if not line.strip():
+            continue
+        name, colon, value = line.partition(":")
+        name = name.strip()
+        if not colon or not _HEADER_NAME.fullmatch(name):
+            raise UsageError("http sink option header must be 'Name: value'")
+        value = _expand(value.strip(), name, environ)
+        if not all(char == "\t" or " " <= char <= "~" for char in value):
+            raise UsageError(f"http sink header {name}: the value must be printable ASCII")
+        headers.append((name, value))
+    return tuple(headers)
+
+
+def _expand(value: str, header: str, environ: Mapping[str, str]) -> str:
+    """``value`` with each ``${VAR}`` replaced by the environment variable's value."""
+
+    def variable(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ:
+            raise UsageError(f"http sink header {header}: environment variable {name} is not set")
+        return environ[name]
+
+    return _ENV_VARIABLE.sub(variable, value)
+
+
+def _secrets_of(headers: Iterable[tuple[str, str]], url: str) -> tuple[str, ...]:
+    """The texts to mask: header values (and their credentials alone), the URL password
+    (also as sent in the Basic authorization)."""
+    secrets = []
+    for _, value in headers:
+        secrets.append(value)
+        words = value.split()
+        if len(words) > 1:  # "Bearer <token>": the token alone is a secret too
+            secrets.append(words[-1])
+    parts = urlsplit(url)
+    if parts.password:
+        user, password = unquote(parts.username or ""), unquote(parts.password)
+        basic = base64.b64encode(f"{user}:{password}".encode()).decode()  # as httpx sends it
+        secrets += [parts.password, password, basic]
+    return tuple(secrets)
+
+
+def _quote_key(key: str) -> str:
+    """``key`` as one path segment; "." and ".." are encoded too, lest they move up the path."""
+    quoted = quote(str(key), safe="")
+    return quoted.replace(".", "%2E") if quoted in (".", "..") else quoted
+
+
+def _json_body(data: Mapping[str, Any]) -> bytes:
+    given = {name: value for name, value in data.items() if value is not None}
+    return json.dumps(given, ensure_ascii=False, default=_json_default).encode("utf-8")
+
+
+def _json_default(value: Any) -> str:
+    """Dates and times in ISO format, anything else JSON cannot write as its text."""
+    isoformat: Callable[[], str] | None = getattr(value, "isoformat", None)
+    return isoformat() if callable(isoformat) else str(value)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    """The pause asked by a ``Retry-After: <seconds>`` header, capped; None without one."""
+    try:
+        seconds = float(response.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+    return min(seconds, MAX_RETRY_AFTER) if math.isfinite(seconds) and seconds >= 0 else None
+
+
+def _backoff(base: float, attempt: int) -> float:
+    """The pause after failed attempt ``attempt``: base·2^(attempt-1), capped, with jitter."""
+    ceiling = min(MAX_BACKOFF, base * 2 ** min(attempt - 1, 32))
+    return random.uniform(ceiling / 2, ceiling)
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= MESSAGE_LENGTH else line[: MESSAGE_LENGTH - 1] + "…"

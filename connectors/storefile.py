@@ -1,0 +1,104 @@
+"""Safe file writes for file-based sinks: atomic replacement and a lock between runs."""
+from __future__ import annotations
+
+import fcntl
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from etl.errors import SinkError
+
+
+def _new_file_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+def temporary_beside(path: Path) -> Path:
+    """A new empty temporary file in ``path``'s folder, with the mode ``path`` has or will have."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise SinkError(f"{path}: cannot write in {path.parent}: {exc.strerror or exc}") from None
+    os.close(fd)
+    mode = path.stat().st_mode & 0o777 if path.exists() else _new_file_mode()
+    os.chmod(name, mode)
+    return Path(name)
+
+
+def replace_atomically(tmp: Path, path: Path) -> None:
+    """fsync ``tmp`` and rename it over ``path``: readers see the old or the new file, never a mix."""
+    try:
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SinkError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def write_atomically(path: Path, chunks) -> None:
+    """Write the byte ``chunks`` to ``path`` atomically; on any failure ``path`` is untouched."""
+    tmp = temporary_beside(path)
+    try:
+        with open(tmp, "wb") as handle:
+            for chunk in chunks:
+                handle.write(chunk)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise SinkError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    replace_atomically(tmp, path)
+
+
+class StoreLock:
+    """An exclusive lock on a store between runs, held through ``<store>.lock``.
+
+    The kernel releases it when the holder dies, so a killed run never blocks the next.
+    """
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = path.with_name(path.name + ".lock")
+        self.store = path
+        self.timeout = timeout
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, _new_file_mode())
+        except OSError as exc:
+            raise SinkError(f"{self.store}: cannot lock the store: {exc.strerror or exc}") from None
+        deadline = time.monotonic() + self.timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                self._fd = fd
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    raise SinkError(
+                        f"{self.store}: another run is still using this store after {self.timeout:g} s; "
+                        "try again later or raise --sink-option lock_timeout=SECONDS"
+                    ) from None
+                if not told:
+                    print(f"etl: waiting for another run to finish with {self.store}", file=sys.stderr)
+                    told = True
+                time.sleep(0.05)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            os.close(self._fd)
+            self._fd = None

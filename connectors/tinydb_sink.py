@@ -1,0 +1,114 @@
+"""The ``tinydb`` sink, the embedded default store: one table per kind in a TinyDB JSON file.
+
+TinyDB rewrites its whole file on every write, so the sink reads the file once, applies
+the run's changes in memory and writes it once, atomically, under a lock.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tinydb.storages import Storage
+
+from etl import hookimpl
+from etl.components import CREATED, UNCHANGED, UPDATED, Document, SinkSpec, StoredDocument
+from etl.errors import SinkError
+from etl.settings import check_options, number_option
+
+from .storefile import StoreLock, write_atomically
+
+DEFAULT_TARGET = "etl-db.json"
+DEFAULT_LOCK_TIMEOUT = 60.0
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB's JSON file format, replaced atomically on write.
+
+    Usable by TinyDB itself: ``TinyDB(path, storage=AtomicJSONStorage)``.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict[str, dict[str, Any]] | None:
+        try:
+            text = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise SinkError(f"{self.path}: cannot read the store: {exc.strerror or exc}") from None
+        if not text.strip():
+            return None
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise SinkError(f"{self.path}: not a TinyDB JSON file: {exc}") from None
+        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
+            raise SinkError(f"{self.path}: not a TinyDB JSON file: expected tables of documents")
+        return data
+
+    def write(self, data: dict[str, dict[str, Any]]) -> None:
+        write_atomically(self.path, [json.dumps(data, ensure_ascii=False).encode()])
+
+
+class TinyDBSink:
+    """Upserts documents by the stored document they refer to; blank values never erase."""
+
+    def __init__(self, path: Path, lock_timeout: float, dry_run: bool) -> None:
+        self.storage = AtomicJSONStorage(path)
+        self.dry_run = dry_run
+        self.lock = StoreLock(path, lock_timeout)
+        self.lock.acquire()
+        try:
+            self.tables = self.storage.read() or {}
+        except BaseException:
+            self.lock.release()
+            raise
+        self._next_ids: dict[str, int] = {}
+
+    def existing(self, kind: str) -> Iterable[StoredDocument]:
+        return self.tables.get(kind, {}).items()
+
+    def _new_id(self, kind: str) -> str:
+        if kind not in self._next_ids:
+            self._next_ids[kind] = max(map(int, self.tables.get(kind, {})), default=0) + 1
+        doc_id = self._next_ids[kind]
+        self._next_ids[kind] += 1
+        return str(doc_id)
+
+    def write_batch(self, documents: list[Document]) -> list[str]:
+        results = []
+        for doc in documents:
+            table = self.tables.setdefault(doc.kind, {})
+            stored = table.get(doc.ref) if doc.ref is not None else None
+            if stored is None:
+                table[self._new_id(doc.kind)] = dict(doc.data)
+                results.append(CREATED)
+                continue
+            merged = {**stored, **{k: v for k, v in doc.data.items() if v is not None}}
+            if merged == stored:
+                results.append(UNCHANGED)
+            else:
+                table[doc.ref] = merged
+                results.append(UPDATED)
+        return results
+
+    def commit(self) -> None:
+        if not self.dry_run:
+            self.storage.write(self.tables)
+
+    def close(self) -> None:
+        self.lock.release()
+
+
+def open_tinydb_sink(target: str | None, options: Mapping[str, str], dry_run: bool) -> TinyDBSink:
+    check_options(options, ("lock_timeout",), "tinydb sink")
+    timeout = number_option(options, "lock_timeout", DEFAULT_LOCK_TIMEOUT, "tinydb sink")
+    return TinyDBSink(Path(target or DEFAULT_TARGET), timeout, dry_run)
+
+
+@hookimpl
+def register_sinks() -> list[SinkSpec]:
+    return [SinkSpec("tinydb", open_tinydb_sink, f"an embedded TinyDB store, one table per kind (default {DEFAULT_TARGET})")]

@@ -1,0 +1,57 @@
+"""The Python API: ``etl.run`` does what ``etl run`` does and returns the report."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from .job import Job
+from .mapping import load_mapping_file
+from .pipeline import execute
+from .report import Report
+from .settings import read_table_file, split_settings
+
+
+def run(
+    input: str | Path,
+    *,
+    reader: str | None = None,
+    sink: str = "tinydb",
+    target: str | None = None,
+    rules: str = "customers",
+    mapping: Mapping[str, str | None] | str | Path | None = None,
+    settings: Mapping[str, Any] | str | Path | None = None,
+    rule_options: Mapping[str, Any] | None = None,
+    reader_options: Mapping[str, str] | None = None,
+    sink_options: Mapping[str, str] | None = None,
+    report: str | Path | None = None,
+    rejects: str | Path | None = None,
+    dry_run: bool = False,
+) -> Report:
+    """Import ``input`` into ``sink`` and return the report.
+
+    ``mapping`` and ``settings`` are dicts or paths of TOML/JSON files; ``rule_options``
+    override single settings. Raises :class:`etl.errors.EtlError` on a fatal problem.
+    """
+    if isinstance(mapping, (str, Path)):
+        mapping = load_mapping_file(mapping)
+    if isinstance(settings, (str, Path)):
+        settings = read_table_file(settings)
+    rule_settings, plugin_settings = split_settings(settings or {})
+    rule_settings.update(rule_options or {})
+    job = Job(
+        input=Path(input),
+        reader=reader,
+        sink=sink,
+        target=target,
+        rules=rules,
+        mapping=dict(mapping or {}),
+        reader_options=dict(reader_options or {}),
+        sink_options=dict(sink_options or {}),
+        settings=rule_settings,
+        plugin_settings=plugin_settings,
+        report_path=Path(report) if report else None,
+        rejects_path=Path(rejects) if rejects else None,
+        dry_run=dry_run,
+    )
+    return execute(job)

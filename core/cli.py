@@ -1,0 +1,197 @@
+"""The ``etl`` command line: a thin layer over :func:`etl.run` and the registry."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .errors import EtlError
+
+DEBUG_ENV = "ETL_DEBUG"
+
+
+class PluginGroup(click.Group):
+    """A click group that adds the plugins' commands the first time it lists or looks them up."""
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from .plugin_manager import get_plugin_manager, load_failures
+
+        pm = get_plugin_manager()
+        for impl in pm.hook.register_commands.get_hookimpls():
+            try:
+                impl.function(cli=self)
+            except Exception as exc:  # a broken plugin must not break the CLI
+                click.echo(f"etl: plugin {impl.plugin_name!r} failed to add its commands: {exc}", err=True)
+        for failure in load_failures():
+            click.echo(f"etl: warning: {failure}", err=True)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        command = super().get_command(ctx, name)
+        if command is None:
+            self._load_plugin_commands()
+            command = super().get_command(ctx, name)
+        return command
+
+
+@click.group(cls=PluginGroup)
+@click.version_option(__version__, prog_name="etl")
+def cli() -> None:
+    """Import customer and contact lists from CSV and Excel files into a store."""
+
+
+@cli.command()
+@click.argument("input", type=click.Path(path_type=Path))
+@click.option("--reader", help="Input format (default: from the file extension).")
+@click.option("--sink", default="tinydb", show_default=True, help="Where to load the documents.")
+@click.option("--target", help="The sink's target: a file path or a URL.")
+@click.option("--rules", default="customers", show_default=True, help="The import rules to apply.")
+@click.option("--mapping", type=click.Path(path_type=Path), help="Mapping file (TOML or JSON): column -> field.")
+@click.option("--settings", type=click.Path(path_type=Path), help="Rule settings file (TOML).")
+@click.option("--rule-option", multiple=True, metavar="K=V", help="A rule setting (repeatable).")
+@click.option("--reader-option", multiple=True, metavar="K=V", help="A reader option (repeatable).")
+@click.option("--sink-option", multiple=True, metavar="K=V", help="A sink option (repeatable).")
+@click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report here.")
+@click.option("--rejects", type=click.Path(path_type=Path), help="Write the rejected lines here, with the reason.")
+@click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing to the sink.")
+def run(
+    input: Path,
+    reader: str | None,
+    sink: str,
+    target: str | None,
+    rules: str,
+    mapping: Path | None,
+    settings: Path | None,
+    rule_option: tuple[str, ...],
+    reader_option: tuple[str, ...],
+    sink_option: tuple[str, ...],
+    report: Path | None,
+    rejects: Path | None,
+    dry_run: bool,
+) -> None:
+    """Import INPUT (CSV or Excel) into the sink."""
+    from .api import run as run_import
+    from .settings import parse_options
+
+    result = run_import(
+        input,
+        reader=reader,
+        sink=sink,
+        target=target,
+        rules=rules,
+        mapping=mapping,
+        settings=settings,
+        rule_options=parse_options(rule_option, "--rule-option"),
+        reader_options=parse_options(reader_option, "--reader-option"),
+        sink_options=parse_options(sink_option, "--sink-option"),
+        report=report,
+        rejects=rejects,
+        dry_run=dry_run,
+    )
+    for error in result.sorted_errors()[:20]:
+        column = f" column {error.column!r}" if error.column else ""
+        click.echo(f"{input}: line {error.line}{column}: {error.message}", err=True)
+    if len(result.errors) > 20:
+        click.echo(f"... and {len(result.errors) - 20} more errors (see --report or --rejects)", err=True)
+    click.echo(result.summary(), err=True)
+    sys.exit(result.exit_code)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+def plugins(as_json: bool) -> None:
+    """List the plugins and the readers, sinks and rules each one adds."""
+    from .plugin_manager import get_plugin_manager, plugin_version
+    from .registry import get_registry
+
+    pm = get_plugin_manager()
+    registry = get_registry()
+    listing = []
+    for name, plugin in pm.list_name_plugin():
+        if plugin is None:
+            continue
+        provides = {
+            group.kind: sorted(n for n, owner in group.owners.items() if owner == name)
+            for group in (registry.readers, registry.sinks, registry.rules, registry.validators)
+        }
+        listing.append({"name": name, "version": plugin_version(name), **provides})
+    failures = [{"name": f.name, "error": f.error} for f in registry.failures]
+    if as_json:
+        click.echo(json.dumps({"plugins": listing, "failed": failures, "conflicts": registry.conflicts()}, indent=2))
+        return
+    for entry in listing:
+        parts = [f"{kind}s: {', '.join(names)}" for kind, names in entry.items() if isinstance(names, list) and names]
+        click.echo(f"{entry['name']} {entry['version']}" + (f"  ({'; '.join(parts)})" if parts else ""))
+    for failure in failures:
+        click.echo(f"FAILED {failure['name']}: {failure['error']}")
+    for conflict in registry.conflicts():
+        click.echo(f"CONFLICT {conflict}")
+
+
+@cli.command("map")
+@click.argument("input", type=click.Path(path_type=Path))
+@click.option("--reader", help="Input format (default: from the file extension).")
+@click.option("--reader-option", multiple=True, metavar="K=V", help="A reader option (repeatable).")
+@click.option("--rules", default="customers", show_default=True, help="The import rules to map to.")
+@click.option("--mapping", type=click.Path(path_type=Path), help="Start from this mapping file.")
+@click.option("--interactive", is_flag=True, help="Confirm or change each doubtful pair.")
+@click.option("--save", type=click.Path(path_type=Path), help="Write the mapping file that --mapping reads.")
+def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...], rules: str,
+                mapping: Path | None, interactive: bool, save: Path | None) -> None:
+    """Show how the columns of INPUT link to the rules' fields."""
+    from .job import Job
+    from .mapping import load_mapping_file
+    from .mapping_cli import confirm_doubtful, describe, save_mapping
+    from .pipeline import choose_reader, open_table, propose_mapping
+    from .registry import get_registry
+    from .settings import parse_options
+
+    registry = get_registry()
+    registry.check()
+    job = Job(input=input, reader=reader, reader_options=parse_options(reader_option, "--reader-option"),
+              rules=rules, mapping=load_mapping_file(mapping) if mapping else {})
+    table = open_table(choose_reader(job, registry), job)
+    table.close()
+    fields = registry.rule_set(rules).create().fields
+    proposal = propose_mapping(table.header, fields, job.mapping)
+    if interactive:
+        confirm_doubtful(proposal, fields)
+    click.echo(describe(proposal))
+    if save:
+        save_mapping(proposal, save)
+        click.echo(f"mapping saved to {save}; use it with --mapping {save}", err=True)
+
+
+def main() -> None:
+    """Entry point: one clear line and a non-zero exit code for every failure."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("etl: interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except EtlError as exc:
+        click.echo(f"etl: error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("etl: interrupted: nothing was written", err=True)
+        sys.exit(130)
+    except Exception as exc:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        click.echo(f"etl: unexpected error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for details)", err=True)
+        sys.exit(2)

@@ -1,0 +1,179 @@
+"""What plugins register: readers, sinks, rules and validators, and the data they exchange.
+
+Data moves in batches: a reader yields rows, the pipeline maps a batch of rows to a
+column-wise :class:`Batch`, validators and rules check whole batches, and the rules hand
+:class:`Document` batches to the sink.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from .errors import RowError
+
+Row = tuple[int, list[str]]
+"""A data row of an input: the physical line (or sheet row) where it starts, and its cells."""
+
+StoredDocument = tuple[Any, dict]
+"""A document already in the store: the sink's own reference to it, and its data."""
+
+
+class Table(Protocol):
+    """An opened input file."""
+
+    header: list[str]
+    """The column titles of the first row, as written in the file."""
+
+    format_options: dict[str, str]
+    """How the file is written (e.g. delimiter, encoding), so rejects can be written alike."""
+
+    def rows(self) -> Iterator[Row]:
+        """Every data row after the header, in file order; fully blank rows are skipped."""
+
+    def close(self) -> None:
+        """Release the file."""
+
+
+@dataclass(frozen=True)
+class ReaderSpec:
+    """A file format: how to read it and, optionally, how to write a table in it."""
+
+    name: str
+    extensions: tuple[str, ...]
+    open: Callable[[Path, Mapping[str, str]], Table]
+    write: Callable[[Path, Sequence[str], Iterable[Sequence[Any]], Mapping[str, str]], None] | None = None
+    description: str = ""
+
+
+@dataclass(slots=True)
+class Batch:
+    """Mapped rows, column-wise: ``columns[field][i]`` is the cell of ``lines[i]``."""
+
+    lines: list[int]
+    columns: dict[str, list[str]]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+@dataclass(slots=True)
+class Document:
+    """One record for the store, built by the rules from one or more lines.
+
+    ``kind`` names the collection (e.g. "customers"), ``key`` the document's identity
+    within it, ``ref`` the stored document it updates (as given by
+    :meth:`Sink.existing`; None for a new one). A ``None`` value in ``data`` means
+    "not given": it never erases a stored value.
+    """
+
+    kind: str
+    key: str
+    data: dict[str, Any]
+    lines: tuple[int, ...]
+    ref: Any = None
+
+
+CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A sink's refusal of one document, with the reason to report on its lines."""
+
+    message: str
+
+
+class Sink(Protocol):
+    """An opened target store. Opened once per run; ``close`` is always called."""
+
+    def existing(self, kind: str) -> Iterable[StoredDocument]:
+        """The documents of ``kind`` already stored (empty for write-only targets)."""
+
+    def write_batch(self, documents: list[Document]) -> list[str | Rejected]:
+        """Apply a batch; for each document say CREATED, UPDATED, UNCHANGED or Rejected."""
+
+    def commit(self) -> None:
+        """Make the run's writes durable (never called on a dry run or after a failure)."""
+
+    def close(self) -> None:
+        """Release the target; without a commit, leave it exactly as it was."""
+
+
+@dataclass(frozen=True)
+class SinkSpec:
+    """A kind of target store."""
+
+    name: str
+    open: Callable[[str | None, Mapping[str, str], bool], Sink]
+    """``open(target, options, dry_run)``; on a dry run the sink must not change the target."""
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class Field:
+    """A field the rules fill from one column of the file."""
+
+    name: str
+    labels: Mapping[str, str]
+    """Column title per language ("en", "fr"...), as written in templates."""
+    synonyms: tuple[str, ...] = ()
+    """Other column titles that mean this field."""
+    description: str = ""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass
+class RulesOutcome:
+    """What the rules decided once every batch was seen."""
+
+    documents: Iterable[list[Document]]
+    errors: list[RowError]
+    rejected: dict[str, int] = field(default_factory=dict)
+    """Count of rejected documents per kind."""
+    warnings: list[RowError] = field(default_factory=list)
+    """Problems reported without rejecting the line."""
+
+
+class Rules(Protocol):
+    """Turns mapped rows into documents; one instance per run."""
+
+    kinds: tuple[str, ...]
+    fields: Sequence[Field]
+
+    def missing_fields(self, mapped: set[str]) -> list[str]:
+        """Messages for required fields that no column maps to (empty if none)."""
+
+    def start(self, settings: Mapping[str, Any], existing: Callable[[str], Iterable[StoredDocument]]) -> None:
+        """Begin a run with validated settings and access to the stored documents."""
+
+    def add_batch(self, batch: Batch) -> list[RowError]:
+        """Check and absorb a batch; return the errors found in it so far."""
+
+    def finish(self) -> RulesOutcome:
+        """Resolve what needs the whole file (identities, groups) and give the documents."""
+
+
+@dataclass(frozen=True)
+class RulesSpec:
+    """A set of import rules and the settings they accept."""
+
+    name: str
+    create: Callable[[], Rules]
+    description: str = ""
+    settings_schema: Callable[[], Any] | None = None
+    """A marshmallow schema class for the rules' settings."""
+
+
+@dataclass(frozen=True)
+class ValidatorSpec:
+    """An extra check run on every mapped batch, before the rules.
+
+    ``validate(batch, settings)`` returns the errors found; a line with an error is
+    rejected and not given to the rules.
+    """
+
+    name: str
+    validate: Callable[[Batch, Mapping[str, Any]], list[RowError]]
+    description: str = ""

@@ -1,0 +1,45 @@
+"""Errors of a run: fatal ones that stop it, and rejected rows that it reports."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class EtlError(Exception):
+    """A fatal error: the run stops, nothing is written, the CLI prints one line.
+
+    ``exit_code`` is 2 for bad input, bad options and failed writes.
+    """
+
+    exit_code = 2
+
+
+class UsageError(EtlError):
+    """Bad options or configuration given by the user."""
+
+
+class InputError(EtlError):
+    """An input file that cannot be read at all (not a table, bad encoding...)."""
+
+
+class SinkError(EtlError):
+    """The target store cannot be read or written."""
+
+
+@dataclass(frozen=True, slots=True)
+class RowError:
+    """Why one line of the input was rejected.
+
+    ``line`` is the physical line (or sheet row) where the record starts, the
+    header being line 1. ``field`` names the rules' field at fault (or None for a
+    line-level problem); the pipeline turns it into ``column``, the file's own
+    header text.
+    """
+
+    line: int
+    message: str
+    field: str | None = None
+    value: str | None = None
+    column: str | None = None
+
+    def as_dict(self) -> dict:
+        return {"line": self.line, "column": self.column, "value": self.value, "message": self.message}

@@ -1,0 +1,80 @@
+"""The hooks a plugin may implement, each with ``@etl.hookimpl``.
+
+Registration hooks return lists of component specs (see :mod:`etl.components`) and are
+called once when the plugin manager is built. Lifecycle hooks are called once per run.
+No hook is ever called once per row: data moves in batches inside the components.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from . import hookspec
+
+if TYPE_CHECKING:
+    import click
+
+    from .components import ReaderSpec, RulesSpec, SinkSpec, ValidatorSpec
+    from .job import Job
+    from .report import Report
+
+
+@hookspec
+def register_readers() -> list[ReaderSpec]:
+    """Return the file formats this plugin can read (and write, for rejects files).
+
+    Called once when the registry is built. Each :class:`ReaderSpec` has a unique
+    ``name`` (``--reader NAME``) and the file ``extensions`` it is chosen for.
+    """
+
+
+@hookspec
+def register_sinks() -> list[SinkSpec]:
+    """Return the target stores this plugin can write to (``--sink NAME``).
+
+    Called once when the registry is built. ``SinkSpec.open(target, options, dry_run)``
+    is called once per run and returns a :class:`etl.components.Sink`.
+    """
+
+
+@hookspec
+def register_rules() -> list[RulesSpec]:
+    """Return the import rules this plugin provides: fields, column mapping, documents.
+
+    Called once when the registry is built. A run uses one set of rules
+    (``--rules NAME``, default "customers").
+    """
+
+
+@hookspec
+def register_validators() -> list[ValidatorSpec]:
+    """Return extra checks to run on every mapped batch before the rules.
+
+    Called once when the registry is built. ``validate(batch, settings)`` receives a
+    column-wise :class:`etl.components.Batch` and the run's rule settings, and returns a
+    list of :class:`etl.errors.RowError`.
+    """
+
+
+@hookspec
+def register_commands(cli: click.Group) -> None:
+    """Add subcommands to the ``etl`` command-line group ``cli`` (``@cli.command()``).
+
+    Called once when the CLI lists or looks up its commands.
+    """
+
+
+@hookspec
+def job_started(job: Job) -> None:
+    """Called when a run starts, after its options are checked and before any row is read.
+
+    ``job`` describes the run (input, reader, sink, target, settings);
+    ``job.plugin_config(name)`` gives a plugin its own section of the settings.
+    """
+
+
+@hookspec
+def job_finished(job: Job, report: Report) -> None:
+    """Called when a run ends, successfully or not, with its final :class:`etl.report.Report`.
+
+    Not called when the run stopped on a fatal error before reading any row.
+    """

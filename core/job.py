@@ -1,0 +1,30 @@
+"""What one run is asked to do."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Job:
+    """A run's request, as given to the pipeline and to the lifecycle hooks."""
+
+    input: Path
+    reader: str | None = None
+    sink: str = "tinydb"
+    target: str | None = None
+    rules: str = "customers"
+    mapping: dict[str, str | None] = field(default_factory=dict)
+    reader_options: dict[str, str] = field(default_factory=dict)
+    sink_options: dict[str, str] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    report_path: Path | None = None
+    rejects_path: Path | None = None
+    dry_run: bool = False
+    batch_size: int = 5000
+
+    def plugin_config(self, name: str) -> dict[str, Any]:
+        """The ``[plugins.NAME]`` section of the settings (empty if none)."""
+        return dict(self.plugin_settings.get(name, {}))

@@ -1,0 +1,191 @@
+"""The streaming pipeline: reader -> mapping -> validators -> rules -> sink, in batches."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from itertools import islice
+from pathlib import Path
+
+from .components import CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, Table, ValidatorSpec
+from .errors import EtlError, InputError, RowError, UsageError
+from .job import Job
+from .mapping import ColumnMapping, apply_explicit, propose
+from .plugin_manager import get_plugin_manager
+from .registry import Registry, get_registry
+from .report import Report
+from .settings import validate_settings
+
+ERROR_COLUMN = "Error"
+
+
+def choose_reader(job: Job, registry: Registry) -> ReaderSpec:
+    """The reader named by the job, else the one registered for the file's extension."""
+    if job.reader:
+        return registry.reader(job.reader)
+    spec = registry.reader_for(job.input.suffix)
+    if spec is None:
+        known = ", ".join(sorted(registry.readers.specs))
+        raise UsageError(f"{job.input}: cannot tell the file's format from its extension; use --reader ({known})")
+    return spec
+
+
+def rejects_writer(job: Job, registry: Registry) -> ReaderSpec | None:
+    """The format that writes the rejects file, chosen by its extension."""
+    if job.rejects_path is None:
+        return None
+    spec = registry.reader_for(job.rejects_path.suffix)
+    if spec is None or spec.write is None:
+        writable = sorted(ext for s in registry.readers.specs.values() if s.write for ext in s.extensions)
+        raise UsageError(f"{job.rejects_path}: cannot write rejects in this format (use one of {', '.join(writable)})")
+    return spec
+
+
+@contextmanager
+def about(path: Path) -> Iterator[None]:
+    """Name the file in any input error raised inside."""
+    try:
+        yield
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise InputError(f"{path}: {exc.strerror or exc}") from None
+
+
+def open_table(spec: ReaderSpec, job: Job) -> Table:
+    if not job.input.is_file():
+        raise UsageError(f"{job.input}: no such file")
+    with about(job.input):
+        return spec.open(job.input, job.reader_options)
+
+
+def propose_mapping(header: Sequence[str], fields: Sequence[Field], explicit: dict) -> ColumnMapping:
+    """The automatic mapping of the header, overridden by the explicit one."""
+    return apply_explicit(propose(header, fields), explicit, fields)
+
+
+def map_columns(table: Table, rules: Rules, job: Job) -> ColumnMapping:
+    """The column mapping, refused when a required field has no column."""
+    mapping = propose_mapping(table.header, rules.fields, job.mapping)
+    missing = rules.missing_fields(set(mapping.field_columns()))
+    if missing:
+        raise UsageError(f"{job.input}: " + "; ".join(missing))
+    return mapping
+
+
+def batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def to_batch(rows: list[Row], width: int, field_columns: dict[str, int]) -> tuple[Batch, list[RowError]]:
+    """Column-wise batch of the rows that have the header's width; the others are errors."""
+    errors = [
+        RowError(line, f"this line has {len(values)} fields but the header has {width}")
+        for line, values in rows
+        if len(values) != width
+    ]
+    if errors:
+        rows = [row for row in rows if len(row[1]) == width]
+    lines = [line for line, _ in rows]
+    columns = {name: [values[index] for _, values in rows] for name, index in field_columns.items()}
+    return Batch(lines, columns), errors
+
+
+def without_lines(batch: Batch, lines: set[int]) -> Batch:
+    keep = [i for i, line in enumerate(batch.lines) if line not in lines]
+    return Batch([batch.lines[i] for i in keep], {f: [v[i] for i in keep] for f, v in batch.columns.items()})
+
+
+def validate(batch: Batch, validators: Sequence[ValidatorSpec], settings: dict) -> tuple[Batch, list[RowError]]:
+    errors = [error for spec in validators for error in spec.validate(batch, settings)]
+    return (without_lines(batch, {e.line for e in errors}) if errors else batch), errors
+
+
+def load(sink: Sink, documents: Iterable[list[Document]], report: Report) -> int:
+    """Hand the documents to the sink, batch by batch, count what it did; return how many changed."""
+    changed = 0
+    for docs in documents:
+        for doc, result in zip(docs, sink.write_batch(docs), strict=True):
+            if isinstance(result, Rejected):
+                report.count(doc.kind, "rejected")
+                report.errors.extend(RowError(line, result.message) for line in doc.lines)
+            else:
+                report.count(doc.kind, result)
+                changed += result in (CREATED, UPDATED)
+    return changed
+
+
+def name_columns(errors: list[RowError], mapping: ColumnMapping) -> list[RowError]:
+    titles = mapping.titles()
+    return [
+        RowError(e.line, e.message, e.field, e.value, e.column or titles.get(e.field or "", None)) for e in errors
+    ]
+
+
+def write_rejects(job: Job, spec: ReaderSpec, input_spec: ReaderSpec, table: Table, report: Report) -> None:
+    """Write the rejected lines as they were read, with the reasons in a last column."""
+    reasons: dict[int, list[str]] = {}
+    for error in report.sorted_errors():
+        where = f"{error.column}: " if error.column else ""
+        reasons.setdefault(error.line, []).append(where + error.message)
+    with about(job.input):
+        rows = [[*values, "; ".join(reasons[line])] for line, values in table.rows() if line in reasons]
+    options = table.format_options if spec is input_spec else {}
+    assert spec.write is not None
+    try:
+        spec.write(job.rejects_path, [*table.header, ERROR_COLUMN], rows, options)
+    except OSError as exc:
+        raise EtlError(f"{job.rejects_path}: cannot write the rejects file: {exc.strerror or exc}") from None
+
+
+def execute(job: Job, registry: Registry | None = None) -> Report:
+    """Run one import and return its report. Raises EtlError on a fatal problem."""
+    registry = registry or get_registry()
+    registry.check()
+    reader_spec = choose_reader(job, registry)
+    rejects_spec = rejects_writer(job, registry)
+    sink_spec = registry.sink(job.sink)
+    rules_spec = registry.rule_set(job.rules)
+    settings = validate_settings(rules_spec.settings_schema, job.settings, f"rules {rules_spec.name!r}")
+    validators = list(registry.validators.specs.values())
+    hooks = get_plugin_manager().hook
+
+    table = open_table(reader_spec, job)
+    try:
+        rules = rules_spec.create()
+        mapping = map_columns(table, rules, job)
+        field_columns, width = mapping.field_columns(), len(table.header)
+        report = Report(kinds=rules.kinds, dry_run=job.dry_run)
+        sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
+        try:
+            hooks.job_started(job=job)
+            rules.start(settings, sink.existing)
+            with about(job.input):
+                for rows in batches(table.rows(), job.batch_size):
+                    report.read += len(rows)
+                    batch, errors = to_batch(rows, width, field_columns)
+                    if validators:
+                        batch, more = validate(batch, validators, settings)
+                        errors += more
+                    report.errors.extend(errors)
+                    report.errors.extend(rules.add_batch(batch))
+            outcome = rules.finish()
+            report.errors.extend(outcome.errors)
+            report.warnings.extend(outcome.warnings)
+            for kind, n in outcome.rejected.items():
+                report.count(kind, "rejected", n)
+            if load(sink, outcome.documents, report) and not job.dry_run:
+                sink.commit()
+        finally:
+            sink.close()
+        report.errors = name_columns(report.errors, mapping)
+        report.warnings = name_columns(report.warnings, mapping)
+        if rejects_spec is not None:
+            write_rejects(job, rejects_spec, reader_spec, table, report)
+        if job.report_path is not None:
+            report.write(job.report_path)
+        hooks.job_finished(job=job, report=report)
+        return report
+    finally:
+        table.close()

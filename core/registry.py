@@ -1,0 +1,101 @@
+"""All components registered by the plugins, by name, each with the plugin that gave it."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Generic, TypeVar
+
+from .components import ReaderSpec, RulesSpec, SinkSpec, ValidatorSpec
+from .errors import UsageError
+from .plugin_manager import LoadFailure, get_plugin_manager, load_failures
+
+T = TypeVar("T")
+
+
+@dataclass
+class Components(Generic[T]):
+    """Components of one kind (readers, sinks...) with the plugin that registered each."""
+
+    kind: str
+    specs: dict[str, T] = field(default_factory=dict)
+    owners: dict[str, str] = field(default_factory=dict)
+    conflicts: list[str] = field(default_factory=list)
+
+    def add(self, spec: Any, plugin: str) -> None:
+        name = spec.name
+        if name in self.specs:
+            self.conflicts.append(
+                f"{self.kind} {name!r} is registered by both plugin {self.owners[name]!r} and plugin {plugin!r}"
+            )
+            return
+        self.specs[name] = spec
+        self.owners[name] = plugin
+
+    def get(self, name: str, failures: list[LoadFailure]) -> T:
+        if name not in self.specs:
+            known = ", ".join(sorted(self.specs)) or "none"
+            hint = "".join(f"; {failure}" for failure in failures)
+            raise UsageError(f"unknown {self.kind} {name!r} (available: {known}){hint}")
+        return self.specs[name]
+
+
+@dataclass
+class Registry:
+    """What the installed plugins provide."""
+
+    readers: Components[ReaderSpec]
+    sinks: Components[SinkSpec]
+    rules: Components[RulesSpec]
+    validators: Components[ValidatorSpec]
+    failures: list[LoadFailure]
+
+    def conflicts(self) -> list[str]:
+        return [c for group in (self.readers, self.sinks, self.rules, self.validators) for c in group.conflicts]
+
+    def check(self) -> None:
+        """Refuse to run with two components under one name."""
+        conflicts = self.conflicts()
+        if conflicts:
+            raise UsageError(conflicts[0])
+
+    def reader(self, name: str) -> ReaderSpec:
+        return self.readers.get(name, self.failures)
+
+    def reader_for(self, extension: str) -> ReaderSpec | None:
+        for spec in self.readers.specs.values():
+            if extension.lower() in spec.extensions:
+                return spec
+        return None
+
+    def sink(self, name: str) -> SinkSpec:
+        return self.sinks.get(name, self.failures)
+
+    def rule_set(self, name: str) -> RulesSpec:
+        return self.rules.get(name, self.failures)
+
+
+def _collect(hook: Callable, kind: str, failures: list[LoadFailure]) -> Components:
+    components: Components = Components(kind)
+    for impl in hook.get_hookimpls():
+        try:
+            specs = list(impl.function() or ())
+        except Exception as exc:  # a broken plugin is reported by name, not raised
+            failures.append(LoadFailure(impl.plugin_name, f"{type(exc).__name__}: {exc}"))
+            continue
+        for spec in specs:
+            components.add(spec, impl.plugin_name)
+    return components
+
+
+@lru_cache(maxsize=None)
+def get_registry() -> Registry:
+    pm = get_plugin_manager()
+    failures = load_failures()
+    return Registry(
+        readers=_collect(pm.hook.register_readers, "reader", failures),
+        sinks=_collect(pm.hook.register_sinks, "sink", failures),
+        rules=_collect(pm.hook.register_rules, "rules", failures),
+        validators=_collect(pm.hook.register_validators, "validator", failures),
+        failures=failures,
+    )

@@ -1,0 +1,79 @@
+"""The report of a run: counts, status and every rejected line with its reason."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .components import CREATED, UNCHANGED, UPDATED
+from .errors import RowError
+
+OUTCOMES = (CREATED, UPDATED, UNCHANGED, "rejected")
+
+
+@dataclass
+class Report:
+    """What a run did. ``as_dict`` is the JSON written by ``--report``."""
+
+    kinds: tuple[str, ...] = ()
+    read: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[RowError] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    dry_run: bool = False
+
+    def __post_init__(self) -> None:
+        for kind in self.kinds:
+            self.counts.setdefault(kind, dict.fromkeys(OUTCOMES, 0))
+
+    def count(self, kind: str, outcome: str, n: int = 1) -> None:
+        self.counts.setdefault(kind, dict.fromkeys(OUTCOMES, 0))[outcome] += n
+
+    @property
+    def rejected_lines(self) -> set[int]:
+        return {error.line for error in self.errors}
+
+    @property
+    def rejected(self) -> int:
+        return len(self.rejected_lines)
+
+    @property
+    def imported(self) -> int:
+        return self.read - self.rejected
+
+    @property
+    def status(self) -> str:
+        if self.read and not self.rejected:
+            return "success"
+        return "partial" if self.imported else "failed"
+
+    @property
+    def exit_code(self) -> int:
+        return {"success": 0, "partial": 1, "failed": 2}[self.status]
+
+    def sorted_errors(self) -> list[RowError]:
+        return sorted(self.errors, key=lambda e: e.line)
+
+    def as_dict(self) -> dict:
+        return {
+            "status": self.status,
+            "dry_run": self.dry_run,
+            "rows": {"read": self.read, "imported": self.imported, "rejected": self.rejected},
+            **self.counts,
+            "errors": [error.as_dict() for error in self.sorted_errors()],
+            "warnings": [warning.as_dict() for warning in sorted(self.warnings, key=lambda w: w.line)],
+        }
+
+    def write(self, path: Path) -> None:
+        path.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def summary(self) -> str:
+        """A few plain lines for people."""
+        verb = "would be" if self.dry_run else "were"
+        lines = [f"{self.read} lines read: {self.imported} imported, {self.rejected} rejected."]
+        for kind, counts in self.counts.items():
+            lines.append(
+                f"{kind}: {counts[CREATED]} {verb} created, {counts[UPDATED]} updated, "
+                f"{counts[UNCHANGED]} unchanged, {counts['rejected']} rejected."
+            )
+        return "\n".join(lines)

@@ -1,0 +1,27 @@
+"""The default import rules: customers and their contacts, as the import method defines them."""
+from __future__ import annotations
+
+from etl import hookimpl
+from etl.components import RulesSpec
+
+
+def _create():
+    from .rules import CustomerRules
+
+    return CustomerRules()
+
+
+def _settings_schema():
+    from .settings import CustomerSettings
+
+    return CustomerSettings
+
+
+@hookimpl
+def register_rules() -> list[RulesSpec]:
+    return [RulesSpec(
+        name="customers",
+        create=_create,
+        description="customers identified by Customer ID or name, their contacts by email",
+        settings_schema=_settings_schema(),
+    )]

@@ -1,0 +1,109 @@
+"""The fields of the customer and contact import, with their column titles in English and French."""
+from __future__ import annotations
+
+from etl.components import Field
+
+POSITIONS = ("ACCOUNTING", "SALES", "PURCHASER", "PAYER")
+MAIN_CONTACT_CHOICES = ("1", "0")
+
+
+def _field(name: str, en: str, fr: str, *synonyms: str, description: str = "", choices: tuple[str, ...] = ()) -> Field:
+    return Field(name, {"en": en, "fr": fr}, synonyms, description, choices)
+
+
+CUSTOMER_FIELDS = (
+    _field("customer_id", "Customer ID", "Identifiant client",
+           "Client ID", "Customer reference", "Customer ref", "Customer number", "Customer no", "ID client",
+           "Référence client", "Numéro client", "Code client", "N° client",
+           description="Uniquely identifies the customer; required when several customers share a name."),
+    _field("customer_name", "Customer name", "Nom du client",
+           "Company", "Company name", "Name of the company", "Client", "Customer", "Client name", "Raison sociale",
+           "Société", "Entreprise", "Nom de l'entreprise", "Nom de la société", "Nom client",
+           description="Required for a new customer; identifies it when there is no Customer ID."),
+    _field("accounting_code", "Customer accounting code", "Code comptable",
+           "Accounting code", "Account code", "Compte comptable", "Code comptable client",
+           description="The customer's account in your accounting software."),
+    _field("vat_number", "VAT number", "Numéro de TVA",
+           "VAT", "VAT ID", "VAT no", "TVA", "TVA intracommunautaire", "N° TVA", "Numéro TVA", "Tax ID",
+           description="The customer's VAT identification number."),
+    _field("address", "Address", "Adresse",
+           "Street", "Street address", "Rue", "Adresse postale", "Address line 1",
+           description="Street only."),
+    _field("postal_code", "Postal code", "Code postal", "Zip", "Zip code", "Postcode", "Post code", "CP",
+           description="Kept as text: leading zeros stay."),
+    _field("town", "Town", "Ville", "City", "Commune", "Localité"),
+    _field("state", "State / Region", "État / Région", "State", "Region", "Région", "Province", "County",
+           "Département"),
+    _field("country", "Country", "Pays", "Country code", "Code pays"),
+    _field("account_manager_email", "Email of the Account Manager", "Email du chargé de compte",
+           "Account manager", "Account manager email", "Chargé de compte", "Email chargé de compte",
+           description="A valid email; one of the known account managers when the settings list them."),
+    _field("workflow", "Workflow's name", "Nom du workflow", "Workflow", "Workflow name",
+           description="One of the known workflows when the settings list them."),
+    _field("payment_period", "Default payment period", "Délai de paiement",
+           "Payment period", "Payment terms", "Payment term", "Délai de paiement par défaut",
+           "Conditions de paiement", "Délai paiement",
+           description="Whole days, e.g. 30."),
+    _field("group_name", "Group name", "Nom du groupe", "Parent company", "Group", "Groupe", "Parent name",
+           "Société mère", "Maison mère",
+           description="For a subsidiary: the Customer name of its group."),
+    _field("group_id", "Group ID", "ID du groupe", "Parent ID", "Identifiant du groupe", "Group reference",
+           "Référence du groupe",
+           description="For a subsidiary: the Customer ID of its group."),
+)
+
+CONTACT_FIELDS = (
+    _field("contact_email", "Contact email", "Email du contact",
+           "Email", "E-mail", "Mail", "Courriel", "Adresse email", "Adresse e-mail", "Contact e-mail",
+           "Email address", "E-mail du contact",
+           description="Required for a contact; identifies it."),
+    _field("contact_first_name", "Contact first name", "Prénom du contact",
+           "First name", "Firstname", "Given name", "Prénom"),
+    _field("contact_last_name", "Contact Name", "Nom du contact",
+           "Contact last name", "Last name", "Lastname", "Surname", "Family name", "Nom de famille"),
+    _field("contact_phone", "Contact phone", "Téléphone",
+           "Phone", "Telephone", "Phone number", "Tel", "Tél", "Mobile", "Téléphone du contact",
+           "Numéro de téléphone"),
+    _field("contact_reference", "Contact reference", "Référence du contact",
+           "Contact ID", "Contact ref", "Référence contact", "ID du contact",
+           description="The contact's reference in your system."),
+    _field("contact_position", "Contact Position", "Poste du contact",
+           "Position", "Role", "Rôle", "Poste", "Fonction", "Job title",
+           description="ACCOUNTING, SALES, PURCHASER (buyer) or PAYER.", choices=POSITIONS),
+    _field("main_contact", "Main contact", "Contact principal",
+           "Primary contact", "Is main", "Principal", "Default contact", "Contact par défaut",
+           description='"1" marks the customer\'s main contact; the last one flagged wins.',
+           choices=MAIN_CONTACT_CHOICES),
+)
+
+FIELDS = CUSTOMER_FIELDS + CONTACT_FIELDS
+CUSTOMER_FIELD_NAMES = tuple(f.name for f in CUSTOMER_FIELDS)
+CONTACT_FIELD_NAMES = tuple(f.name for f in CONTACT_FIELDS)
+
+CUSTOMER_DOCUMENT = {
+    # document key -> field
+    "external_id": "customer_id",
+    "name": "customer_name",
+    "accounting_code": "accounting_code",
+    "vat_number": "vat_number",
+    "street": "address",
+    "postal_code": "postal_code",
+    "city": "town",
+    "state": "state",
+    "country": "country",
+    "account_manager_email": "account_manager_email",
+    "workflow": "workflow",
+    "payment_period_days": "payment_period",
+}
+"""Customer document keys filled straight from a field; group_external_id and group_name come from the group."""
+
+CONTACT_DOCUMENT = {
+    "email": "contact_email",
+    "first_name": "contact_first_name",
+    "last_name": "contact_last_name",
+    "phone": "contact_phone",
+    "external_id": "contact_reference",
+    "position": "contact_position",
+    "is_main": "main_contact",
+}
+"""Contact document keys filled from a field; customer_external_id and customer_name come from the customer."""

@@ -1,0 +1,78 @@
+"""Shared helpers: write input files, run the CLI in-process, read a TinyDB store."""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from etl.cli import main
+
+HEADER = [
+    "Customer ID", "Customer name", "Customer accounting code", "VAT number", "Address", "Postal code", "Town",
+    "State / Region", "Country", "Email of the Account Manager", "Workflow's name", "Default payment period",
+    "Group name", "Group ID", "Contact email", "Contact first name", "Contact Name", "Contact phone",
+    "Contact reference", "Contact Position", "Main contact",
+]
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "customers.csv"
+
+
+def write_csv(path: Path, rows: list[list[str]] | list[dict[str, str]], header: list[str] | None = None,
+              delimiter: str = ";", encoding: str = "utf-8") -> Path:
+    """Write a CSV file; dict rows are laid out on ``header`` (the full import header by default)."""
+    header = header or HEADER
+    with open(path, "w", newline="", encoding=encoding) as handle:
+        writer = csv.writer(handle, delimiter=delimiter)
+        writer.writerow(header)
+        for row in rows:
+            writer.writerow([row.get(h, "") for h in header] if isinstance(row, dict) else row)
+    return path
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def etl(capsys, monkeypatch, tmp_path):
+    """Run ``etl ARGS`` in-process, in tmp_path; returns exit code, stdout and stderr."""
+    monkeypatch.chdir(tmp_path)
+
+    def run(*args: str) -> Result:
+        monkeypatch.setattr(sys, "argv", ["etl", *map(str, args)])
+        capsys.readouterr()
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return run
+
+
+def etl_process(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 60) -> Result:
+    """Run ``python -m etl ARGS`` in a new process."""
+    proc = subprocess.run([sys.executable, "-m", "etl", *map(str, args)], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    return Result(proc.returncode, proc.stdout, proc.stderr)
+
+
+def read_store(path: Path) -> dict[str, list[dict]]:
+    """The tables of a TinyDB file, read with TinyDB itself."""
+    from tinydb import TinyDB
+
+    with TinyDB(path) as db:
+        return {name: db.table(name).all() for name in db.tables()}
+
+
+def read_report(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))

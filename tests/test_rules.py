@@ -1,0 +1,283 @@
+"""The customer and contact rules of the import method, each with a real file and the CLI."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import read_report, read_store, write_csv
+
+
+@pytest.fixture
+def imp(etl, tmp_path):
+    """Import dict rows (keys: the file's column titles); returns (exit code, report, store)."""
+    counter = iter(range(1000))
+
+    def run(rows, *args, header=None):
+        name = f"in{next(counter)}.csv"
+        write_csv(tmp_path / name, rows, header=header)
+        result = etl("run", name, "--report", "r.json", *args)
+        report = read_report(tmp_path / "r.json") if (tmp_path / "r.json").exists() else None
+        store = read_store(tmp_path / "etl-db.json") if (tmp_path / "etl-db.json").exists() else {}
+        return result, report, store
+
+    return run
+
+
+def errors(report):
+    return [(e["line"], e["column"], e["message"]) for e in report["errors"]]
+
+
+def by(store, kind, key, value):
+    return next(d for d in store.get(kind, []) if d[key] == value)
+
+
+# -- customers ----------------------------------------------------------------------------------
+
+def test_customer_identified_by_id_else_by_name(imp):
+    imp([{"Customer ID": "C1", "Customer name": "Acme"}, {"Customer name": "Beta", "Town": "Lyon"}])
+    result, report, store = imp([{"Customer ID": "C1", "Town": "Paris"}, {"Customer name": "BETA", "Country": "FR"}])
+    assert report["customers"]["updated"] == 2 and report["customers"]["created"] == 0
+    assert by(store, "customers", "external_id", "C1")["city"] == "Paris"
+    beta = by(store, "customers", "name", "BETA")  # known ones take the file's spelling
+    assert (beta["city"], beta["country"]) == ("Lyon", "FR")
+
+
+def test_a_name_matching_several_stored_customers_is_ambiguous(imp):
+    imp([{"Customer ID": "C1", "Customer name": "Acme"}, {"Customer ID": "C2", "Customer name": "Acme"}])
+    result, report, store = imp([{"Customer name": "Acme", "Town": "Paris"}])
+    assert result.code == 2
+    [(line, column, message)] = errors(report)
+    assert line == 2 and column == "Customer name" and "give the Customer ID" in message
+    assert all(c["city"] is None for c in store["customers"])
+
+
+def test_name_is_required_for_a_new_customer_but_not_for_a_known_one(imp):
+    result, report, store = imp([{"Customer ID": "C9", "Town": "Paris"}])
+    assert errors(report) == [(2, "Customer name", "Customer name is required for a new customer")]
+    imp([{"Customer ID": "C9", "Customer name": "Nine"}])
+    result, report, store = imp([{"Customer ID": "C9", "Town": "Paris"}])
+    assert result.code == 0 and by(store, "customers", "external_id", "C9")["city"] == "Paris"
+
+
+def test_a_customer_spans_lines_without_repeating_its_data(imp):
+    result, report, store = imp([
+        {"Customer ID": "C1", "Customer name": "Acme", "Town": "Paris", "Contact email": "a@acme.example"},
+        {"Customer ID": "C1", "Contact email": "b@acme.example"},
+        {"Customer name": "acme", "Contact email": "c@acme.example"},
+    ])
+    assert result.code == 0, report
+    [acme] = store["customers"]
+    assert acme["city"] == "Paris"
+    assert {c["customer_external_id"] for c in store["contacts"]} == {"C1"}
+    assert len(store["contacts"]) == 3
+
+
+def test_a_conflicting_value_is_an_error_on_the_later_line_and_rejects_the_customer(imp):
+    result, report, store = imp([
+        {"Customer ID": "C1", "Customer name": "Acme", "Town": "Paris", "Contact email": "a@acme.example"},
+        {"Customer ID": "C1", "Town": "Lyon", "Contact email": "b@acme.example"},
+        {"Customer ID": "C2", "Customer name": "Beta"},
+    ])
+    assert result.code == 1
+    assert errors(report)[0] == (2, None, "not imported: customer 'Acme' has an error on line 3")
+    assert errors(report)[1][:2] == (3, "Town") and "conflicts with 'Paris' given on line 2" in errors(report)[1][2]
+    assert [c["name"] for c in store["customers"]] == ["Beta"] and "contacts" not in store or not store["contacts"]
+    assert report["customers"]["rejected"] == 1 and report["contacts"]["rejected"] == 2
+
+
+def test_groups_before_after_and_in_the_store(imp):
+    result, report, store = imp([
+        {"Customer ID": "S1", "Customer name": "Sub One", "Group name": "Holding"},
+        {"Customer ID": "H1", "Customer name": "Holding"},
+        {"Customer ID": "S2", "Customer name": "Sub Two", "Group ID": "H1"},
+    ])
+    assert result.code == 0, report
+    for sub in ("S1", "S2"):
+        doc = by(store, "customers", "external_id", sub)
+        assert (doc["group_external_id"], doc["group_name"]) == ("H1", "Holding")
+    result, report, store = imp([{"Customer ID": "S3", "Customer name": "Sub Three", "Group ID": "H1"}])
+    assert by(store, "customers", "external_id", "S3")["group_name"] == "Holding"
+
+
+def test_groups_go_to_the_sink_before_their_subsidiaries(etl, tmp_path):
+    write_csv(tmp_path / "g.csv", [
+        {"Customer ID": "S1", "Customer name": "Sub", "Group ID": "M1"},
+        {"Customer ID": "M1", "Customer name": "Mid", "Group ID": "H1"},
+        {"Customer ID": "H1", "Customer name": "Top"},
+    ])
+    assert etl("run", "g.csv", "--sink", "json", "--target", "o.json").code == 0
+    assert [c["external_id"] for c in json.loads((tmp_path / "o.json").read_text())["customers"]] == ["H1", "M1", "S1"]
+
+
+def test_unknown_group_and_cycles_are_rejected(imp):
+    result, report, store = imp([
+        {"Customer ID": "A", "Customer name": "Alpha", "Group ID": "B"},
+        {"Customer ID": "B", "Customer name": "Beta", "Group ID": "A"},
+        {"Customer ID": "S", "Customer name": "Self", "Group ID": "S"},
+        {"Customer ID": "U", "Customer name": "Orphan", "Group name": "Nowhere"},
+        {"Customer ID": "K", "Customer name": "Kid", "Group ID": "U"},
+        {"Customer ID": "OK", "Customer name": "Fine"},
+    ])
+    found = {line: message for line, _, message in errors(report)}
+    assert "group cycle" in found[2] and "group cycle" in found[3]
+    assert "cannot be its own group" in found[4]
+    assert "unknown group: no customer is named 'Nowhere'" in found[5]
+    assert "its group 'Orphan' is rejected" in found[6]
+    assert [c["external_id"] for c in store["customers"]] == ["OK"]
+
+
+def test_group_id_and_name_must_agree(imp):
+    result, report, _ = imp([
+        {"Customer ID": "H1", "Customer name": "Holding"},
+        {"Customer ID": "S1", "Customer name": "Sub", "Group ID": "H1", "Group name": "Other"},
+    ])
+    assert "is the customer 'Holding', not 'Other'" in errors(report)[0][2]
+
+
+@pytest.mark.parametrize("value, expected", [("30", 30), ("45.0", 45), ("0", 0), (" 60 ", 60)])
+def test_payment_period_whole_days(imp, value, expected):
+    _, _, store = imp([{"Customer ID": "C1", "Customer name": "Acme", "Default payment period": value}])
+    assert store["customers"][0]["payment_period_days"] == expected
+
+
+@pytest.mark.parametrize("value", ["30 days", "-5", "3.5", "trente"])
+def test_payment_period_errors(imp, value):
+    result, report, _ = imp([{"Customer ID": "C1", "Customer name": "Acme", "Default payment period": value}])
+    assert result.code == 2
+    assert errors(report) == [(2, "Default payment period",
+                               "the default payment period must be a whole number of days (e.g. 30)")]
+
+
+def test_default_payment_period_setting_fills_blanks_only(imp, tmp_path):
+    imp([{"Customer ID": "C0", "Customer name": "Known", "Default payment period": "15"}])
+    rows = [{"Customer ID": "C1", "Customer name": "Acme"},
+            {"Customer ID": "C2", "Customer name": "Beta", "Default payment period": "60"},
+            {"Customer ID": "C0"}]
+    _, _, store = imp(rows, "--rule-option", "default_payment_period=30")
+    periods = {c["external_id"]: c["payment_period_days"] for c in store["customers"]}
+    assert periods == {"C0": 15, "C1": 30, "C2": 60}
+
+
+def test_no_default_payment_period_leaves_the_field_empty(imp):
+    _, _, store = imp([{"Customer ID": "C1", "Customer name": "Acme"}])
+    assert store["customers"][0]["payment_period_days"] is None
+
+
+def test_account_manager_and_workflow_settings(imp, tmp_path):
+    (tmp_path / "settings.toml").write_text(
+        'known_workflows = ["Standard", "Relance douce"]\nknown_account_managers = ["am@corp.example"]\n')
+    result, report, store = imp([
+        {"Customer ID": "C1", "Customer name": "A", "Workflow's name": "standard",
+         "Email of the Account Manager": "am@corp.example"},
+        {"Customer ID": "C2", "Customer name": "B", "Workflow's name": "Unknown flow"},
+        {"Customer ID": "C3", "Customer name": "C", "Email of the Account Manager": "other@corp.example"},
+        {"Customer ID": "C4", "Customer name": "D", "Email of the Account Manager": "not an email"},
+    ], "--settings", "settings.toml")
+    assert by(store, "customers", "external_id", "C1")["workflow"] == "Standard"
+    found = {line: (column, message) for line, column, message in errors(report)}
+    assert found[3] == ("Workflow's name", "unknown workflow: use one of Relance douce, Standard")
+    assert found[4][0] == "Email of the Account Manager" and "unknown account manager" in found[4][1]
+    assert "unknown account manager" in found[5][1]
+
+
+def test_account_manager_must_be_an_email_without_a_known_list(imp):
+    _, report, _ = imp([{"Customer ID": "C4", "Customer name": "D", "Email of the Account Manager": "nope"}])
+    assert errors(report) == [(2, "Email of the Account Manager", "not a valid email address")]
+
+
+def test_unknown_workflow_as_a_warning(imp):
+    result, report, store = imp([{"Customer ID": "C1", "Customer name": "A", "Workflow's name": "Custom"}],
+                                "--rule-option", "known_workflows=Standard",
+                                "--rule-option", "unknown_workflow=warning")
+    assert result.code == 0 and store["customers"][0]["workflow"] == "Custom"
+    assert report["warnings"][0]["column"] == "Workflow's name"
+
+
+def test_invalid_settings_are_refused(etl, tmp_path):
+    write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    result = etl("run", "a.csv", "--rule-option", "default_payment_period=-3", "--rule-option", "colour=blue")
+    assert result.code == 2
+    assert "default_payment_period" in result.err and "colour" in result.err
+    assert not (tmp_path / "etl-db.json").exists()
+
+
+def test_a_customer_without_contact(imp):
+    result, report, store = imp([{"Customer ID": "C1", "Customer name": "Acme"}])
+    assert result.code == 0 and store["customers"] and not store.get("contacts")
+
+
+# -- contacts -----------------------------------------------------------------------------------
+
+def test_a_contact_without_email_is_rejected_but_its_customer_imports(imp):
+    result, report, store = imp([{"Customer ID": "C1", "Customer name": "Acme", "Contact first name": "Ann"}])
+    assert result.code == 2  # the only line is rejected, though its customer data imported
+    assert errors(report) == [(2, "Contact email", "a contact needs an email: this contact is not imported")]
+    assert store["customers"][0]["name"] == "Acme"
+    assert report["customers"]["created"] == 1 and report["contacts"]["rejected"] == 1
+
+
+def test_emails_identify_contacts_case_insensitively(imp):
+    imp([{"Customer ID": "C1", "Customer name": "Acme", "Contact email": "Ann@Acme.Example"}])
+    result, report, store = imp([{"Customer ID": "C1", "Contact email": "ann@acme.example", "Contact phone": "01"}])
+    assert report["contacts"]["updated"] == 1 and len(store["contacts"]) == 1
+    assert store["contacts"][0]["email"] == "ann@acme.example"
+
+
+def test_a_contact_is_never_moved_between_customers(imp):
+    result, report, _ = imp([
+        {"Customer ID": "C1", "Customer name": "Acme", "Contact email": "ann@x.example"},
+        {"Customer ID": "C2", "Customer name": "Beta", "Contact email": "ANN@x.example"},
+    ])
+    assert errors(report)[0][0] == 3 and "never moved between customers" in errors(report)[0][2]
+    result, report, store = imp([{"Customer ID": "C2", "Contact email": "ann@x.example"}])
+    assert "is a contact of customer 'Acme' in the store" in errors(report)[0][2]
+    assert store["contacts"][0]["customer_external_id"] == "C1"
+
+
+@pytest.mark.parametrize("given, stored", [
+    ("ACCOUNTING", "ACCOUNTING"), ("sales", "SALES"), ("Buyer", "PURCHASER"), ("payer", "PAYER"),
+    ("COMPTABILITÉ", "ACCOUNTING"), ("Ventes", "SALES"), ("acheteur", "PURCHASER"), ("PAYEUR", "PAYER")])
+def test_positions(imp, given, stored):
+    _, _, store = imp([{"Customer ID": "C1", "Customer name": "A", "Contact email": "a@a.example",
+                        "Contact Position": given}])
+    assert store["contacts"][0]["position"] == stored
+
+
+def test_an_unknown_position_names_the_allowed_values(imp):
+    result, report, _ = imp([{"Customer ID": "C1", "Customer name": "A", "Contact email": "a@a.example",
+                              "Contact Position": "CEO"}])
+    assert errors(report) == [(2, "Contact Position", "unknown position: use one of ACCOUNTING, SALES, PURCHASER, PAYER")]
+
+
+@pytest.mark.parametrize("flag", ["1", "yes", "oui", "x", "true", "TRUE"])
+def test_main_contact_flags(imp, flag):
+    _, _, store = imp([{"Customer ID": "C1", "Customer name": "A", "Contact email": "a@a.example",
+                        "Main contact": flag}])
+    assert store["contacts"][0]["is_main"] is True
+
+
+def test_the_last_main_contact_wins_in_the_file_and_against_the_store(imp):
+    _, _, store = imp([
+        {"Customer ID": "C1", "Customer name": "A", "Contact email": "a@a.example", "Main contact": "1"},
+        {"Customer ID": "C1", "Contact email": "b@a.example", "Main contact": "1"},
+        {"Customer ID": "C1", "Contact email": "c@a.example"},
+    ])
+    assert {c["email"]: c["is_main"] for c in store["contacts"]} == {
+        "a@a.example": False, "b@a.example": True, "c@a.example": False}
+    _, report, store = imp([{"Customer ID": "C1", "Contact email": "c@a.example", "Main contact": "1"}])
+    assert {c["email"]: c["is_main"] for c in store["contacts"]} == {
+        "a@a.example": False, "b@a.example": False, "c@a.example": True}
+    assert report["contacts"]["updated"] == 2
+
+
+def test_several_errors_on_one_line_are_all_reported(imp):
+    _, report, _ = imp([{"Customer ID": "C1", "Customer name": "A", "Default payment period": "x",
+                         "Contact email": "bad", "Contact Position": "boss"}])
+    assert {column for _, column, _ in errors(report)} == {"Default payment period", "Contact email", "Contact Position"}
+
+
+def test_a_line_naming_no_customer_is_rejected(imp):
+    _, report, _ = imp([{"Contact email": "a@a.example"}, {"Customer ID": "C1", "Customer name": "A"}])
+    assert errors(report) == [(2, "Customer name",
+                               "the line names no customer: give the Customer ID or the Customer name")]
