@@ -106,3 +106,143 @@ def test_import_etl_works_and_core_is_not_a_package(tmp_path):
 
     proc = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True)
     assert proc.stdout.startswith("True ")
+
+
+LIFECYCLE_PLUGIN = '''
+import json
+import click
+import etl
+from etl.components import ValidatorSpec
+from etl.errors import RowError
+
+LOG = []
+
+
+def no_gmail(batch, settings):
+    emails = batch.columns.get("contact_email", [])
+    return [RowError(line, "private addresses are refused", "contact_email", email)
+            for line, email in zip(batch.lines, emails) if email.strip().endswith("@gmail.com")]
+
+
+@etl.hookimpl
+def register_validators():
+    return [ValidatorSpec("no-gmail", no_gmail, "refuses private addresses")]
+
+
+@etl.hookimpl
+def job_started(job):
+    LOG.append({"config": job.plugin_config("etl-audit"), "input": job.input.name})
+
+
+@etl.hookimpl
+def job_finished(job, report):
+    LOG.append({"status": report.status, "rejected": report.rejected})
+    with open(job.plugin_config("etl-audit")["log"], "w") as handle:
+        json.dump(LOG, handle)
+
+
+@etl.hookimpl
+def register_commands(cli):
+    @cli.command()
+    def hello():
+        """Say hello."""
+        click.echo("hello from etl-audit")
+'''
+
+
+def test_lifecycle_validator_command_and_plugin_settings_section(site, tmp_path):
+    install_fake_distribution(site, "etl-audit", "etl_audit", LIFECYCLE_PLUGIN)
+    (tmp_path / "settings.toml").write_text(
+        f'default_payment_period = 30\n[plugins.etl-audit]\nlog = "{tmp_path / "audit.json"}"\n')
+    (tmp_path / "in.csv").write_text("Customer ID;Customer name;Contact email\nC1;Acme;a@acme.example\n"
+                                     "C2;Beta;b@gmail.com\n")
+    result = etl_process("run", "in.csv", "--settings", "settings.toml", "--report", "r.json",
+                         cwd=tmp_path, env=env_with(site))
+    assert result.code == 1, result.err
+    started, finished = json.loads((tmp_path / "audit.json").read_text())
+    assert started == {"config": {"log": str(tmp_path / "audit.json")}, "input": "in.csv"}
+    assert finished == {"status": "partial", "rejected": 1}
+    [error] = json.loads((tmp_path / "r.json").read_text())["errors"]
+    assert (error["line"], error["column"], error["message"]) == (3, "Contact email", "private addresses are refused")
+    hello = etl_process("hello", env=env_with(site))
+    assert hello.code == 0 and hello.out == "hello from etl-audit\n"
+    assert "hello" in etl_process("--help", env=env_with(site)).out
+
+
+READER_AND_RULES_PLUGIN = '''
+import json
+import etl
+from etl.components import CREATED, Document, Field, ReaderSpec, RulesOutcome, RulesSpec
+from etl.errors import RowError
+
+
+class JsonLinesTable:
+    """One JSON object per line (line numbers from 1); the keys of the first object are the header."""
+
+    format_options = {}
+
+    def __init__(self, path):
+        self.path = path
+        with open(path, encoding="utf-8") as handle:
+            self.header = list(json.loads(handle.readline()))
+
+    def rows(self):
+        with open(self.path, encoding="utf-8") as handle:
+            for number, text in enumerate(handle, start=1):
+                if text.strip():
+                    record = json.loads(text)
+                    yield number, [str(record.get(key, "")) for key in self.header]
+
+    def close(self):
+        pass
+
+
+class TagRules:
+    kinds = ("tags",)
+    fields = [Field("tag", {"en": "Tag"}), Field("count", {"en": "Count"}, ("n",))]
+
+    def missing_fields(self, mapped):
+        return [] if "tag" in mapped else ["no Tag column"]
+
+    def start(self, settings, existing):
+        self.totals, self.lines, self.errors = {}, {}, []
+        self.factor = int(settings.get("factor", 1))
+
+    def add_batch(self, batch):
+        for line, tag, count in zip(batch.lines, batch.columns["tag"], batch.columns["count"]):
+            if not count.isdigit():
+                self.errors.append(RowError(line, "count must be a number", "count", count))
+                continue
+            self.totals[tag] = self.totals.get(tag, 0) + int(count) * self.factor
+            self.lines.setdefault(tag, []).append(line)
+        return []
+
+    def finish(self):
+        docs = [Document("tags", tag, {"tag": tag, "total": total}, tuple(self.lines[tag]))
+                for tag, total in self.totals.items()]
+        return RulesOutcome(documents=[docs], errors=self.errors)
+
+
+@etl.hookimpl
+def register_readers():
+    return [ReaderSpec("jsonl", (".jsonl",), lambda path, options: JsonLinesTable(path))]
+
+
+@etl.hookimpl
+def register_rules():
+    return [RulesSpec("tags", TagRules, "sums counts per tag")]
+'''
+
+
+def test_a_third_party_reader_and_rules_run_through_the_same_pipeline(site, tmp_path):
+    install_fake_distribution(site, "etl-tags", "etl_tags", READER_AND_RULES_PLUGIN)
+    (tmp_path / "in.jsonl").write_text('{"Tag": "red", "n": 2}\n{"Tag": "blue", "n": 1}\n'
+                                       '{"Tag": "red", "n": 5}\n{"Tag": "red", "n": "x"}\n')
+    result = etl_process("run", "in.jsonl", "--rules", "tags", "--sink", "json", "--target", "o.json",
+                         "--rule-option", "factor=10", "--report", "r.json", cwd=tmp_path, env=env_with(site))
+    assert result.code == 1, result.err
+    assert json.loads((tmp_path / "o.json").read_text()) == {"tags": [{"tag": "red", "total": 70},
+                                                                      {"tag": "blue", "total": 10}]}
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["tags"]["created"] == 2
+    assert report["errors"] == [{"line": 4, "column": "n", "value": "x", "message": "count must be a number"}]
