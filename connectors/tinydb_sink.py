@@ -21,6 +21,7 @@ from .storefile import StoreLock, write_atomically
 
 DEFAULT_TARGET = "etl-db.json"
 DEFAULT_LOCK_TIMEOUT = 60.0
+HISTORY_TABLE = "imports"
 
 
 class AtomicJSONStorage(Storage):
@@ -95,6 +96,11 @@ class TinyDBSink:
                 results.append(UPDATED)
         return results
 
+    def record_import(self, entry: dict[str, Any]) -> None:
+        """Keep the run's history entry in the ``imports`` table, written with the data."""
+        entry = json.loads(json.dumps(entry, default=str))
+        self.tables.setdefault(HISTORY_TABLE, {})[self._new_id(HISTORY_TABLE)] = entry
+
     def commit(self) -> None:
         if not self.dry_run:
             self.storage.write(self.tables)
@@ -112,3 +118,10 @@ def open_tinydb_sink(target: str | None, options: Mapping[str, str], dry_run: bo
 @hookimpl
 def register_sinks() -> list[SinkSpec]:
     return [SinkSpec("tinydb", open_tinydb_sink, f"an embedded TinyDB store, one table per kind (default {DEFAULT_TARGET})")]
+
+
+@hookimpl
+def register_commands(cli) -> None:
+    from .tinydb_history import history
+
+    cli.add_command(history)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from .components import CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, Table, ValidatorSpec
 from .errors import EtlError, InputError, RowError, UsageError
+from .history import import_entry
 from .job import Job
 from .mapping import ColumnMapping, apply_explicit, propose
 from .plugin_manager import get_plugin_manager
@@ -123,20 +124,23 @@ def name_columns(errors: list[RowError], mapping: ColumnMapping) -> list[RowErro
     ]
 
 
-def write_rejects(job: Job, spec: ReaderSpec, input_spec: ReaderSpec, table: Table, report: Report) -> None:
-    """Write the rejected lines as they were read, with the reasons in a last column."""
+def rejected_rows(table: Table, report: Report) -> list[list[str]]:
+    """The rejected lines as they were read, each with its reasons in a last cell."""
     reasons: dict[int, list[str]] = {}
     for error in report.sorted_errors():
         where = f"{error.column}: " if error.column else ""
         reasons.setdefault(error.line, []).append(where + error.message)
-    with about(job.input):
-        rows = [[*values, "; ".join(reasons[line])] for line, values in table.rows() if line in reasons]
-    options = table.format_options if spec is input_spec else {}
+    return [[*values, "; ".join(reasons[line])] for line, values in table.rows() if line in reasons]
+
+
+def write_table(spec: ReaderSpec, path: Path, header: Sequence[str], rows: list[list[str]],
+                format_options: dict[str, str]) -> None:
+    """Write a table (a rejects file) in the format of ``spec``."""
     assert spec.write is not None
     try:
-        spec.write(job.rejects_path, [*table.header, ERROR_COLUMN], rows, options)
+        spec.write(path, [*header, ERROR_COLUMN], rows, format_options)
     except OSError as exc:
-        raise EtlError(f"{job.rejects_path}: cannot write the rejects file: {exc.strerror or exc}") from None
+        raise EtlError(f"{path}: cannot write the rejects file: {exc.strerror or exc}") from None
 
 
 def execute(job: Job, registry: Registry | None = None) -> Report:
@@ -155,37 +159,66 @@ def execute(job: Job, registry: Registry | None = None) -> Report:
     try:
         rules = rules_spec.create()
         mapping = map_columns(table, rules, job)
-        field_columns, width = mapping.field_columns(), len(table.header)
         report = Report(kinds=rules.kinds, dry_run=job.dry_run)
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         try:
             hooks.job_started(job=job)
             rules.start(settings, sink.existing)
             with about(job.input):
-                for rows in batches(table.rows(), job.batch_size):
-                    report.read += len(rows)
-                    batch, errors = to_batch(rows, width, field_columns)
-                    if validators:
-                        batch, more = validate(batch, validators, settings)
-                        errors += more
-                    report.errors.extend(errors)
-                    report.errors.extend(rules.add_batch(batch))
-            outcome = rules.finish()
-            report.errors.extend(outcome.errors)
-            report.warnings.extend(outcome.warnings)
-            for kind, n in outcome.rejected.items():
-                report.count(kind, "rejected", n)
-            if load(sink, outcome.documents, report) and not job.dry_run:
-                sink.commit()
+                read_all(table, mapping, rules, validators, settings, job.batch_size, report)
+            changed = load(sink, rules_outcome(rules, report), report)
+            report.errors = name_columns(report.errors, mapping)
+            report.warnings = name_columns(report.warnings, mapping)
+            record_import = getattr(sink, "record_import", None)
+            with about(job.input):
+                rejects = rejected_rows(table, report) if report.errors and (rejects_spec or record_import) else []
+            if not job.dry_run:
+                if record_import is not None:
+                    record_import(import_entry(job, reader_spec.name, report, {
+                        "header": [*table.header, ERROR_COLUMN], "rows": rejects,
+                        "reader": reader_spec.name, "format_options": table.format_options}))
+                if changed or record_import is not None:
+                    sink.commit()
         finally:
             sink.close()
-        report.errors = name_columns(report.errors, mapping)
-        report.warnings = name_columns(report.warnings, mapping)
         if rejects_spec is not None:
-            write_rejects(job, rejects_spec, reader_spec, table, report)
+            same_format = rejects_spec is reader_spec
+            write_table(rejects_spec, job.rejects_path, table.header, rejects,
+                        table.format_options if same_format else {})
         if job.report_path is not None:
-            report.write(job.report_path)
+            write_report(report, job.report_path)
         hooks.job_finished(job=job, report=report)
         return report
     finally:
         table.close()
+
+
+def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Sequence[ValidatorSpec],
+             settings: dict, batch_size: int, report: Report) -> None:
+    """Stream the rows through mapping, validators and rules, batch by batch."""
+    field_columns, width = mapping.field_columns(), len(table.header)
+    for rows in batches(table.rows(), batch_size):
+        report.read += len(rows)
+        batch, errors = to_batch(rows, width, field_columns)
+        if validators:
+            batch, more = validate(batch, validators, settings)
+            errors += more
+        report.errors.extend(errors)
+        report.errors.extend(rules.add_batch(batch))
+
+
+def rules_outcome(rules: Rules, report: Report) -> Iterable[list[Document]]:
+    """Let the rules decide, record their errors and rejections, and give their documents."""
+    outcome = rules.finish()
+    report.errors.extend(outcome.errors)
+    report.warnings.extend(outcome.warnings)
+    for kind, n in outcome.rejected.items():
+        report.count(kind, "rejected", n)
+    return outcome.documents
+
+
+def write_report(report: Report, path: Path) -> None:
+    try:
+        report.write(path)
+    except OSError as exc:
+        raise EtlError(f"{path}: cannot write the report: {exc.strerror or exc}") from None

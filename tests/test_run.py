@@ -71,12 +71,15 @@ def test_dry_run_writes_nothing_and_reports_what_would_change(etl, tmp_path):
     assert "would be created" in result.err
 
 
-def test_every_line_rejected_exits_2_and_writes_nothing(etl, tmp_path):
+def test_every_line_rejected_exits_2_and_imports_nothing(etl, tmp_path):
     source = write_csv(tmp_path / "in.csv", [customer("C1", "Acme", **{"Default payment period": "soon"}),
                                              customer("", "", "x@y.example")])
     result = etl("run", source)
     assert result.code == 2
-    assert not (tmp_path / "etl-db.json").exists()
+    store = read_store(tmp_path / "etl-db.json")
+    assert [e["status"] for e in store["imports"]] == ["failed"] and set(store) == {"imports"}
+    etl("run", source, "--sink", "json", "--target", "out.json")
+    assert not (tmp_path / "out.json").exists()
 
 
 def test_ragged_line_is_rejected_with_its_counts_and_the_others_import(etl, tmp_path):

@@ -1,0 +1,77 @@
+"""`etl history`: the imports recorded in a TinyDB store, newest first, and their rejected lines."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from etl.errors import UsageError
+
+from .tinydb_sink import DEFAULT_TARGET, HISTORY_TABLE, AtomicJSONStorage
+
+MARKS = {"success": "OK     ", "partial": "PARTIAL", "failed": "FAILED "}
+TARGET = click.option("--target", default=DEFAULT_TARGET, show_default=True, type=click.Path(path_type=Path),
+                      help="The TinyDB store.")
+
+
+def _imports(target: Path) -> dict[str, dict]:
+    if not target.exists():
+        raise UsageError(f"{target}: no such store")
+    return (AtomicJSONStorage(target).read() or {}).get(HISTORY_TABLE, {})
+
+
+@click.group(invoke_without_command=True)
+@TARGET
+@click.pass_context
+def history(ctx: click.Context, target: Path) -> None:
+    """List the imports recorded in a TinyDB store, newest first."""
+    ctx.obj = target
+    if ctx.invoked_subcommand is not None:
+        return
+    entries = _imports(target)
+    if not entries:
+        click.echo("no import recorded yet")
+    for entry_id in sorted(entries, key=int, reverse=True):
+        entry, rows = entries[entry_id], entries[entry_id]["rows"]
+        click.echo(f"{entry_id:>4}  {MARKS.get(entry['status'], entry['status'])}  {entry['time']}  "
+                   f"{rows['read']} read, {rows['imported']} imported, {rows['rejected']} rejected  "
+                   f"{Path(entry['input']).name}")
+
+
+@history.command()
+@click.argument("entry_id", metavar="ID")
+@TARGET
+@click.option("--rejects", type=click.Path(path_type=Path), help="Write that import's rejected lines again.")
+@click.pass_context
+def show(ctx: click.Context, entry_id: str, target: Path, rejects: Path | None) -> None:
+    """Show one import and its errors; --rejects FILE writes its rejected lines again."""
+    if ctx.get_parameter_source("target") == click.core.ParameterSource.DEFAULT:
+        target = ctx.obj
+    entry = _imports(target).get(entry_id)
+    if entry is None:
+        raise UsageError(f"{target}: no import {entry_id!r} (see etl history)")
+    rows = entry["rows"]
+    click.echo(f"import {entry_id}: {entry['status']} at {entry['time']}")
+    click.echo(f"input: {entry['input']} ({entry['checksum']}), reader {entry['reader']}, sink {entry['sink']}")
+    click.echo(f"lines: {rows['read']} read, {rows['imported']} imported, {rows['rejected']} rejected")
+    for kind, counts in entry["counts"].items():
+        click.echo(f"{kind}: " + ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
+    for error in entry["errors"]:
+        column = f" column {error['column']!r}" if error["column"] else ""
+        click.echo(f"line {error['line']}{column}: {error['message']}")
+    if rejects is not None:
+        _write_rejects(entry, rejects)
+        click.echo(f"{len(entry['rejects']['rows'])} rejected lines written to {rejects}", err=True)
+
+
+def _write_rejects(entry: dict, path: Path) -> None:
+    from etl.pipeline import write_table
+    from etl.registry import get_registry
+
+    registry = get_registry()
+    spec = registry.reader_for(path.suffix)
+    if spec is None or spec.write is None:
+        raise UsageError(f"{path}: cannot write rejects in this format")
+    saved = entry["rejects"]
+    options = saved["format_options"] if spec.name == saved["reader"] else {}
+    write_table(spec, path, saved["header"][:-1], saved["rows"], options)
