@@ -106,9 +106,12 @@ class CsvTable:
         """The first non-blank record, titles stripped of whitespace (and a BOM)."""
         records = self._records()
         try:
-            _, titles = next(records, (0, [""]))
+            first = next(records, None)
         finally:
             records.close()
+        if first is None:
+            raise InputError(EMPTY_MESSAGE)
+        titles = first[1]
         titles[0] = titles[0].removeprefix("\ufeff")
         return [title.strip() for title in titles]
 
@@ -134,7 +137,7 @@ class CsvTable:
                     yield start, values
         except csv.Error as exc:
             raise InputError(self._csv_error_message(exc, line + 1)) from None
-        except UnicodeDecodeError:  # only if the file changed since it was opened
+        except UnicodeError:  # only if the file changed since it was opened
             encoding = self.format_options["encoding"]
             raise InputError(_undecodable_message(_undecodable_line(self.path, encoding), encoding)) from None
 
@@ -155,8 +158,6 @@ def open_csv(path: Path, options: Mapping[str, str]) -> CsvTable:
     settings = parse_options(options)
     encoding = _choose_encoding(path, settings.encoding)
     sample = _text_sample(path, encoding)
-    if not sample:
-        raise InputError(EMPTY_MESSAGE)
     delimiter = settings.delimiter or _detect_delimiter(sample, settings.max_field_size)
     table = CsvTable(path, delimiter, encoding, _line_terminator(sample), settings.max_field_size)
     if len(table.header) < 2:
@@ -164,7 +165,9 @@ def open_csv(path: Path, options: Mapping[str, str]) -> CsvTable:
     return table
 
 
-def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], format_options: Mapping[str, str]) -> None:
+def write_csv(
+    path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]], format_options: Mapping[str, str]
+) -> None:
     """Write ``header`` then ``rows`` with the delimiter, encoding and line ends of ``format_options``.
 
     Defaults: ',', UTF-8, CRLF. Characters the encoding cannot represent become '?'.
@@ -216,9 +219,9 @@ def parse_delimiter(value: str) -> str:
 
 
 def _check_encoding(name: str) -> str:
-    """``name`` if it is a text codec Python knows."""
+    """``name`` if it is a text codec Python knows (one ``open()`` accepts)."""
     try:
-        bytes(4).decode(name, "ignore")  # not b"": decoding nothing skips the codec lookup
+        io.TextIOWrapper(io.BytesIO(), encoding=name)
     except LookupError:
         raise InputError(f"unknown encoding {name!r}") from None
     return name
@@ -244,11 +247,12 @@ def _choose_encoding(path: Path, forced: str | None) -> str:
     with open(path, "rb") as file:
         head = file.read(SAMPLE_SIZE)
     encoding = forced or _bom_encoding(head) or _utf16_without_bom(head)
-    _check_not_binary(codecs.getincrementaldecoder(encoding or "latin-1")(errors="replace").decode(head))
     if encoding is None:
+        _check_not_binary(head.decode("latin-1"))  # one character per byte
         return _guess_8bit_encoding(path)
     if not _is_decodable(path, encoding):
         raise InputError(_undecodable_message(_undecodable_line(path, encoding), encoding))
+    _check_not_binary(codecs.getincrementaldecoder(encoding)().decode(head))
     return encoding
 
 
@@ -283,14 +287,17 @@ def _guess_8bit_encoding(path: Path) -> str:
 
 
 def _is_decodable(path: Path, encoding: str) -> bool:
-    """Whether ``encoding`` decodes the whole file, read a chunk at a time."""
+    """Whether ``encoding`` decodes the whole file, read a chunk at a time.
+
+    Decoders raise UnicodeError, not always UnicodeDecodeError (utf-16 without a BOM).
+    """
     decoder = codecs.getincrementaldecoder(encoding)()
     try:
         with open(path, "rb") as file:
             while chunk := file.read(CHUNK_SIZE):
                 decoder.decode(chunk)
         decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
+    except UnicodeError:
         return False
     return True
 
@@ -304,7 +311,7 @@ def _undecodable_line(path: Path, encoding: str) -> int:
             state = decoder.getstate()
             try:
                 lines.add(decoder.decode(chunk))
-            except UnicodeDecodeError:
+            except UnicodeError:
                 decoder.setstate(state)
                 return _undecodable_line_in(chunk, decoder, lines)
     return lines.current
@@ -315,7 +322,7 @@ def _undecodable_line_in(chunk: bytes, decoder: codecs.IncrementalDecoder, lines
     for i in range(len(chunk)):
         try:
             lines.add(decoder.decode(chunk[i : i + 1]))
-        except UnicodeDecodeError:
+        except UnicodeError:
             break
     return lines.current
 
@@ -340,6 +347,7 @@ class _LineCounter:
         return self.breaks + 1
 
     def add(self, text: str) -> None:
+        """Count the line ends of the next piece of text."""
         if not text:
             return
         self.breaks += text.count("\n") + text.count("\r") - text.count("\r\n")
@@ -352,8 +360,8 @@ class _LineCounter:
 
 
 def _text_sample(path: Path, encoding: str) -> str:
-    """Up to SAMPLE_SIZE characters from the first non-blank ones, cut after the last
-    whole line if the file goes on; "" if the file is blank."""
+    """Up to SAMPLE_SIZE characters from the first non-blank ones (skipping blank chunks),
+    cut after the last whole line if the file goes on; "" if the file is blank."""
     with open(path, encoding=encoding, newline="") as stream:
         while text := stream.read(SAMPLE_SIZE):
             if not text.isspace():
@@ -364,15 +372,19 @@ def _text_sample(path: Path, encoding: str) -> str:
 
 
 def _detect_delimiter(sample: str, max_field_size: int) -> str:
-    """The separator giving the most sample records with as many fields as the header (>= 2)."""
+    """The separator giving the most sample records with as many fields as the header (>= 2).
+
+    With none, the file is empty if some separator makes every line blank (e.g. ";;").
+    """
     csv.field_size_limit(max_field_size)
-    candidates = []
-    for rank, delimiter in enumerate(DELIMITERS):
-        counts = _field_counts(sample, delimiter)
-        if counts and counts[0] >= 2:
-            candidates.append((counts[1:].count(counts[0]), counts[0], -rank, delimiter))
+    counts_by_delimiter = [_field_counts(sample, delimiter) for delimiter in DELIMITERS]
+    candidates = [
+        (counts[1:].count(counts[0]), counts[0], -rank, delimiter)
+        for rank, (delimiter, counts) in enumerate(zip(DELIMITERS, counts_by_delimiter))
+        if counts and counts[0] >= 2
+    ]
     if not candidates:
-        raise InputError(_no_separator_message(DELIMITERS))
+        raise InputError(EMPTY_MESSAGE if not all(counts_by_delimiter) else _no_separator_message(DELIMITERS))
     return max(candidates)[-1]
 
 

@@ -140,6 +140,23 @@ def plugins(as_json: bool) -> None:
         click.echo(f"CONFLICT {conflict}")
 
 
+@cli.command()
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--job", "names", multiple=True, metavar="NAME", help="Run only this job (repeatable).")
+@click.option("--keep-going", is_flag=True, help="Go on after a job that imported nothing.")
+@click.option("--dry-run", is_flag=True, help="Validate the config and preview every job; write nothing.")
+def batch(config: Path, names: tuple[str, ...], keep_going: bool, dry_run: bool) -> None:
+    """Run the import jobs of a config file (TOML), in order."""
+    from .api import run as run_import
+    from .batch import load_config, run_batch, select, summary_table
+
+    loaded = load_config(config)
+    results = run_batch(loaded, select(loaded, names), keep_going, dry_run, run_import,
+                        lambda line: click.echo(line, err=True))
+    click.echo(summary_table(results))
+    sys.exit(max(r.exit_code for r in results))
+
+
 @cli.command("map")
 @click.argument("input", type=click.Path(path_type=Path))
 @click.option("--reader", help="Input format (default: from the file extension).")

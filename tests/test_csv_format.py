@@ -110,13 +110,16 @@ def test_a_single_column_is_an_error(csv_file: Path, content: str) -> None:
     assert input_error(csv_file) == NO_SEPARATOR
 
 
-@pytest.mark.parametrize(("value", "delimiter"), [(";", ";"), (",", ","), ("|", "|"), ("tab", "\t"), ("\t", "\t"), ("\\t", "\t")])
+@pytest.mark.parametrize(
+    ("value", "delimiter"),
+    [(";", ";"), (",", ","), ("|", "|"), ("tab", "\t"), ("TAB", "\t"), ("\t", "\t"), ("\\t", "\t")],
+)
 def test_the_delimiter_option_overrides_detection(csv_file: Path, value: str, delimiter: str) -> None:
     write(csv_file, f"a;b{delimiter}c\n1;2{delimiter}3\n")
     header, rows, options = read(csv_file, delimiter=value)
     assert options["delimiter"] == delimiter
-    assert rows == [(2, "1;2{0}3".format(delimiter).split(delimiter))]
-    assert header == "a;b{0}c".format(delimiter).split(delimiter)
+    assert rows == [(2, f"1;2{delimiter}3".split(delimiter))]
+    assert header == f"a;b{delimiter}c".split(delimiter)
 
 
 def test_a_forced_delimiter_absent_from_the_header_is_an_error(csv_file: Path) -> None:
@@ -200,6 +203,12 @@ def test_bytes_the_forced_encoding_cannot_decode_name_their_line(csv_file: Path)
     )
 
 
+def test_forcing_utf16_on_a_file_without_bom_is_an_input_error(csv_file: Path) -> None:
+    write(csv_file, "a;b\r\n1;2\r\n", "utf-16-le")
+    assert input_error(csv_file, encoding="utf-16").startswith("line 1: the text cannot be decoded as utf-16 ")
+    assert read(csv_file, encoding="utf-16-le")[1] == [(2, ["1", "2"])]
+
+
 def test_a_truncated_utf16_file_names_its_last_line(csv_file: Path) -> None:
     write(csv_file, codecs.BOM_UTF16_LE + "a;b\r\n1;2\r\n3;4".encode("utf-16-le") + b"\x00")
     assert input_error(csv_file).startswith("line 3: the text cannot be decoded as utf-16 ")
@@ -265,10 +274,14 @@ def test_field_counts_are_not_checked(csv_file: Path) -> None:
     assert read(csv_file)[1] == [(2, ["1"]), (3, ["1", "2", "3"])]
 
 
-@pytest.mark.parametrize("content", [b"", b"\n\n  \r\n\t\n", codecs.BOM_UTF8, codecs.BOM_UTF16_LE + " \n".encode("utf-16-le")])
-def test_an_empty_file_is_an_error(csv_file: Path, content: bytes) -> None:
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"\n\n  \r\n\t\n", b';;\n"";" "\n', codecs.BOM_UTF8, codecs.BOM_UTF16_LE + " \n".encode("utf-16-le")],
+)
+@pytest.mark.parametrize("options", [{}, {"delimiter": ";"}])
+def test_an_empty_file_is_an_error(csv_file: Path, content: bytes, options: dict[str, str]) -> None:
     write(csv_file, content)
-    assert input_error(csv_file) == "the file is empty"
+    assert input_error(csv_file, **options) == "the file is empty"
 
 
 def test_a_long_blank_head_is_not_empty(csv_file: Path) -> None:
@@ -285,9 +298,10 @@ def test_a_long_blank_head_is_not_empty(csv_file: Path) -> None:
         bytes(range(256)) * 8,
     ],
 )
-def test_binary_content_is_an_error(csv_file: Path, content: bytes) -> None:
+@pytest.mark.parametrize("options", [{}, {"encoding": "latin-1"}])
+def test_binary_content_is_an_error(csv_file: Path, content: bytes, options: dict[str, str]) -> None:
     write(csv_file, content)
-    assert input_error(csv_file) == BINARY
+    assert input_error(csv_file, **options) == BINARY
 
 
 def test_a_few_control_characters_are_text(csv_file: Path) -> None:
@@ -394,7 +408,8 @@ EXTRA = st.sampled_from(list(SEPARATORS_AND_QUOTES + BLANKS + "'é€\ufeff\u202
 TEXT_CHARS = {
     # No C0 control but tab, CR, LF: a text with many of them is taken for binary content.
     "any": st.characters(exclude_categories=("Cs", "Cc")) | EXTRA,
-    "cp1252": st.characters(codec="cp1252", exclude_categories=("Cc",)) | EXTRA.filter(lambda c: c.isascii() or c in "é€"),
+    "cp1252": st.characters(codec="cp1252", exclude_categories=("Cc",))
+    | EXTRA.filter(lambda c: c.isascii() or c in "é€"),
 }
 
 
@@ -424,6 +439,19 @@ def encoded_tables(draw: st.DrawFn) -> tuple[list[str], list[list[str]], str, st
     return header, rows, encoding, delimiter, buffer.getvalue().encode(encoding), plain_titles
 
 
+def expected_rows(header: list[str], rows: list[list[str]], delimiter: str) -> list[tuple[int, list[str]]]:
+    """The non-blank rows with the line where csv.writer puts each (CR, LF and CRLF end a line)."""
+    expected, line = [], 1
+    for record in [header, *rows]:
+        buffer = io.StringIO(newline="")
+        csv.writer(buffer, delimiter=delimiter).writerow(record)
+        text = buffer.getvalue()
+        if record is not header and "".join(record).strip():
+            expected.append((line, record))
+        line += text.count("\n") + text.count("\r") - text.count("\r\n")
+    return expected
+
+
 def is_utf8(data: bytes) -> bool:
     try:
         data.decode("utf-8")
@@ -432,26 +460,33 @@ def is_utf8(data: bytes) -> bool:
     return True
 
 
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One file path for all the examples of a property (function-scoped tmp_path is not reset between them)."""
+    return tmp_path_factory.mktemp("examples") / "example.csv"
+
+
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(table=encoded_tables())
-def test_any_written_table_reads_back(tmp_path_factory: pytest.TempPathFactory, table) -> None:
+def test_any_written_table_reads_back(scratch: Path, table) -> None:
     header, rows, encoding, delimiter, data, plain_titles = table
     # Windows-1252 bytes that happen to be valid UTF-8 are (rightly) read as UTF-8.
     assume(not (encoding == "cp1252" and not data.isascii() and is_utf8(data)))
-    path = tmp_path_factory.mktemp("property") / "table.csv"
-    write(path, data)
+    path = write(scratch, data)
     # Titles holding separators make the separator ambiguous: give it.
     options = {} if plain_titles else {"delimiter": delimiter}
     read_header, read_rows, format_options = read(path, **options)
     assert read_header == header
-    assert [values for _, values in read_rows] == [row for row in rows if "".join(row).strip()]
+    assert read_rows == expected_rows(header, rows, delimiter)
     assert format_options["delimiter"] == delimiter
     ascii_read_as_utf8 = encoding == "cp1252" and data.isascii()
     assert format_options["encoding"] == ("utf-8" if ascii_read_as_utf8 else encoding)
 
 
 BOM_PREFIXES = st.sampled_from([codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE])
-CSV_TOKENS = st.sampled_from([b";", b",", b"|", b'"', b"\r", b"\n", b" ", b"\t", b"a", b"\xe9", b"\xc3\xa9", b"\x81", b"\x00", b"\x1a"])
+CSV_TOKENS = st.sampled_from(
+    [b";", b",", b"|", b'"', b"\r", b"\n", b" ", b"\t", b"a", b"\xe9", b"\xc3\xa9", b"\x81", b"\x00", b"\x1a"]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -460,9 +495,8 @@ CSV_TOKENS = st.sampled_from([b";", b",", b"|", b'"', b"\r", b"\n", b" ", b"\t",
     | st.tuples(BOM_PREFIXES, st.binary()).map(b"".join)
     | st.lists(CSV_TOKENS, max_size=200).map(b"".join)
 )
-def test_random_bytes_raise_nothing_but_input_errors(tmp_path_factory: pytest.TempPathFactory, data: bytes) -> None:
-    path = tmp_path_factory.mktemp("random") / "random.csv"
-    write(path, data)
+def test_random_bytes_raise_nothing_but_input_errors(scratch: Path, data: bytes) -> None:
+    path = write(scratch, data)
     try:
         read(path)
     except InputError as exc:

@@ -1,0 +1,260 @@
+"""Batch jobs from a config file (``etl batch jobs.toml``): validated whole, then run in order.
+
+```toml
+[defaults]                      # any job key, for every job
+sink = "tinydb"
+[[jobs]]
+name = "eu"                     # letters, digits, '.', '_', '-'
+input = "exports/eu/*.csv"      # a glob or a list of them; files run in sorted order
+rejects = "out/{job}-{stem}-rejects.csv"
+[plugins.NAME]                  # each plugin's own section
+```
+``${VAR}`` is taken from the environment; relative paths are relative to the config file.
+"""
+from __future__ import annotations
+
+import glob
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
+
+from .errors import EtlError, UsageError
+from .report import Report
+from .settings import read_table_file
+
+VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+JOB_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]+$")
+PATH_KEYS = ("mapping", "settings", "report", "rejects")
+
+
+class TextOrList(fields.Field):
+    """A string, or a list of strings (e.g. several globs, several headers)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+            return list(value)
+        raise ValidationError("must be a string or a list of strings")
+
+
+class TableOrPath(fields.Field):
+    """A file path, or the table itself written inline."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, (str, dict)):
+            return value
+        raise ValidationError("must be a file path or a table")
+
+
+class Options(fields.Dict):
+    """Reader or sink options: text values (numbers and booleans are turned to text)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(keys=fields.String(), values=TextOrList(), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, dict):
+            value = {k: (str(v).lower() if isinstance(v, bool) else str(v) if isinstance(v, (int, float)) else v)
+                     for k, v in value.items()}
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class JobSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(validate=validate.Regexp(JOB_NAME, error="must be letters, digits, '.', '_' or '-'"))
+    input = TextOrList()
+    reader = fields.String()
+    sink = fields.String()
+    target = fields.String()
+    rules = fields.String()
+    mapping = TableOrPath()
+    settings = TableOrPath()
+    rule_options = fields.Dict(keys=fields.String())
+    reader_options = Options()
+    sink_options = Options()
+    report = fields.String()
+    rejects = fields.String()
+
+
+class ConfigSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    defaults = fields.Nested(JobSchema, load_default=dict)
+    jobs = fields.List(fields.Nested(JobSchema), required=True, validate=validate.Length(min=1))
+    plugins = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
+
+
+@dataclass
+class BatchJob:
+    name: str
+    inputs: list[Path]
+    options: dict[str, Any]
+
+
+@dataclass
+class BatchConfig:
+    path: Path
+    jobs: list[BatchJob]
+    plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class JobResult:
+    job: str
+    input: Path | None
+    status: str
+    exit_code: int
+    report: Report | None = None
+    error: str = ""
+
+
+def _flatten(messages: Any, prefix: str = "") -> list[str]:
+    if isinstance(messages, dict):
+        return [line for key, value in messages.items() for line in _flatten(value, f"{prefix}{key}.")]
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [f"{prefix.rstrip('.')}: {' '.join(messages)}"]
+    return [f"{prefix.rstrip('.')}: {messages}"]
+
+
+def _expand(value: Any, where: str, environ: Mapping[str, str], problems: list[str]) -> Any:
+    """Replace ``${VAR}`` in every string; an unset variable is a problem naming it."""
+    if isinstance(value, str):
+        def variable(match: re.Match[str]) -> str:
+            name = match.group(1)
+            if name not in environ:
+                problems.append(f"{where}: environment variable {name} is not set")
+                return ""
+            return environ[name]
+        return VARIABLE.sub(variable, value)
+    if isinstance(value, dict):
+        return {k: _expand(v, f"{where}.{k}", environ, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, f"{where}.{i}", environ, problems) for i, v in enumerate(value)]
+    return value
+
+
+def _resolve(base: Path, value: str) -> str:
+    """A path relative to the config file's folder; URLs and absolute paths as they are."""
+    return value if "://" in value or os.path.isabs(value) else str(base / value)
+
+
+def _job_options(defaults: dict, job: dict, base: Path) -> dict[str, Any]:
+    options = {**defaults, **job}
+    for key in ("settings", "rule_options", "reader_options", "sink_options"):
+        if isinstance(defaults.get(key), dict) and isinstance(job.get(key), dict):
+            options[key] = {**defaults[key], **job[key]}
+    for key in PATH_KEYS:
+        if isinstance(options.get(key), str):
+            options[key] = _resolve(base, options[key])
+    if options.get("target"):
+        options["target"] = _resolve(base, options["target"])
+    return options
+
+
+def load_config(path: Path, environ: Mapping[str, str] | None = None) -> BatchConfig:
+    """Read and check the whole config; every problem is reported at once, with its key path."""
+    environ = os.environ if environ is None else environ
+    raw = read_table_file(path)
+    try:
+        data = ConfigSchema().load(raw)
+    except ValidationError as exc:
+        raise UsageError(f"{path}: invalid config: " + "; ".join(_flatten(exc.messages))) from None
+    problems: list[str] = []
+    base = path.resolve().parent
+    defaults = _expand(data["defaults"], "defaults", environ, problems)
+    jobs, names = [], set()
+    for index, job in enumerate(data["jobs"]):
+        where = f"jobs.{index}"
+        job = _expand(job, where, environ, problems)
+        name = job.get("name")
+        if not name:
+            problems.append(f"{where}.name: missing")
+            continue
+        if name in names:
+            problems.append(f"{where}.name: another job is already named {name!r}")
+        names.add(name)
+        options = _job_options(defaults, job, base)
+        options.pop("name")
+        patterns = options.pop("input", None)
+        if not patterns:
+            problems.append(f"{where}.input: missing")
+            continue
+        inputs = _inputs(base, [patterns] if isinstance(patterns, str) else patterns)
+        if not inputs:
+            problems.append(f"{where}.input: no file matches {patterns!r}")
+        jobs.append(BatchJob(name, inputs, options))
+    if problems:
+        raise UsageError(f"{path}: invalid config: " + "; ".join(problems))
+    return BatchConfig(path, jobs, _expand(data["plugins"], "plugins", environ, []))
+
+
+def _inputs(base: Path, patterns: list[str]) -> list[Path]:
+    found: set[Path] = set()
+    for pattern in patterns:
+        found.update(Path(p) for p in glob.glob(_resolve(base, pattern)) if os.path.isfile(p))
+    return sorted(found)
+
+
+def _fill(template: str, job: str, source: Path) -> str:
+    return template.replace("{job}", job).replace("{stem}", source.stem)
+
+
+def run_job(config: BatchConfig, job: BatchJob, source: Path, dry_run: bool, run: Callable[..., Report]) -> JobResult:
+    options = dict(job.options)
+    for key in ("report", "rejects", "target"):
+        if key in options:
+            options[key] = _fill(options[key], job.name, source)
+    settings = options.pop("settings", None)
+    if isinstance(settings, str):
+        settings = read_table_file(settings)
+    settings = dict(settings or {})
+    settings["plugins"] = {**config.plugins, **settings.get("plugins", {})}
+    options["sink_options"] = {k: "\n".join(v) if isinstance(v, list) else v
+                               for k, v in options.get("sink_options", {}).items()}
+    try:
+        report = run(source, settings=settings, dry_run=dry_run, **options)
+    except EtlError as exc:
+        return JobResult(job.name, source, "error", exc.exit_code, error=str(exc))
+    return JobResult(job.name, source, report.status, report.exit_code, report)
+
+
+def select(config: BatchConfig, names: tuple[str, ...]) -> list[BatchJob]:
+    known = {job.name: job for job in config.jobs}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise UsageError(f"{config.path}: no job named {unknown[0]!r} (jobs: {', '.join(known)})")
+    return [job for job in config.jobs if not names or job.name in names]
+
+
+def run_batch(config: BatchConfig, jobs: list[BatchJob], keep_going: bool, dry_run: bool,
+              run: Callable[..., Report], echo: Callable[[str], None]) -> list[JobResult]:
+    """Run the jobs in order; a job that imports nothing stops the batch unless ``keep_going``."""
+    results: list[JobResult] = []
+    for job in jobs:
+        for source in job.inputs:
+            if results and results[-1].exit_code == 2 and not keep_going:
+                results.append(JobResult(job.name, source, "skipped", 0))
+                continue
+            result = run_job(config, job, source, dry_run, run)
+            echo(f"{job.name}: {source.name}: {result.error or result.report.summary().splitlines()[0]}")
+            results.append(result)
+    return results
+
+
+def summary_table(results: list[JobResult]) -> str:
+    rows = [("job", "input", "status", "read", "imported", "rejected")]
+    for r in results:
+        counts = r.report.as_dict()["rows"] if r.report else {}
+        rows.append((r.job, r.input.name if r.input else "", r.status,
+                     *(str(counts.get(k, "")) for k in ("read", "imported", "rejected"))))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
