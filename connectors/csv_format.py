@@ -90,6 +90,7 @@ class CsvTable:
         self._max_field_size = max_field_size
         self._streams: set[IO[str]] = set()
         self.header = self._read_header()
+        self.estimated_rows: int | None = None
 
     def rows(self) -> Iterator[Row]:
         """Every non-blank record after the header, with the line where it starts."""
@@ -162,6 +163,7 @@ def open_csv(path: Path, options: Mapping[str, str]) -> CsvTable:
     table = CsvTable(path, delimiter, encoding, _line_terminator(sample), settings.max_field_size)
     if len(table.header) < 2:
         raise InputError(_no_separator_message((delimiter,)))
+    table.estimated_rows = _estimated_rows(path, sample, encoding)
     return table
 
 
@@ -406,6 +408,15 @@ def _no_separator_message(delimiters: Sequence[str]) -> str:
     names = ["tab" if delimiter == "\t" else repr(delimiter) for delimiter in delimiters]
     expected = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
     return f"no column separator found: expected {expected} between the column titles"
+
+
+def _estimated_rows(path: Path, sample: str, encoding: str) -> int | None:
+    """About how many data rows the file has, from the length of the sample's lines (for progress)."""
+    lines = sample.count("\n") or sample.count("\r")
+    sample_bytes = len(sample.encode(encoding, errors="replace"))
+    if not lines or not sample_bytes:
+        return None
+    return max(int(path.stat().st_size * lines / sample_bytes) - 1, 0)
 
 
 def _line_terminator(sample: str) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 from .job import Job
 from .mapping import load_mapping_file
 from .pipeline import execute
+from .progress import Progress
 from .report import Report
 from .settings import read_table_file, split_settings
 
@@ -27,11 +28,13 @@ def run(
     report: str | Path | None = None,
     rejects: str | Path | None = None,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> Report:
     """Import ``input`` into ``sink`` and return the report.
 
     ``mapping`` and ``settings`` are dicts or paths of TOML/JSON files; ``rule_options``
-    override single settings. Raises :class:`etl.errors.EtlError` on a fatal problem.
+    override single settings; ``progress`` shows progress on a terminal. Raises
+    :class:`etl.errors.EtlError` on a fatal problem.
     """
     if isinstance(mapping, (str, Path)):
         mapping = load_mapping_file(mapping)
@@ -54,4 +57,4 @@ def run(
         rejects_path=Path(rejects) if rejects else None,
         dry_run=dry_run,
     )
-    return execute(job)
+    return execute(job, progress=progress)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -66,6 +67,8 @@ def cli() -> None:
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report here.")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Write the rejected lines here, with the reason.")
 @click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing to the sink.")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing but fatal errors.")
+@click.option("--verbose", "-v", is_flag=True, help="Also print the column mapping and the time taken.")
 def run(
     input: Path,
     reader: str | None,
@@ -80,32 +83,49 @@ def run(
     report: Path | None,
     rejects: Path | None,
     dry_run: bool,
+    quiet: bool,
+    verbose: bool,
 ) -> None:
     """Import INPUT (CSV or Excel) into the sink."""
     from .api import run as run_import
+    from .progress import Progress
     from .settings import parse_options
 
-    result = run_import(
-        input,
-        reader=reader,
-        sink=sink,
-        target=target,
-        rules=rules,
-        mapping=mapping,
-        settings=settings,
-        rule_options=parse_options(rule_option, "--rule-option"),
-        reader_options=parse_options(reader_option, "--reader-option"),
-        sink_options=parse_options(sink_option, "--sink-option"),
-        report=report,
-        rejects=rejects,
-        dry_run=dry_run,
-    )
+    progress = Progress(sys.stderr) if sys.stderr.isatty() and not quiet else None
+    started = time.monotonic()
+    try:
+        result = run_import(
+            input,
+            reader=reader,
+            sink=sink,
+            target=target,
+            rules=rules,
+            mapping=mapping,
+            settings=settings,
+            rule_options=parse_options(rule_option, "--rule-option"),
+            reader_options=parse_options(reader_option, "--reader-option"),
+            sink_options=parse_options(sink_option, "--sink-option"),
+            report=report,
+            rejects=rejects,
+            dry_run=dry_run,
+            progress=progress,
+        )
+    finally:
+        if progress is not None:
+            progress.close()
+    if quiet:
+        sys.exit(result.exit_code)
+    if verbose:
+        for title, field in result.mapping.items():
+            click.echo(f"column {title!r} -> {field}", err=True)
     for error in result.sorted_errors()[:20]:
         column = f" column {error.column!r}" if error.column else ""
         click.echo(f"{input}: line {error.line}{column}: {error.message}", err=True)
     if len(result.errors) > 20:
         click.echo(f"... and {len(result.errors) - 20} more errors (see --report or --rejects)", err=True)
     click.echo(result.summary(), err=True)
+    if verbose:
+        click.echo(f"done in {time.monotonic() - started:.2f} s", err=True)
     sys.exit(result.exit_code)
 
 

@@ -29,6 +29,9 @@ class Table(Protocol):
     format_options: dict[str, str]
     """How the file is written (e.g. delimiter, encoding), so rejects can be written alike."""
 
+    estimated_rows: int | None
+    """About how many data rows the file has, for progress (None when unknown; optional)."""
+
     def rows(self) -> Iterator[Row]:
         """Every data row after the header, in file order; fully blank rows are skipped."""
 

@@ -12,6 +12,7 @@ from .history import import_entry
 from .job import Job
 from .mapping import ColumnMapping, apply_explicit, propose
 from .plugin_manager import get_plugin_manager
+from .progress import Progress
 from .registry import Registry, get_registry
 from .report import Report
 from .settings import validate_settings
@@ -103,9 +104,9 @@ def validate(batch: Batch, validators: Sequence[ValidatorSpec], settings: dict) 
     return (without_lines(batch, {e.line for e in errors}) if errors else batch), errors
 
 
-def load(sink: Sink, documents: Iterable[list[Document]], report: Report) -> int:
+def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progress: Progress | None = None) -> int:
     """Hand the documents to the sink, batch by batch, count what it did; return how many changed."""
-    changed = 0
+    changed = written = 0
     for docs in documents:
         for doc, result in zip(docs, sink.write_batch(docs), strict=True):
             if isinstance(result, Rejected):
@@ -114,6 +115,9 @@ def load(sink: Sink, documents: Iterable[list[Document]], report: Report) -> int
             else:
                 report.count(doc.kind, result)
                 changed += result in (CREATED, UPDATED)
+        written += len(docs)
+        if progress is not None:
+            progress.loading(written)
     return changed
 
 
@@ -143,7 +147,7 @@ def write_table(spec: ReaderSpec, path: Path, header: Sequence[str], rows: list[
         raise EtlError(f"{path}: cannot write the rejects file: {exc.strerror or exc}") from None
 
 
-def execute(job: Job, registry: Registry | None = None) -> Report:
+def execute(job: Job, registry: Registry | None = None, progress: Progress | None = None) -> Report:
     """Run one import and return its report. Raises EtlError on a fatal problem."""
     registry = registry or get_registry()
     registry.check()
@@ -159,14 +163,14 @@ def execute(job: Job, registry: Registry | None = None) -> Report:
     try:
         rules = rules_spec.create()
         mapping = map_columns(table, rules, job)
-        report = Report(kinds=rules.kinds, dry_run=job.dry_run)
+        report = Report(kinds=rules.kinds, dry_run=job.dry_run, mapping={v: k for k, v in mapping.titles().items()})
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         try:
             hooks.job_started(job=job)
             rules.start(settings, sink.existing)
             with about(job.input):
-                read_all(table, mapping, rules, validators, settings, job.batch_size, report)
-            changed = load(sink, rules_outcome(rules, report), report)
+                read_all(table, mapping, rules, validators, settings, job.batch_size, report, progress)
+            changed = load(sink, rules_outcome(rules, report), report, progress)
             report.errors = name_columns(report.errors, mapping)
             report.warnings = name_columns(report.warnings, mapping)
             record_import = getattr(sink, "record_import", None)
@@ -194,11 +198,14 @@ def execute(job: Job, registry: Registry | None = None) -> Report:
 
 
 def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Sequence[ValidatorSpec],
-             settings: dict, batch_size: int, report: Report) -> None:
+             settings: dict, batch_size: int, report: Report, progress: Progress | None = None) -> None:
     """Stream the rows through mapping, validators and rules, batch by batch."""
     field_columns, width = mapping.field_columns(), len(table.header)
+    expected = getattr(table, "estimated_rows", None)
     for rows in batches(table.rows(), batch_size):
         report.read += len(rows)
+        if progress is not None:
+            progress.reading(report.read, expected)
         batch, errors = to_batch(rows, width, field_columns)
         if validators:
             batch, more = validate(batch, validators, settings)

@@ -21,6 +21,8 @@ class Report:
     warnings: list[RowError] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     dry_run: bool = False
+    mapping: dict[str, str] = field(default_factory=dict)
+    """The file's column titles and the field each one filled."""
 
     def __post_init__(self) -> None:
         for kind in self.kinds:
