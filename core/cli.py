@@ -214,7 +214,7 @@ def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...],
 def main() -> None:
     """Entry point: one clear line and a non-zero exit code for every failure."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(prog_name="etl", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("etl: interrupted", err=True)
         sys.exit(130)

@@ -41,3 +41,13 @@ def test_no_progress_when_not_a_terminal_quiet_and_verbose(etl):
 def test_version(etl):
     result = etl("--version")
     assert result.code == 0 and result.out.startswith("etl, version ")
+
+
+def test_shell_completion_completes_commands():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "COMP_WORDS": "etl ba", "COMP_CWORD": "1", "_ETL_COMPLETE": "bash_complete"}
+    proc = subprocess.run([sys.executable, "-m", "etl"], env=env, capture_output=True, text=True)
+    assert "plain,batch" in proc.stdout.split()
