@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EtlError
+from .errors import EtlError, Terminated
 
 DEBUG_ENV = "ETL_DEBUG"
 
@@ -211,8 +212,13 @@ def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...],
         click.echo(f"mapping saved to {save}; use it with --mapping {save}", err=True)
 
 
+def _terminate(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
 def main() -> None:
     """Entry point: one clear line and a non-zero exit code for every failure."""
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli.main(prog_name="etl", standalone_mode=False)
     except click.exceptions.Abort:
@@ -225,8 +231,11 @@ def main() -> None:
         click.echo(f"etl: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("etl: interrupted: nothing was written", err=True)
+        click.echo("etl: interrupted", err=True)
         sys.exit(130)
+    except Terminated:
+        click.echo("etl: terminated", err=True)
+        sys.exit(143)
     except Exception as exc:
         if os.environ.get(DEBUG_ENV):
             raise

@@ -25,6 +25,18 @@ class SinkError(EtlError):
     """The target store cannot be read or written."""
 
 
+class Terminated(BaseException):
+    """Raised in the main thread when the process receives SIGTERM (like KeyboardInterrupt)."""
+
+
+class Interrupted(EtlError):
+    """The run was stopped by SIGINT (exit 130) or SIGTERM (exit 143); says what was written."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
 @dataclass(frozen=True, slots=True)
 class RowError:
     """Why one line of the input was rejected.

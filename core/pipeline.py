@@ -6,8 +6,9 @@ from contextlib import contextmanager
 from itertools import islice
 from pathlib import Path
 
-from .components import CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, Table, ValidatorSpec
-from .errors import EtlError, InputError, RowError, UsageError
+from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, SinkSpec,
+                         Table, ValidatorSpec)
+from .errors import EtlError, InputError, Interrupted, RowError, Terminated, UsageError
 from .history import import_entry
 from .job import Job
 from .mapping import ColumnMapping, apply_explicit, propose
@@ -156,21 +157,50 @@ def execute(job: Job, registry: Registry | None = None, progress: Progress | Non
     sink_spec = registry.sink(job.sink)
     rules_spec = registry.rule_set(job.rules)
     settings = validate_settings(rules_spec.settings_schema, job.settings, f"rules {rules_spec.name!r}")
-    validators = list(registry.validators.specs.values())
-    hooks = get_plugin_manager().hook
-
+    run = Run(job, reader_spec, list(registry.validators.specs.values()), settings, progress)
     table = open_table(reader_spec, job)
     try:
-        rules = rules_spec.create()
+        return run.execute(table, rules_spec.create(), sink_spec, rejects_spec)
+    except (KeyboardInterrupt, Terminated) as exc:
+        code = 143 if isinstance(exc, Terminated) else 130
+        raise Interrupted(f"{job.input}: interrupted {run.stage()}", code) from None
+    finally:
+        table.close()
+
+
+class Run:
+    """One import in progress; knows how far it got, to say what an interruption left behind."""
+
+    def __init__(self, job: Job, reader_spec: ReaderSpec, validators: list[ValidatorSpec], settings: dict,
+                 progress: Progress | None) -> None:
+        self.job = job
+        self.reader_spec = reader_spec
+        self.validators = validators
+        self.settings = settings
+        self.progress = progress
+        self.report = Report(dry_run=job.dry_run)
+        self.committed = False
+
+    def stage(self) -> str:
+        if self.committed:
+            return "after the store was written: the import is complete, the report or rejects file may be missing"
+        if self.report.read and self.report.total():
+            return (f"while loading: {self.report.total()} documents were handed to the sink, nothing was "
+                    "committed; stores with transactions (tinydb, json, sqlite) are as they were")
+        return f"after reading {self.report.read} lines: nothing was written"
+
+    def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, rejects_spec: ReaderSpec | None) -> Report:
+        job, report, hooks = self.job, self.report, get_plugin_manager().hook
         mapping = map_columns(table, rules, job)
-        report = Report(kinds=rules.kinds, dry_run=job.dry_run, mapping={v: k for k, v in mapping.titles().items()})
+        report.declare(rules.kinds)
+        report.mapping = {v: k for k, v in mapping.titles().items()}
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         try:
             hooks.job_started(job=job)
-            rules.start(settings, sink.existing)
+            rules.start(self.settings, sink.existing)
             with about(job.input):
-                read_all(table, mapping, rules, validators, settings, job.batch_size, report, progress)
-            changed = load(sink, rules_outcome(rules, report), report, progress)
+                read_all(table, mapping, rules, self.validators, self.settings, job.batch_size, report, self.progress)
+            changed = load(sink, rules_outcome(rules, report), report, self.progress)
             report.errors = name_columns(report.errors, mapping)
             report.warnings = name_columns(report.warnings, mapping)
             record_import = getattr(sink, "record_import", None)
@@ -178,23 +208,22 @@ def execute(job: Job, registry: Registry | None = None, progress: Progress | Non
                 rejects = rejected_rows(table, report) if report.errors and (rejects_spec or record_import) else []
             if not job.dry_run:
                 if record_import is not None:
-                    record_import(import_entry(job, reader_spec.name, report, {
+                    record_import(import_entry(job, self.reader_spec.name, report, {
                         "header": [*table.header, ERROR_COLUMN], "rows": rejects,
-                        "reader": reader_spec.name, "format_options": table.format_options}))
+                        "reader": self.reader_spec.name, "format_options": table.format_options}))
                 if changed or record_import is not None:
                     sink.commit()
+                    self.committed = True
         finally:
             sink.close()
         if rejects_spec is not None:
-            same_format = rejects_spec is reader_spec
+            same_format = rejects_spec is self.reader_spec
             write_table(rejects_spec, job.rejects_path, table.header, rejects,
                         table.format_options if same_format else {})
         if job.report_path is not None:
             write_report(report, job.report_path)
         hooks.job_finished(job=job, report=report)
         return report
-    finally:
-        table.close()
 
 
 def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Sequence[ValidatorSpec],

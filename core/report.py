@@ -25,8 +25,17 @@ class Report:
     """The file's column titles and the field each one filled."""
 
     def __post_init__(self) -> None:
-        for kind in self.kinds:
+        self.declare(self.kinds)
+
+    def declare(self, kinds: tuple[str, ...]) -> None:
+        """Count these kinds of documents, even those that end with nothing."""
+        self.kinds = tuple(kinds)
+        for kind in kinds:
             self.counts.setdefault(kind, dict.fromkeys(OUTCOMES, 0))
+
+    def total(self) -> int:
+        """Documents the sink has dealt with so far."""
+        return sum(n for counts in self.counts.values() for outcome, n in counts.items() if outcome != "rejected")
 
     def count(self, kind: str, outcome: str, n: int = 1) -> None:
         self.counts.setdefault(kind, dict.fromkeys(OUTCOMES, 0))[outcome] += n
