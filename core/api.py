@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .job import Job
+from .limits import Limits
 from .mapping import load_mapping_file
 from .pipeline import execute
 from .progress import Progress
@@ -28,12 +29,14 @@ def run(
     report: str | Path | None = None,
     rejects: str | Path | None = None,
     dry_run: bool = False,
+    limits: Mapping[str, str | int] | None = None,
     progress: Progress | None = None,
 ) -> Report:
     """Import ``input`` into ``sink`` and return the report.
 
     ``mapping`` and ``settings`` are dicts or paths of TOML/JSON files; ``rule_options``
-    override single settings; ``progress`` shows progress on a terminal. Raises
+    override single settings; ``limits`` raise the input limits (``file_size``, ``columns``,
+    ``rows``); ``progress`` shows progress on a terminal. Raises
     :class:`etl.errors.EtlError` on a fatal problem.
     """
     if isinstance(mapping, (str, Path)):
@@ -56,5 +59,6 @@ def run(
         report_path=Path(report) if report else None,
         rejects_path=Path(rejects) if rejects else None,
         dry_run=dry_run,
+        limits=Limits.parse(limits or {}),
     )
     return execute(job, progress=progress)

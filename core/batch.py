@@ -82,6 +82,7 @@ class JobSchema(Schema):
     sink_options = Options()
     report = fields.String()
     rejects = fields.String()
+    limits = fields.Dict(keys=fields.String(), values=fields.Integer())
 
 
 class ConfigSchema(Schema):
@@ -149,7 +150,7 @@ def _resolve(base: Path, value: str) -> str:
 
 def _job_options(defaults: dict, job: dict, base: Path) -> dict[str, Any]:
     options = {**defaults, **job}
-    for key in ("settings", "rule_options", "reader_options", "sink_options"):
+    for key in ("settings", "rule_options", "reader_options", "sink_options", "limits"):
         if isinstance(defaults.get(key), dict) and isinstance(job.get(key), dict):
             options[key] = {**defaults[key], **job[key]}
     for key in PATH_KEYS:

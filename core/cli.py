@@ -68,6 +68,8 @@ def cli() -> None:
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report here.")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Write the rejected lines here, with the reason.")
 @click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing to the sink.")
+@click.option("--limit", multiple=True, metavar="NAME=N",
+              help="Raise a limit: file_size (bytes, 4 GiB), columns (1000), rows (10,000,000).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but fatal errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print the column mapping and the time taken.")
 def run(
@@ -84,6 +86,7 @@ def run(
     report: Path | None,
     rejects: Path | None,
     dry_run: bool,
+    limit: tuple[str, ...],
     quiet: bool,
     verbose: bool,
 ) -> None:
@@ -109,6 +112,7 @@ def run(
             report=report,
             rejects=rejects,
             dry_run=dry_run,
+            limits=parse_options(limit, "--limit"),
             progress=progress,
         )
     finally:

@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .limits import Limits
+
 
 @dataclass
 class Job:
@@ -23,6 +25,7 @@ class Job:
     report_path: Path | None = None
     rejects_path: Path | None = None
     dry_run: bool = False
+    limits: Limits = field(default_factory=Limits)
     batch_size: int = 5000
 
     def plugin_config(self, name: str) -> dict[str, Any]:

@@ -58,7 +58,14 @@ def open_table(spec: ReaderSpec, job: Job) -> Table:
     if not job.input.is_file():
         raise UsageError(f"{job.input}: no such file")
     with about(job.input):
-        return spec.open(job.input, job.reader_options)
+        job.limits.check_file_size(job.input.stat().st_size)
+        table = spec.open(job.input, job.reader_options)
+        try:
+            job.limits.check_columns(len(table.header))
+        except InputError:
+            table.close()
+            raise
+        return table
 
 
 def propose_mapping(header: Sequence[str], fields: Sequence[Field], explicit: dict) -> ColumnMapping:
@@ -199,7 +206,7 @@ class Run:
             hooks.job_started(job=job)
             rules.start(self.settings, sink.existing)
             with about(job.input):
-                read_all(table, mapping, rules, self.validators, self.settings, job.batch_size, report, self.progress)
+                read_all(table, mapping, rules, self.validators, self.settings, job, report, self.progress)
             changed = load(sink, rules_outcome(rules, report), report, self.progress)
             report.errors = name_columns(report.errors, mapping)
             report.warnings = name_columns(report.warnings, mapping)
@@ -227,12 +234,13 @@ class Run:
 
 
 def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Sequence[ValidatorSpec],
-             settings: dict, batch_size: int, report: Report, progress: Progress | None = None) -> None:
+             settings: dict, job: Job, report: Report, progress: Progress | None = None) -> None:
     """Stream the rows through mapping, validators and rules, batch by batch."""
     field_columns, width = mapping.field_columns(), len(table.header)
     expected = getattr(table, "estimated_rows", None)
-    for rows in batches(table.rows(), batch_size):
+    for rows in batches(table.rows(), job.batch_size):
         report.read += len(rows)
+        job.limits.check_rows(report.read, [line for line, _ in rows])
         if progress is not None:
             progress.reading(report.read, expected)
         batch, errors = to_batch(rows, width, field_columns)

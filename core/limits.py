@@ -1,0 +1,51 @@
+"""Limits that keep a run's time and memory bounded, each with a clear error and a way to raise it."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from .errors import InputError, UsageError
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``--limit NAME=N``: the largest input a run accepts."""
+
+    file_size: int = 4 * 1024**3
+    """Bytes of the input file."""
+    columns: int = 1000
+    """Columns of the header."""
+    rows: int = 10_000_000
+    """Data rows in one run."""
+
+    @classmethod
+    def parse(cls, given: Mapping[str, str | int]) -> Limits:
+        names = [f.name for f in fields(cls)]
+        values = {}
+        for name, raw in given.items():
+            if name not in names:
+                raise UsageError(f"unknown limit {name!r} (limits: {', '.join(names)})")
+            try:
+                values[name] = int(str(raw).replace("_", ""))
+            except ValueError:
+                values[name] = 0
+            if values[name] <= 0:
+                raise UsageError(f"limit {name}={raw!r} must be a whole number > 0")
+        return cls(**values)
+
+    def check_file_size(self, size: int) -> None:
+        if size > self.file_size:
+            raise InputError(f"the file has {size:,} bytes, more than the limit of {self.file_size:,} "
+                             f"(raise it with --limit file_size=N)")
+
+    def check_columns(self, count: int) -> None:
+        if count > self.columns:
+            raise InputError(f"the header has {count:,} columns, more than the limit of {self.columns:,} "
+                             f"(raise it with --limit columns=N)")
+
+    def check_rows(self, count: int, batch_lines: list[int]) -> None:
+        """``count`` rows read so far, the last ones at ``batch_lines``."""
+        if count > self.rows:
+            line = batch_lines[self.rows - (count - len(batch_lines))]
+            raise InputError(f"line {line}: more than {self.rows:,} data rows in one run "
+                             f"(raise the limit with --limit rows=N)")

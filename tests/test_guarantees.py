@@ -1,0 +1,96 @@
+"""Promises of the README's Guarantees section that are not tested elsewhere: limits, full or
+read-only disks, file permissions, secrets."""
+from __future__ import annotations
+
+import errno
+import json
+import os
+import stat
+
+import pytest
+
+from conftest import read_store, write_csv
+
+ROWS = [{"Customer ID": f"C{i}", "Customer name": f"Name {i}"} for i in range(5)]
+
+
+@pytest.mark.parametrize("limit, message", [
+    ("rows=3", "line 5: more than 3 data rows in one run (raise the limit with --limit rows=N)"),
+    ("columns=10", "the header has 21 columns, more than the limit of 10"),
+    ("file_size=100", "more than the limit of 100 (raise it with --limit file_size=N)"),
+])
+def test_limits_give_a_clear_error_and_can_be_raised(etl, tmp_path, limit, message):
+    write_csv(tmp_path / "in.csv", ROWS)
+    result = etl("run", "in.csv", "--limit", limit)
+    assert result.code == 2 and message in result.err and "in.csv" in result.err
+    assert not (tmp_path / "etl-db.json").exists()
+    assert etl("run", "in.csv", "--limit", limit.split("=")[0] + "=100000").code == 0
+
+
+def test_a_bad_limit_is_a_usage_error(etl, tmp_path):
+    write_csv(tmp_path / "in.csv", ROWS)
+    assert "unknown limit 'speed'" in etl("run", "in.csv", "--limit", "speed=3").err
+    assert "must be a whole number > 0" in etl("run", "in.csv", "--limit", "rows=-1").err
+
+
+def test_ten_thousand_columns_stop_at_the_column_limit(etl, tmp_path):
+    (tmp_path / "wide.csv").write_text(";".join(f"c{i}" for i in range(10_000)) + "\n" + ";" * 9_999 + "\n")
+    result = etl("run", "wide.csv")
+    assert result.code == 2 and "10,000 columns" in result.err
+
+
+@pytest.mark.parametrize("error", [errno.ENOSPC, errno.EROFS])
+def test_a_full_or_read_only_disk_leaves_the_store_intact_and_no_temporary_file(etl, tmp_path, monkeypatch, error):
+    from etl.connectors import storefile
+
+    write_csv(tmp_path / "a.csv", ROWS[:2])
+    assert etl("run", "a.csv").code == 0
+    before = (tmp_path / "etl-db.json").read_bytes()
+    real_fsync = os.fsync
+
+    def failing_fsync(fd):
+        if os.fstat(fd).st_size > 0 and stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(error, os.strerror(error))
+        return real_fsync(fd)
+
+    monkeypatch.setattr(storefile.os, "fsync", failing_fsync)
+    write_csv(tmp_path / "b.csv", ROWS)
+    result = etl("run", "b.csv")
+    assert result.code == 2 and os.strerror(error) in result.err and "etl-db.json" in result.err
+    assert (tmp_path / "etl-db.json").read_bytes() == before
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+
+
+def test_a_target_folder_that_cannot_be_written(etl, tmp_path):
+    write_csv(tmp_path / "a.csv", ROWS)
+    result = etl("run", "a.csv", "--target", "/proc/etl-db.json")
+    assert result.code == 2 and "/proc/etl-db.json" in result.err and "Traceback" not in result.err
+
+
+def test_store_and_report_are_created_within_the_umask(etl, tmp_path):
+    old = os.umask(0o077)
+    try:
+        write_csv(tmp_path / "a.csv", ROWS)
+        assert etl("run", "a.csv", "--report", "r.json", "--rejects", "rej.csv").code == 0
+    finally:
+        os.umask(old)
+    for name in ("etl-db.json", "r.json", "rej.csv", "etl-db.json.lock"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) & 0o077 == 0, name
+
+
+def test_secrets_never_appear_in_output_reports_history_or_rejects(etl, tmp_path, monkeypatch):
+    from http_server import JsonStore, LocalHttpServer
+
+    monkeypatch.setenv("API_TOKEN", "s3cr3t-t0ken")
+    write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "Acme", "Contact email": "bad"}])
+    with LocalHttpServer(JsonStore()) as server:
+        url = server.url.replace("http://", "http://user:hunter2@")
+        result = etl("run", "a.csv", "--sink", "http", "--target", url, "--sink-option",
+                     "header=X-Api-Key: ${API_TOKEN}", "--report", "r.json", "--rejects", "rej.csv", "--verbose")
+    write_csv(tmp_path / "b.csv", [{"Customer ID": "C2", "Customer name": "Beta"}])
+    etl("run", "b.csv", "--sink-option", "header=Authorization: Bearer s3cr3t-t0ken")  # refused: tinydb has no header
+    etl("run", "b.csv")
+    history = json.dumps(read_store(tmp_path / "etl-db.json"))
+    for text in (result.out, result.err, (tmp_path / "r.json").read_text(), (tmp_path / "rej.csv").read_text(),
+                 history):
+        assert "s3cr3t-t0ken" not in text and "hunter2" not in text
