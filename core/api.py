@@ -29,6 +29,7 @@ def run(
     report: str | Path | None = None,
     rejects: str | Path | None = None,
     dry_run: bool = False,
+    raw_rejects: bool = False,
     limits: Mapping[str, str | int] | None = None,
     progress: Progress | None = None,
 ) -> Report:
@@ -36,7 +37,8 @@ def run(
 
     ``mapping`` and ``settings`` are dicts or paths of TOML/JSON files; ``rule_options``
     override single settings; ``limits`` raise the input limits (``file_size``, ``columns``,
-    ``rows``); ``progress`` shows progress on a terminal. Raises
+    ``rows``); ``raw_rejects`` keeps formula-like cells of the rejects file as read
+    (they are neutralised with a leading apostrophe by default); ``progress`` shows progress on a terminal. Raises
     :class:`etl.errors.EtlError` on a fatal problem.
     """
     if isinstance(mapping, (str, Path)):
@@ -59,6 +61,7 @@ def run(
         report_path=Path(report) if report else None,
         rejects_path=Path(rejects) if rejects else None,
         dry_run=dry_run,
+        raw_rejects=raw_rejects,
         limits=Limits.parse(limits or {}),
     )
     return execute(job, progress=progress)

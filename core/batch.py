@@ -83,6 +83,7 @@ class JobSchema(Schema):
     report = fields.String()
     rejects = fields.String()
     limits = fields.Dict(keys=fields.String(), values=fields.Integer())
+    raw_rejects = fields.Boolean()
 
 
 class ConfigSchema(Schema):

@@ -67,6 +67,8 @@ def cli() -> None:
 @click.option("--sink-option", multiple=True, metavar="K=V", help="A sink option (repeatable).")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report here.")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Write the rejected lines here, with the reason.")
+@click.option("--raw-rejects", is_flag=True,
+              help="Write rejected cells as read, even those starting with = + - @ (formulas in a spreadsheet).")
 @click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing to the sink.")
 @click.option("--limit", multiple=True, metavar="NAME=N",
               help="Raise a limit: file_size (bytes, 4 GiB), columns (1000), rows (10,000,000).")
@@ -85,6 +87,7 @@ def run(
     sink_option: tuple[str, ...],
     report: Path | None,
     rejects: Path | None,
+    raw_rejects: bool,
     dry_run: bool,
     limit: tuple[str, ...],
     quiet: bool,
@@ -112,6 +115,7 @@ def run(
             report=report,
             rejects=rejects,
             dry_run=dry_run,
+            raw_rejects=raw_rejects,
             limits=parse_options(limit, "--limit"),
             progress=progress,
         )

@@ -25,6 +25,8 @@ class Job:
     report_path: Path | None = None
     rejects_path: Path | None = None
     dry_run: bool = False
+    raw_rejects: bool = False
+    """Write rejected cells exactly as read, even those a spreadsheet would run as formulas."""
     limits: Limits = field(default_factory=Limits)
     batch_size: int = 5000
 

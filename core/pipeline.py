@@ -136,13 +136,26 @@ def name_columns(errors: list[RowError], mapping: ColumnMapping) -> list[RowErro
     ]
 
 
-def rejected_rows(table: Table, report: Report) -> list[list[str]]:
-    """The rejected lines as they were read, each with its reasons in a last cell."""
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""How a cell starts when a spreadsheet would run it as a formula."""
+
+
+def neutralise(value: str) -> str:
+    """A cell a spreadsheet shows as text, never runs: a leading apostrophe before a formula start."""
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def rejected_rows(table: Table, report: Report, safe: bool = True) -> list[list[str]]:
+    """The rejected lines as they were read, each with its reasons in a last cell.
+
+    With ``safe``, cells that would run as formulas in a spreadsheet are neutralised.
+    """
     reasons: dict[int, list[str]] = {}
     for error in report.sorted_errors():
         where = f"{error.column}: " if error.column else ""
         reasons.setdefault(error.line, []).append(where + error.message)
-    return [[*values, "; ".join(reasons[line])] for line, values in table.rows() if line in reasons]
+    rows = [[*values, "; ".join(reasons[line])] for line, values in table.rows() if line in reasons]
+    return [[neutralise(cell) for cell in row] for row in rows] if safe else rows
 
 
 def write_table(spec: ReaderSpec, path: Path, header: Sequence[str], rows: list[list[str]],
@@ -212,7 +225,8 @@ class Run:
             report.warnings = name_columns(report.warnings, mapping)
             record_import = getattr(sink, "record_import", None)
             with about(job.input):
-                rejects = rejected_rows(table, report) if report.errors and (rejects_spec or record_import) else []
+                rejects = (rejected_rows(table, report, not job.raw_rejects)
+                           if report.errors and (rejects_spec or record_import) else [])
             if not job.dry_run:
                 if record_import is not None:
                     record_import(import_entry(job, self.reader_spec.name, report, {

@@ -15,6 +15,12 @@ from .model import ContactLine, Customer
 from .store_index import StoreIndex, StoredCustomer, name_key
 
 DOCUMENT_BATCH = 5000
+FORMULA_QUOTES = ("'=", "'+", "'-", "'@")
+
+
+def unquote_formula(text: str) -> str:
+    """Undo the apostrophe a rejects file puts before a formula-like value ("'+33 1" -> "+33 1")."""
+    return text[1:] if text.startswith(FORMULA_QUOTES) else text
 CONTACT_FIELD_TO_KEY = {f: k for k, f in CONTACT_DOCUMENT.items()}
 
 
@@ -61,6 +67,8 @@ class CustomerRules:
     def _parsed_column(self, batch: Batch, field_name: str) -> tuple[list[Any], dict[int, str]]:
         """Stripped and parsed values of one column (None when blank), and messages by row index."""
         texts = [v.strip() for v in batch.columns[field_name]]
+        if "\x1f'" in "\x1f" + "\x1f".join(texts):
+            texts = [unquote_formula(t) for t in texts]
         parser = self.parsers.get(field_name)
         if parser is None:
             return [t or None for t in texts], {}

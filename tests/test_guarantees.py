@@ -94,3 +94,22 @@ def test_secrets_never_appear_in_output_reports_history_or_rejects(etl, tmp_path
     for text in (result.out, result.err, (tmp_path / "r.json").read_text(), (tmp_path / "rej.csv").read_text(),
                  history):
         assert "s3cr3t-t0ken" not in text and "hunter2" not in text
+
+
+def test_rejects_neutralise_formulas_and_import_again_unchanged(etl, tmp_path):
+    import csv
+
+    write_csv(tmp_path / "in.csv", [{"Customer ID": "C1", "Customer name": "=HYPERLINK(\"x\")",
+                                     "Contact email": "@bad", "Contact phone": "+33 1 23",
+                                     "Default payment period": "-5"}])
+    assert etl("run", "in.csv", "--rejects", "rej.csv").code == 2
+    with open(tmp_path / "rej.csv", newline="") as handle:
+        row = list(csv.reader(handle, delimiter=";"))[1]
+    assert row[1] == "'=HYPERLINK(\"x\")" and row[14] == "'@bad" and row[17] == "'+33 1 23" and row[11] == "'-5"
+    fixed = (tmp_path / "rej.csv").read_text().replace("'@bad", "ok@x.example").replace("'-5", "30")
+    (tmp_path / "fixed.csv").write_text(fixed)
+    assert etl("run", "fixed.csv").code == 0
+    store = read_store(tmp_path / "etl-db.json")
+    assert store["customers"][0]["name"] == "=HYPERLINK(\"x\")" and store["contacts"][0]["phone"] == "+33 1 23"
+    assert etl("run", "in.csv", "--rejects", "raw.csv", "--raw-rejects").code == 2
+    assert "\n" in (tmp_path / "raw.csv").read_text() and ";@bad;" in (tmp_path / "raw.csv").read_text()
