@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import EtlError, Terminated
+from .template import template
 
 DEBUG_ENV = "ETL_DEBUG"
 
@@ -218,6 +219,9 @@ def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...],
     if save:
         save_mapping(proposal, save)
         click.echo(f"mapping saved to {save}; use it with --mapping {save}", err=True)
+
+
+cli.add_command(template)
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -40,6 +40,19 @@ class Table(Protocol):
 
 
 @dataclass(frozen=True)
+class Field:
+    """A field the rules fill from one column of the file."""
+
+    name: str
+    labels: Mapping[str, str]
+    """Column title per language ("en", "fr"...), as written in templates."""
+    synonyms: tuple[str, ...] = ()
+    """Other column titles that mean this field."""
+    description: str = ""
+    choices: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ReaderSpec:
     """A file format: how to read it and, optionally, how to write a table in it."""
 
@@ -48,6 +61,8 @@ class ReaderSpec:
     open: Callable[[Path, Mapping[str, str]], Table]
     write: Callable[[Path, Sequence[str], Iterable[Sequence[Any]], Mapping[str, str]], None] | None = None
     description: str = ""
+    write_template: Callable[[Path, Sequence[Field], str], None] | None = None
+    """Write an empty import file for these fields in a language (richer than ``write``; optional)."""
 
 
 @dataclass(slots=True)
@@ -112,19 +127,6 @@ class SinkSpec:
     open: Callable[[str | None, Mapping[str, str], bool], Sink]
     """``open(target, options, dry_run)``; on a dry run the sink must not change the target."""
     description: str = ""
-
-
-@dataclass(frozen=True)
-class Field:
-    """A field the rules fill from one column of the file."""
-
-    name: str
-    labels: Mapping[str, str]
-    """Column title per language ("en", "fr"...), as written in templates."""
-    synonyms: tuple[str, ...] = ()
-    """Other column titles that mean this field."""
-    description: str = ""
-    choices: tuple[str, ...] = ()
 
 
 @dataclass

@@ -81,6 +81,8 @@ class Report:
     def summary(self) -> str:
         """A few plain lines for people."""
         verb = "would be" if self.dry_run else "were"
+        if not self.read:
+            return "no data lines below the header: nothing to import."
         lines = [f"{self.read} lines read: {self.imported} imported, {self.rejected} rejected."]
         for kind, counts in self.counts.items():
             lines.append(

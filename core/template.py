@@ -1,0 +1,34 @@
+"""`etl template`: an empty import file with every column of the rules, in a language."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .errors import EtlError, UsageError
+
+
+@click.command()
+@click.option("--format", "format_", type=click.Choice(["csv", "xlsx"]), default="xlsx", show_default=True)
+@click.option("--lang", type=click.Choice(["en", "fr"]), default="en", show_default=True)
+@click.option("--rules", default="customers", show_default=True, help="Whose columns to write.")
+@click.option("--out", type=click.Path(path_type=Path), help="The file to write (default: import-template.FORMAT).")
+def template(format_: str, lang: str, rules: str, out: Path | None) -> None:
+    """Write an empty import file with every column of the rules."""
+    from .registry import get_registry
+
+    registry = get_registry()
+    out = out or Path(f"import-template.{format_}")
+    spec = registry.reader_for(f".{format_}")
+    if spec is None or (spec.write is None and spec.write_template is None):
+        raise UsageError(f"no installed format writes .{format_} files")
+    fields = registry.rule_set(rules).create().fields
+    try:
+        if spec.write_template is not None:
+            spec.write_template(out, fields, lang)
+        else:
+            header = [f.labels.get(lang) or f.labels["en"] for f in fields]
+            spec.write(out, header, [], {"delimiter": ";" if lang == "fr" else ","})
+    except OSError as exc:
+        raise EtlError(f"{out}: cannot write the template: {exc.strerror or exc}") from None
+    click.echo(f"template written to {out}", err=True)
