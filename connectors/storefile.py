@@ -64,7 +64,9 @@ def write_atomically(path: Path, chunks) -> None:
 class StoreLock:
     """An exclusive lock on a store between runs, held through ``<store>.lock``.
 
-    The kernel releases it when the holder dies, so a killed run never blocks the next.
+    The kernel releases it when the holder dies, so a killed run never blocks the next; the
+    holder removes the file when it is done, and a waiter that finds it was removed (or
+    replaced) while it waited tries again on the new one.
     """
 
     def __init__(self, path: Path, timeout: float) -> None:
@@ -73,18 +75,25 @@ class StoreLock:
         self.timeout = timeout
         self._fd: int | None = None
 
-    def acquire(self) -> None:
+    def _open(self) -> int:
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, _new_file_mode())
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, _new_file_mode())
         except OSError as exc:
             raise SinkError(f"{self.store}: cannot lock the store: {exc.strerror or exc}") from None
+
+    def _is_current(self, fd: int) -> bool:
+        try:
+            return os.fstat(fd).st_ino == os.stat(self.path).st_ino
+        except FileNotFoundError:
+            return False
+
+    def acquire(self) -> None:
         deadline = time.monotonic() + self.timeout
         told = False
+        fd = self._open()
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                self._fd = fd
-                return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     os.close(fd)
@@ -96,9 +105,16 @@ class StoreLock:
                     print(f"etl: waiting for another run to finish with {self.store}", file=sys.stderr)
                     told = True
                 time.sleep(0.05)
+                continue
+            if self._is_current(fd):
+                self._fd = fd
+                return
+            os.close(fd)  # the holder removed it while we waited: lock the new one
+            fd = self._open()
 
     def release(self) -> None:
         if self._fd is not None:
+            self.path.unlink(missing_ok=True)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

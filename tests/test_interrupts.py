@@ -29,4 +29,4 @@ def test_an_interrupted_run_leaves_the_store_as_it_was(tmp_path, signum, code):
     assert proc.returncode == code, err
     assert "interrupted" in err and "nothing was" in err and "Traceback" not in err
     assert store.read_bytes() == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "small.csv", "store.json", "store.json.lock"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["big.csv", "small.csv", "store.json"]
