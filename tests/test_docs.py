@@ -25,3 +25,29 @@ def test_every_hook_is_implemented_in_a_test_plugin():
     tests = "".join(p.read_text() for p in (ROOT / "tests").glob("test_*.py") if p.name != "test_docs.py")
     for name in HOOKS:
         assert f"def {name}(" in tests, name
+
+
+def test_the_readme_plugin_examples_work_as_written(tmp_path):
+    import json
+    import os
+    import re
+    import sys
+
+    from conftest import etl_process
+    from test_plugins import install_fake_distribution
+
+    guide = (ROOT / "README.md").read_text().split("## Writing a plugin", 1)[1]
+    blocks = re.findall(r"\(`(my_\w+)\.py`\).*?```python\n(.*?)```", guide, re.S)
+    assert [name for name, _ in blocks] == ["my_sink", "my_reader", "my_rules"]
+    site = tmp_path / "site"
+    site.mkdir()
+    for name, code in blocks:
+        install_fake_distribution(site, name.replace("_", "-"), name, code)
+    (tmp_path / "counts.jsonl").write_text('{"Tag": "red", "n": 2}\n{"Tag": "red", "n": 3}\n{"Tag": "x", "n": "?"}\n')
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), *sys.path])}
+    result = etl_process("run", "counts.jsonl", "--rules", "tags", "--sink", "lines", "--target", "tags.jsonl",
+                         cwd=tmp_path, env=env)
+    assert result.code == 1, result.err
+    assert [json.loads(line) for line in (tmp_path / "tags.jsonl").read_text().splitlines()] == [
+        {"kind": "tags", "tag": "red", "total": 5}]
+    assert "line 3 column 'n': count must be a whole number" in result.err
