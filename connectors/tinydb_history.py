@@ -5,6 +5,7 @@ from pathlib import Path
 
 import click
 
+from etl import hookimpl
 from etl.errors import UsageError
 
 from .tinydb_sink import DEFAULT_TARGET, HISTORY_TABLE, AtomicJSONStorage
@@ -75,3 +76,8 @@ def _write_rejects(entry: dict, path: Path) -> None:
     saved = entry["rejects"]
     options = saved["format_options"] if spec.name == saved["reader"] else {}
     write_table(spec, path, saved["header"][:-1], saved["rows"], options)
+
+
+@hookimpl
+def register_commands(cli: click.Group) -> None:
+    cli.add_command(history)

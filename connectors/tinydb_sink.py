@@ -118,10 +118,3 @@ def open_tinydb_sink(target: str | None, options: Mapping[str, str], dry_run: bo
 @hookimpl
 def register_sinks() -> list[SinkSpec]:
     return [SinkSpec("tinydb", open_tinydb_sink, f"an embedded TinyDB store, one table per kind (default {DEFAULT_TARGET})")]
-
-
-@hookimpl
-def register_commands(cli) -> None:
-    from .tinydb_history import history
-
-    cli.add_command(history)

@@ -20,6 +20,7 @@ DEFAULT_PLUGINS = (
     "etl.connectors.csv_format",
     "etl.connectors.json_sink",
     "etl.connectors.tinydb_sink",
+    "etl.connectors.tinydb_history",
     "etl.connectors.http_sink",
     "etl.plugins",
 )
