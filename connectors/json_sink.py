@@ -7,6 +7,8 @@ import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import orjson
+
 from etl import hookimpl
 from etl.components import CREATED, Document, SinkSpec, StoredDocument
 from etl.settings import check_options
@@ -33,7 +35,7 @@ class JsonSink:
             spool = self._spools.get(doc.kind)
             if spool is None:
                 spool = self._spools[doc.kind] = open(self._spool_dir / f"{len(self._spools)}.jsonl", "w+b")
-            spool.write(json.dumps(doc.data, ensure_ascii=False).encode() + b"\n")
+            spool.write(orjson.dumps(doc.data, default=str) + b"\n")
         return [CREATED] * len(documents)
 
     def _chunks(self):

@@ -1,15 +1,18 @@
 """The ``tinydb`` sink, the embedded default store: one table per kind in a TinyDB JSON file.
 
 TinyDB rewrites its whole file on every write, so the sink reads the file once, applies
-the run's changes in memory and writes it once, atomically, under a lock.
+the run's changes in memory and writes it once, atomically, under a lock. New documents
+are serialised as they come into an unnamed temporary file, so a large import does not
+hold them in memory.
 """
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
+import orjson
 from tinydb.storages import Storage
 
 from etl import hookimpl
@@ -22,6 +25,10 @@ from .storefile import StoreLock, write_atomically
 DEFAULT_TARGET = "etl-db.json"
 DEFAULT_LOCK_TIMEOUT = 60.0
 HISTORY_TABLE = "imports"
+
+
+def _json(value: Any) -> bytes:
+    return orjson.dumps(value, default=str)
 
 
 class AtomicJSONStorage(Storage):
@@ -43,15 +50,15 @@ class AtomicJSONStorage(Storage):
         if not text.strip():
             return None
         try:
-            data = json.loads(text)
-        except ValueError as exc:
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
             raise SinkError(f"{self.path}: not a TinyDB JSON file: {exc}") from None
         if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
             raise SinkError(f"{self.path}: not a TinyDB JSON file: expected tables of documents")
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        write_atomically(self.path, [json.dumps(data, ensure_ascii=False).encode()])
+        write_atomically(self.path, [_json(data)])
 
 
 class TinyDBSink:
@@ -68,6 +75,8 @@ class TinyDBSink:
             self.lock.release()
             raise
         self._next_ids: dict[str, int] = {}
+        self._spools: dict[str, IO[bytes]] = {}
+        """kind -> the new documents, as ``"id":{...},`` fragments of the table's JSON object."""
 
     def existing(self, kind: str) -> Iterable[StoredDocument]:
         return self.tables.get(kind, {}).items()
@@ -79,13 +88,23 @@ class TinyDBSink:
         self._next_ids[kind] += 1
         return str(doc_id)
 
+    def _spool(self, kind: str) -> IO[bytes]:
+        spool = self._spools.get(kind)
+        if spool is None:
+            try:
+                spool = self._spools[kind] = tempfile.TemporaryFile(dir=self.storage.path.parent)
+            except OSError as exc:
+                raise SinkError(f"{self.storage.path}: cannot write in its folder: {exc.strerror or exc}") from None
+        return spool
+
     def write_batch(self, documents: list[Document]) -> list[str]:
         results = []
         for doc in documents:
-            table = self.tables.setdefault(doc.kind, {})
-            stored = table.get(doc.ref) if doc.ref is not None else None
+            table = self.tables.get(doc.kind)
+            stored = table.get(doc.ref) if table is not None and doc.ref is not None else None
             if stored is None:
-                table[self._new_id(doc.kind)] = dict(doc.data)
+                if not self.dry_run:
+                    self._spool(doc.kind).write(_json(self._new_id(doc.kind)) + b":" + _json(doc.data) + b",")
                 results.append(CREATED)
                 continue
             merged = {**stored, **{k: v for k, v in doc.data.items() if v is not None}}
@@ -98,14 +117,35 @@ class TinyDBSink:
 
     def record_import(self, entry: dict[str, Any]) -> None:
         """Keep the run's history entry in the ``imports`` table, written with the data."""
-        entry = json.loads(json.dumps(entry, default=str))
-        self.tables.setdefault(HISTORY_TABLE, {})[self._new_id(HISTORY_TABLE)] = entry
+        self.tables.setdefault(HISTORY_TABLE, {})[self._new_id(HISTORY_TABLE)] = orjson.loads(_json(entry))
+
+    def _chunks(self) -> Iterator[bytes]:
+        """The store as TinyDB's JSON: each table's stored documents, then its new ones."""
+        yield b"{"
+        for n, kind in enumerate(dict.fromkeys([*self.tables, *self._spools])):
+            yield (b"," if n else b"") + _json(kind) + b":"
+            stored = _json(self.tables.get(kind, {}))
+            spool = self._spools.get(kind)
+            if spool is None:
+                yield stored
+                continue
+            yield stored[:-1] + (b"," if len(stored) > 2 else b"")
+            spool.seek(0)
+            previous = b""
+            while chunk := spool.read(1 << 20):
+                if previous:
+                    yield previous
+                previous = chunk
+            yield previous[:-1] + b"}"  # the last fragment's comma closes the table instead
+        yield b"}"
 
     def commit(self) -> None:
         if not self.dry_run:
-            self.storage.write(self.tables)
+            write_atomically(self.storage.path, self._chunks())
 
     def close(self) -> None:
+        for spool in self._spools.values():
+            spool.close()
         self.lock.release()
 
 

@@ -1,25 +1,40 @@
 """Contacts: identified by email, never moved between customers, one main contact per customer."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from typing import Any
 
 from etl.components import Document
 from etl.errors import RowError
 
-from .fields import CONTACT_DOCUMENT
-from .model import ContactLine, Customer, same_value
+from .fields import CONTACT_DOCUMENT, CONTACT_FIELD_NAMES
+from .model import EMAIL, IS_MAIN, ContactLine, Customer, same_value
 from .store_index import StoreIndex, name_key
 
+DOCUMENT_BATCH = 5000
+CONTACT_KEYS = tuple(CONTACT_DOCUMENT)
+assert tuple(CONTACT_DOCUMENT.values()) == CONTACT_FIELD_NAMES
 
-@dataclass(eq=False)
+
 class Contact:
     """One contact of the file, gathered from all the lines that give its email."""
 
-    customer: Customer
-    values: dict[str, Any]
-    lines: list[int] = field(default_factory=list)
-    ref: Any = None
+    __slots__ = ("customer", "values", "lines", "ref")
+
+    def __init__(self, customer: Customer, values: tuple, line: int, ref: Any) -> None:
+        self.customer = customer
+        self.values: tuple | list = values
+        self.lines = [line]
+        self.ref = ref
+
+    def take(self, values: tuple, line: int) -> None:
+        """Complete the contact with the values of a later line (the main flag is decided apart)."""
+        merged = list(self.values)
+        for index, value in enumerate(values):
+            if value is not None and merged[index] is None and index != IS_MAIN:
+                merged[index] = value
+        self.values = merged
+        self.lines.append(line)
 
 
 def belongs_to(stored_contact: dict, customer: Customer) -> bool:
@@ -30,79 +45,92 @@ def belongs_to(stored_contact: dict, customer: Customer) -> bool:
     return name_key(stored_contact.get("customer_name") or "") == name_key(customer.name or "")
 
 
-def _conflict(contact: Contact, line: ContactLine) -> RowError | None:
-    for key, value in line.values.items():
-        old = contact.values.get(key)
-        if key != "is_main" and value is not None and old is not None and not same_value(old, value):
-            return RowError(line.line, f"conflicts with {old!r} given on line {contact.lines[0]} for the same contact",
-                            CONTACT_DOCUMENT[key], str(value))
+def _conflict(contact: Contact, line: int, values: tuple) -> RowError | None:
+    for index, value in enumerate(values):
+        old = contact.values[index]
+        if index != IS_MAIN and value is not None and old is not None and not same_value(old, value):
+            return RowError(line, f"conflicts with {old!r} given on line {contact.lines[0]} for the same contact",
+                            CONTACT_FIELD_NAMES[index], str(value))
     return None
 
 
-def _refusal(line: ContactLine, customer: Customer, contacts: dict[str, Contact], store: StoreIndex) -> RowError | None:
-    """Why the contact of ``line`` cannot be taken, if it cannot."""
-    email = line.email
-    known = contacts.get(email)
+def _refusal(line: int, email: str, values: tuple, customer: Customer, known: Contact | None,
+             store: StoreIndex) -> RowError | None:
+    """Why the contact of a line cannot be taken, if it cannot."""
     if known is not None and known.customer is not customer:
-        return RowError(line.line, f"{email} is already a contact of customer {known.customer.label()} "
+        return RowError(line, f"{email} is already a contact of customer {known.customer.label()} "
                         f"(line {known.lines[0]}): a contact is never moved between customers", "contact_email", email)
+    if known is not None:
+        return _conflict(known, line, values)
     stored = store.contacts.get(email)
-    if known is None and stored is not None and not belongs_to(stored[1], customer):
+    if stored is not None and not belongs_to(stored[1], customer):
         owner = stored[1].get("customer_name") or stored[1].get("customer_external_id")
-        return RowError(line.line, f"{email} is a contact of customer {owner!r} in the store: "
+        return RowError(line, f"{email} is a contact of customer {owner!r} in the store: "
                         "a contact is never moved between customers", "contact_email", email)
-    return _conflict(known, line) if known is not None else None
+    return None
 
 
-def decide_contacts(lines: list[ContactLine], store: StoreIndex) -> tuple[list[Document], list[RowError], int]:
-    """The contact documents, the errors of contact lines, and how many contact lines were rejected."""
+def decide_contacts(lines: list[ContactLine], store: StoreIndex
+                    ) -> tuple[Iterator[list[Document]], list[RowError], int]:
+    """The contact documents (in batches), the errors of contact lines, and how many lines were rejected."""
     contacts: dict[str, Contact] = {}
     main_of: dict[int, str] = {}
     errors: list[RowError] = []
     rejected = 0
-    for line in lines:
-        customer = line.customer.final()
-        if customer.rejected:
-            errors.extend(line.errors)
+    for line, owner, values, line_errors in lines:
+        customer = owner.final()
+        if line_errors or customer.rejected:
+            errors.extend(line_errors or ())
             rejected += 1
             continue
-        refusal = line.errors or [_refusal(line, customer, contacts, store)]
-        if refusal != [None]:
-            errors.extend(refusal)
+        email = values[EMAIL]
+        known = contacts.get(email)
+        refusal = _refusal(line, email, values, customer, known, store)
+        if refusal is not None:
+            errors.append(refusal)
             rejected += 1
             continue
-        contact = contacts.get(line.email)
-        if contact is None:
-            stored = store.contacts.get(line.email)
-            contact = contacts[line.email] = Contact(customer, {}, ref=stored[0] if stored else None)
-        for key, value in line.values.items():
-            if value is not None and key != "is_main":
-                contact.values.setdefault(key, value)
-        contact.lines.append(line.line)
-        flag = line.values.get("is_main")
+        if known is None:
+            stored = store.contacts.get(email)
+            contacts[email] = Contact(customer, values, line, stored[0] if stored else None)
+        else:
+            known.take(values, line)
+        flag = values[IS_MAIN]
         if flag:
-            main_of[id(customer)] = line.email
-        elif flag is False and main_of.get(id(customer)) == line.email:
+            main_of[id(customer)] = email
+        elif flag is False and main_of.get(id(customer)) == email:
             del main_of[id(customer)]
-        contact.values["is_main"] = flag if flag is not None else contact.values.get("is_main")
-    documents = [_document(c, main_of.get(id(c.customer))) for c in contacts.values()]
-    documents.extend(_dethroned(contacts, main_of, store))
-    return documents, errors, rejected
+    return _batches(contacts, main_of, store), errors, rejected
+
+
+def _batches(contacts: dict[str, Contact], main_of: dict[int, str], store: StoreIndex) -> Iterator[list[Document]]:
+    batch: list[Document] = []
+    for contact in contacts.values():
+        batch.append(_document(contact, main_of.get(id(contact.customer))))
+        if len(batch) == DOCUMENT_BATCH:
+            yield batch
+            batch = []
+    batch.extend(_dethroned(contacts, main_of, store))
+    if batch:
+        yield batch
 
 
 def _document(contact: Contact, main_email: str | None) -> Document:
-    data = {key: contact.values.get(key) for key in CONTACT_DOCUMENT}
+    data = dict(zip(CONTACT_KEYS, contact.values))
     if main_email is not None:
         data["is_main"] = data["email"] == main_email
     elif data["is_main"] is None and contact.ref is None:
         data["is_main"] = False
-    data["customer_external_id"] = contact.customer.external_id
-    data["customer_name"] = contact.customer.name
+    customer = contact.customer.final()
+    data["customer_external_id"] = customer.external_id
+    data["customer_name"] = customer.name
     return Document("contacts", data["email"], data, tuple(contact.lines), contact.ref)
 
 
 def _dethroned(contacts: dict[str, Contact], main_of: dict[int, str], store: StoreIndex) -> list[Document]:
     """Stored main contacts, absent from the file, of customers the file gives a new main contact."""
+    if not store.main_contacts:
+        return []
     customers = {id(c.customer): c.customer for c in contacts.values()}
     documents = []
     for customer_id, main_email in main_of.items():
@@ -111,7 +139,7 @@ def _dethroned(contacts: dict[str, Contact], main_of: dict[int, str], store: Sto
         for ref, doc in (pair for key in keys for pair in store.main_contacts.get(key, [])):
             email = (doc.get("email") or "").lower()
             if email != main_email and email not in contacts and belongs_to(doc, customer):
-                data = dict.fromkeys(CONTACT_DOCUMENT) | {"email": email, "is_main": False,
-                                                          "customer_external_id": None, "customer_name": None}
+                data = dict.fromkeys(CONTACT_KEYS) | {"email": email, "is_main": False,
+                                                      "customer_external_id": None, "customer_name": None}
                 documents.append(Document("contacts", email, data, (), ref))
     return documents

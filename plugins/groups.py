@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from etl.errors import RowError
 
-from .model import Customer
+from .model import GROUP_ID, GROUP_NAME, Customer
 from .store_index import StoreIndex, StoredCustomer, name_key
 
 Node = Customer | StoredCustomer
@@ -14,12 +14,20 @@ class GroupFinder:
 
     def __init__(self, customers: list[Customer], store: StoreIndex) -> None:
         self.store = store
+        self.customers = customers
         self.by_id = {c.external_id: c for c in customers if c.external_id}
-        self.by_name: dict[str, list[Customer]] = {}
-        for c in customers:
-            if c.name:
-                self.by_name.setdefault(name_key(c.name), []).append(c)
         self.by_ref = {c.stored.ref: c for c in customers if c.stored is not None}
+        self._by_name: dict[str, list[Customer]] | None = None
+
+    @property
+    def by_name(self) -> dict[str, list[Customer]]:
+        """The file's customers by name, indexed on first use (only groups named by name need it)."""
+        if self._by_name is None:
+            self._by_name = {}
+            for c in self.customers:
+                if c.name:
+                    self._by_name.setdefault(name_key(c.name), []).append(c)
+        return self._by_name
 
     def _in_file(self, stored: StoredCustomer) -> Node:
         return self.by_ref.get(stored.ref, stored)
@@ -61,13 +69,15 @@ class GroupFinder:
 
 def resolve_groups(customers: list[Customer], store: StoreIndex) -> None:
     """Set each subsidiary's ``parent``; reject unknown groups, cycles and orphans of rejected groups."""
+    if not any(c.values[GROUP_ID] or c.values[GROUP_NAME] for c in customers):
+        return  # no subsidiary in the file: no group to resolve, no cycle to make
     finder = GroupFinder(customers, store)
     for customer in customers:
-        group_id, group_name = customer.values.get("group_id"), customer.values.get("group_name")
+        group_id, group_name = customer.values[GROUP_ID], customer.values[GROUP_NAME]
         if not group_id and not group_name:
             continue
         field_name = "group_id" if group_id else "group_name"
-        line = customer.given_on[field_name]
+        line = customer.given_on(GROUP_ID if group_id else GROUP_NAME)
         try:
             parent = finder.find(group_id, group_name)
         except ValueError as exc:
@@ -80,10 +90,10 @@ def resolve_groups(customers: list[Customer], store: StoreIndex) -> None:
         customer.parent = parent
     for customer in customers:
         if customer.parent is not None and _in_cycle(customer, finder):
-            field_name = "group_id" if customer.values.get("group_id") else "group_name"
+            index = GROUP_ID if customer.values[GROUP_ID] else GROUP_NAME
             customer.errors.append(RowError(
-                customer.given_on[field_name], f"group cycle: {_cycle_text(customer, finder)}",
-                field_name, customer.values[field_name]))
+                customer.given_on(index), f"group cycle: {_cycle_text(customer, finder)}",
+                "group_id" if index == GROUP_ID else "group_name", customer.values[index]))
     _reject_orphans(customers)
 
 
@@ -115,8 +125,8 @@ def _reject_orphans(customers: list[Customer]) -> None:
             parent = customer.parent
             if (isinstance(parent, Customer) and parent.rejected and parent.stored is None
                     and not customer.rejected):
-                field_name = "group_id" if customer.values.get("group_id") else "group_name"
+                index = GROUP_ID if customer.values[GROUP_ID] else GROUP_NAME
                 customer.errors.append(RowError(
-                    customer.given_on[field_name], f"its group {parent.label()} is rejected",
-                    field_name, customer.values[field_name]))
+                    customer.given_on(index), f"its group {parent.label()} is rejected",
+                    "group_id" if index == GROUP_ID else "group_name", customer.values[index]))
                 changed = True

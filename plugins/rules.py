@@ -1,4 +1,9 @@
-"""The customer and contact rules of the import method."""
+"""The customer and contact rules of the import method.
+
+Reading is column-wise per batch (strip, parse, check each distinct value once), then one
+light pass over the rows gathers customers and contact lines; everything that needs the
+whole file (identities, groups, main contacts) is decided in ``finish``.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -9,19 +14,31 @@ from etl.errors import RowError
 
 from . import values as parse
 from .contacts import decide_contacts
-from .fields import CONTACT_DOCUMENT, CONTACT_FIELD_NAMES, CUSTOMER_DOCUMENT, CUSTOMER_FIELD_NAMES, FIELDS
+from .fields import CONTACT_FIELD_NAMES, CUSTOMER_DOCUMENT, CUSTOMER_FIELD_NAMES, FIELDS
 from .groups import resolve_groups
-from .model import ContactLine, Customer
+from .model import EMAIL, ID, NAME, PERIOD, ContactLine, Customer
 from .store_index import StoreIndex, StoredCustomer, name_key
 
 DOCUMENT_BATCH = 5000
 FORMULA_QUOTES = ("'=", "'+", "'-", "'@")
+CUSTOMER_KEYS = tuple(CUSTOMER_DOCUMENT)
+"""Customer document keys, in the order of the first customer fields."""
+assert tuple(CUSTOMER_DOCUMENT.values()) == CUSTOMER_FIELD_NAMES[: len(CUSTOMER_KEYS)]
+NO_CUSTOMER = "the line names no customer: give the Customer ID or the Customer name"
+NO_EMAIL = "a contact needs an email: this contact is not imported"
 
 
 def unquote_formula(text: str) -> str:
     """Undo the apostrophe a rejects file puts before a formula-like value ("'+33 1" -> "+33 1")."""
     return text[1:] if text.startswith(FORMULA_QUOTES) else text
-CONTACT_FIELD_TO_KEY = {f: k for k, f in CONTACT_DOCUMENT.items()}
+
+
+def texts_of(column: list[str]) -> list[str]:
+    """The cells stripped of spaces, and of a rejects file's apostrophe before a formula."""
+    texts = list(map(str.strip, column))
+    if "\x1f'" in "\x1f" + "\x1f".join(texts):
+        texts = [unquote_formula(t) for t in texts]
+    return texts
 
 
 class CustomerRules:
@@ -58,89 +75,103 @@ class CustomerRules:
             "contact_position": parse.position,
             "main_contact": parse.main_flag,
         }
-        if settings.get("known_workflows") and settings.get("unknown_workflow", "error") == "error":
-            self.parsers["workflow"] = parse.one_of(settings["known_workflows"], "workflow")
-        self.known_workflows = {w.casefold(): w for w in settings.get("known_workflows") or ()}
+        known_workflows = settings.get("known_workflows")
+        if known_workflows:
+            self.parsers["workflow"] = parse.one_of(known_workflows, "workflow")
+        self.workflow_warns = bool(known_workflows) and settings.get("unknown_workflow") == "warning"
 
     # -- reading the lines -------------------------------------------------------------------
 
     def _parsed_column(self, batch: Batch, field_name: str) -> tuple[list[Any], dict[int, str]]:
-        """Stripped and parsed values of one column (None when blank), and messages by row index."""
-        texts = [v.strip() for v in batch.columns[field_name]]
-        if "\x1f'" in "\x1f" + "\x1f".join(texts):
-            texts = [unquote_formula(t) for t in texts]
+        """Parsed values of one column (None when blank), and the problems by row index."""
+        texts = texts_of(batch.columns[field_name])
         parser = self.parsers.get(field_name)
         if parser is None:
             return [t or None for t in texts], {}
-        parsed: list[Any] = []
+        cache: dict[str, Any] = {"": None}
         problems: dict[int, str] = {}
-        cache: dict[str, Any] = {}
-        for i, text in enumerate(texts):
-            if not text:
-                parsed.append(None)
-                continue
+        for text in set(texts) - {""}:
             try:
-                value = cache[text] if text in cache else cache.setdefault(text, parser(text))
+                cache[text] = parser(text)
             except ValueError as exc:
-                problems[i] = str(exc)
-                value = None
-            parsed.append(value)
+                cache[text] = exc
+        parsed = [cache[t] for t in texts]
+        for i, value in enumerate(parsed):
+            if isinstance(value, ValueError):
+                if field_name == "workflow" and self.workflow_warns:
+                    self.warnings.append(RowError(batch.lines[i], "unknown workflow (kept as given)", field_name,
+                                                  texts[i]))
+                    parsed[i] = texts[i]
+                else:
+                    problems[i] = str(value)
+                    parsed[i] = None
         return parsed, problems
 
-    def add_batch(self, batch: Batch) -> list[RowError]:
-        customer_columns = [f for f in CUSTOMER_FIELD_NAMES if f in batch.columns]
-        contact_columns = [f for f in CONTACT_FIELD_NAMES if f in batch.columns]
-        parsed = {f: self._parsed_column(batch, f) for f in customer_columns + contact_columns}
-        raw = batch.columns
-        none = [None] * len(batch)
-        ids = parsed["customer_id"][0] if "customer_id" in parsed else none
-        names = parsed["customer_name"][0] if "customer_name" in parsed else none
-        for i, line in enumerate(batch.lines):
-            customer = self._customer_of(ids[i], names[i])
-            has_contact = any(parsed[f][0][i] is not None or i in parsed[f][1] for f in contact_columns)
-            if customer is None:
-                if has_contact or any(parsed[f][0][i] is not None for f in customer_columns):
-                    self.line_errors.append(RowError(
-                        line, "the line names no customer: give the Customer ID or the Customer name", "customer_name"))
+    def _columns(self, batch: Batch, names: tuple[str, ...]) -> tuple[list[tuple], dict[int, dict[int, str]]]:
+        """The rows of these fields as tuples (None for unmapped fields), and problems by row and field."""
+        empty = [None] * len(batch)
+        columns, problems = [], {}
+        for index, name in enumerate(names):
+            if name not in batch.columns:
+                columns.append(empty)
                 continue
-            customer.lines.append(line)
-            for f in customer_columns:
-                value, problems = parsed[f][0][i], parsed[f][1]
-                if i in problems:
-                    customer.errors.append(RowError(line, problems[i], f, raw[f][i]))
-                elif value is not None:
-                    self._give(customer, f, value, line, raw[f][i])
+            parsed, found = self._parsed_column(batch, name)
+            columns.append(parsed)
+            for row, message in found.items():
+                problems.setdefault(row, {})[index] = message
+        return list(zip(*columns)), problems
+
+    def add_batch(self, batch: Batch) -> list[RowError]:
+        customer_rows, customer_problems = self._columns(batch, CUSTOMER_FIELD_NAMES)
+        contact_rows, contact_problems = self._columns(batch, CONTACT_FIELD_NAMES)
+        width, contact_width = len(CUSTOMER_FIELD_NAMES), len(CONTACT_FIELD_NAMES)
+        for i, line in enumerate(batch.lines):
+            row = customer_rows[i]
+            contact = contact_rows[i]
+            has_contact = contact.count(None) != contact_width or i in contact_problems
+            customer = self._customer_of(row, line)
+            if customer is None:
+                if has_contact or row.count(None) != width or i in customer_problems:
+                    self.line_errors.append(RowError(line, NO_CUSTOMER, "customer_name"))
+                continue
+            if customer.first_line != line:
+                customer.lines.append(line)
+                if width - row.count(None) > 1:
+                    self._give_all(customer, row, line, batch, i)
+            if i in customer_problems:
+                customer.errors.extend(_problems(customer_problems[i], CUSTOMER_FIELD_NAMES, batch, i, line))
             if has_contact:
-                self._add_contact(line, customer, i, parsed, raw, contact_columns)
+                self.contact_lines.append(self._contact_line(line, customer, contact, contact_problems.get(i),
+                                                             batch, i))
         return []
 
-    def _customer_of(self, external_id: str | None, name: str | None) -> Customer | None:
+    def _customer_of(self, row: tuple, line: int) -> Customer | None:
+        """The customer a line belongs to, created on its first line."""
+        external_id, name = row[ID], row[NAME]
         if external_id:
-            return self.by_id.setdefault(external_id, Customer())
-        if name:
-            return self.by_name_only.setdefault(name_key(name), Customer())
-        return None
+            table, key = self.by_id, external_id
+        elif name:
+            table, key = self.by_name_only, name_key(name)
+        else:
+            return None
+        customer = table.get(key)
+        if customer is None:
+            customer = table[key] = Customer(line, list(row))
+        return customer
 
-    def _give(self, customer: Customer, field_name: str, value: Any, line: int, text: str) -> None:
-        if field_name == "workflow" and self.known_workflows:
-            canonical = self.known_workflows.get(value.casefold())
-            if canonical is None:
-                self.warnings.append(RowError(line, "unknown workflow (kept as given)", field_name, text))
-            value = canonical or value
-        customer.give(field_name, value, line, text)
+    @staticmethod
+    def _give_all(customer: Customer, row: tuple, line: int, batch: Batch, i: int) -> None:
+        for index, value in enumerate(row):
+            if value is not None and index != ID:
+                customer.give(index, value, line, batch.columns[CUSTOMER_FIELD_NAMES[index]][i])
 
-    def _add_contact(self, line: int, customer: Customer, i: int, parsed: dict, raw: Mapping[str, list[str]],
-                     columns: list[str]) -> None:
-        contact = ContactLine(line, customer, {})
-        for f in columns:
-            value, problems = parsed[f][0][i], parsed[f][1]
-            if i in problems:
-                contact.errors.append(RowError(line, problems[i], f, raw[f][i]))
-            contact.values[CONTACT_FIELD_TO_KEY[f]] = value
-        if contact.email is None and "contact_email" not in {e.field for e in contact.errors}:
-            contact.errors.append(RowError(line, "a contact needs an email: this contact is not imported",
-                                           "contact_email", ""))
-        self.contact_lines.append(contact)
+    @staticmethod
+    def _contact_line(line: int, customer: Customer, values: tuple, problems: dict[int, str] | None,
+                      batch: Batch, i: int) -> ContactLine:
+        errors = _problems(problems, CONTACT_FIELD_NAMES, batch, i, line) if problems else []
+        if values[EMAIL] is None and not (problems and EMAIL in problems):
+            errors.append(RowError(line, NO_EMAIL, "contact_email", ""))
+        return (line, customer, values, errors or None)
 
     # -- deciding once the whole file is read ---------------------------------------------------
 
@@ -154,10 +185,11 @@ class CustomerRules:
         for customer in rejected_customers:
             errors.extend(_rejection_errors(customer))
         contacts, contact_errors, contacts_rejected = decide_contacts(self.contact_lines, store)
+        self.contact_lines = []
         errors.extend(contact_errors)
         accepted = [c for c in customers if not c.rejected]
         return RulesOutcome(
-            documents=self._documents(accepted, contacts),
+            documents=_documents(accepted, contacts),
             errors=errors,
             rejected={"customers": len(rejected_customers), "contacts": contacts_rejected},
             warnings=self.warnings,
@@ -165,32 +197,35 @@ class CustomerRules:
 
     def _identify(self, store: StoreIndex) -> list[Customer]:
         """Link name-only lines to a customer of the file or the store; find stored customers."""
-        file_names: dict[str, list[Customer]] = {}
-        for customer in self.by_id.values():
-            if customer.values.get("customer_name"):
-                file_names.setdefault(name_key(customer.values["customer_name"]), []).append(customer)
         for external_id, customer in self.by_id.items():
-            customer.stored = store.by_id.get(external_id) or _adoptable(store.named(
-                name_key(customer.values.get("customer_name") or "")))
+            stored = store.by_id.get(external_id)
+            if stored is None and store.without_id and customer.values[NAME]:
+                stored = _adoptable(store.without_id.get(name_key(customer.values[NAME]), ()))
+            customer.stored = stored
+        file_names: dict[str, list[Customer]] = {}
+        if self.by_name_only:
+            for customer in self.by_id.values():
+                if customer.values[NAME]:
+                    file_names.setdefault(name_key(customer.values[NAME]), []).append(customer)
         for key, customer in self.by_name_only.items():
             in_file = file_names.get(key, [])
             if len(in_file) == 1:
                 in_file[0].absorb(customer)
                 continue
-            candidates = in_file or store.named(key)
+            candidates: list[Customer] | list[StoredCustomer] = in_file or store.named(key)
             if len(candidates) > 1:
                 ids = ", ".join(sorted(str(c.external_id) for c in candidates))
+                name = customer.values[NAME]
                 customer.errors.append(RowError(
-                    customer.lines[0],
-                    f"several customers are named {customer.values['customer_name']!r} (IDs {ids}): "
-                    "give the Customer ID", "customer_name", customer.values["customer_name"]))
+                    customer.first_line, f"several customers are named {name!r} (IDs {ids}): give the Customer ID",
+                    "customer_name", name))
             elif candidates:
                 customer.stored = candidates[0]
         customers = [c for c in (*self.by_id.values(), *self.by_name_only.values()) if c.merged_into is None]
         for customer in customers:
-            if customer.stored is None and not customer.values.get("customer_name"):
+            if customer.stored is None and not customer.values[NAME]:
                 customer.errors.append(RowError(
-                    customer.lines[0], "Customer name is required for a new customer", "customer_name", ""))
+                    customer.first_line, "Customer name is required for a new customer", "customer_name", ""))
         return customers
 
     def _apply_default_payment_period(self, customers: list[Customer]) -> None:
@@ -199,21 +234,19 @@ class CustomerRules:
             return
         for customer in customers:
             stored = customer.stored.doc.get("payment_period_days") if customer.stored else None
-            if customer.values.get("payment_period") is None and stored is None:
-                customer.values["payment_period"] = default
-
-    def _documents(self, customers: list[Customer], contacts: list[Document]) -> Iterator[list[Document]]:
-        ordered = sorted(customers, key=_group_depth)
-        for start in range(0, len(ordered), DOCUMENT_BATCH):
-            yield [_customer_document(c) for c in ordered[start:start + DOCUMENT_BATCH]]
-        for start in range(0, len(contacts), DOCUMENT_BATCH):
-            yield contacts[start:start + DOCUMENT_BATCH]
+            if customer.values[PERIOD] is None and stored is None:
+                customer.values[PERIOD] = default
 
 
-def _adoptable(named: list[StoredCustomer]) -> StoredCustomer | None:
-    """A stored customer without an ID that a line with an ID and the same name takes over."""
-    without_id = [s for s in named if not s.external_id]
-    return without_id[0] if len(without_id) == 1 else None
+def _problems(problems: dict[int, str], names: tuple[str, ...], batch: Batch, i: int, line: int) -> list[RowError]:
+    return [RowError(line, message, names[index], batch.columns[names[index]][i])
+            for index, message in problems.items()]
+
+
+def _adoptable(without_id: Iterable[StoredCustomer]) -> StoredCustomer | None:
+    """The one stored customer without an ID that a line with an ID and the same name takes over."""
+    candidates = list(without_id)
+    return candidates[0] if len(candidates) == 1 else None
 
 
 def _rejection_errors(customer: Customer) -> list[RowError]:
@@ -234,10 +267,18 @@ def _group_depth(customer: Customer) -> int:
 
 
 def _customer_document(customer: Customer) -> Document:
-    data = {key: customer.values.get(f) for key, f in CUSTOMER_DOCUMENT.items()}
+    data = dict(zip(CUSTOMER_KEYS, customer.values))
     parent = customer.parent
     data["group_external_id"] = parent.external_id if parent else None
     data["group_name"] = parent.name if parent else None
     key = customer.external_id or customer.name or ""
     return Document("customers", key, data, tuple(customer.lines), customer.stored.ref if customer.stored else None)
 
+
+def _documents(customers: list[Customer], contacts: Iterable[list[Document]]) -> Iterator[list[Document]]:
+    """Customers first, groups before their subsidiaries, then the contacts; in batches."""
+    if any(c.parent is not None for c in customers):
+        customers.sort(key=_group_depth)
+    for start in range(0, len(customers), DOCUMENT_BATCH):
+        yield [_customer_document(c) for c in customers[start:start + DOCUMENT_BATCH]]
+    yield from contacts

@@ -3,29 +3,29 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from etl.components import StoredDocument
 from etl.mapping import normalise
 
 
+@lru_cache(maxsize=1 << 16)
 def name_key(name: str) -> str:
     """How customer names are compared: case, accents and punctuation do not count."""
     return normalise(name)
 
 
-@dataclass(eq=False)
 class StoredCustomer:
-    ref: Any
-    doc: dict
+    """A customer document of the store, with the sink's reference to it."""
 
-    @property
-    def external_id(self) -> str | None:
-        return self.doc.get("external_id") or None
+    __slots__ = ("ref", "doc", "external_id", "name")
 
-    @property
-    def name(self) -> str | None:
-        return self.doc.get("name") or None
+    def __init__(self, ref: Any, doc: dict) -> None:
+        self.ref = ref
+        self.doc = doc
+        self.external_id: str | None = doc.get("external_id") or None
+        self.name: str | None = doc.get("name") or None
 
 
 def customer_identity(external_id: str | None, name: str | None) -> tuple[str, str]:
@@ -39,6 +39,8 @@ class StoreIndex:
 
     by_id: dict[str, StoredCustomer] = field(default_factory=dict)
     by_name: dict[str, list[StoredCustomer]] = field(default_factory=dict)
+    without_id: dict[str, list[StoredCustomer]] = field(default_factory=dict)
+    """Stored customers that have no Customer ID, by name."""
     contacts: dict[str, tuple[Any, dict]] = field(default_factory=dict)
     main_contacts: dict[tuple[str, str], list[tuple[Any, dict]]] = field(default_factory=dict)
 
@@ -50,7 +52,10 @@ class StoreIndex:
             if stored.external_id:
                 index.by_id[stored.external_id] = stored
             if stored.name:
-                index.by_name.setdefault(name_key(stored.name), []).append(stored)
+                key = name_key(stored.name)
+                index.by_name.setdefault(key, []).append(stored)
+                if not stored.external_id:
+                    index.without_id.setdefault(key, []).append(stored)
         for ref, doc in existing("contacts"):
             email = (doc.get("email") or "").lower()
             if email:
