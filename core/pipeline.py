@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
@@ -132,13 +133,18 @@ def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progre
     """Hand the documents to the sink, batch by batch, count what it did; return how many changed."""
     changed = written = 0
     for docs in documents:
-        for doc, result in zip(docs, sink.write_batch(docs), strict=True):
+        results = sink.write_batch(docs)
+        if len(results) != len(docs):
+            raise EtlError(f"the sink answered {len(results)} results for {len(docs)} documents")
+        for (kind, result), n in Counter(zip((d.kind for d in docs), results)).items():
             if isinstance(result, Rejected):
-                report.count(doc.kind, "rejected")
-                report.errors.extend(RowError(line, result.message) for line in doc.lines)
+                report.count(kind, "rejected", n)
             else:
-                report.count(doc.kind, result)
-                changed += result in (CREATED, UPDATED)
+                report.count(kind, result, n)
+                changed += n if result in (CREATED, UPDATED) else 0
+        for doc, result in zip(docs, results):
+            if isinstance(result, Rejected):
+                report.errors.extend(RowError(line, result.message) for line in doc.lines)
         written += len(docs)
         if progress is not None:
             progress.loading(written)

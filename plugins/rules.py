@@ -124,29 +124,50 @@ class CustomerRules:
     def add_batch(self, batch: Batch) -> list[RowError]:
         customer_rows, customer_problems = self._columns(batch, CUSTOMER_FIELD_NAMES)
         contact_rows, contact_problems = self._columns(batch, CONTACT_FIELD_NAMES)
-        width, contact_width = len(CUSTOMER_FIELD_NAMES), len(CONTACT_FIELD_NAMES)
-        for i, line in enumerate(batch.lines):
-            row = customer_rows[i]
-            contact = contact_rows[i]
-            has_contact = contact.count(None) != contact_width or i in contact_problems
-            customer = self._customer_of(row, line)
-            if customer is None:
-                if has_contact or row.count(None) != width or i in customer_problems:
-                    self.line_errors.append(RowError(line, NO_CUSTOMER, "customer_name"))
-                continue
-            if customer.first_line != line:
-                customer.lines.append(line)
-                if width - row.count(None) > 1:
-                    self._give_all(customer, row, line, batch, i)
-            if i in customer_problems:
-                customer.errors.extend(_problems(customer_problems[i], CUSTOMER_FIELD_NAMES, batch, i, line))
-            if has_contact:
-                self.contact_lines.append(self._contact_line(line, customer, contact, contact_problems.get(i),
-                                                             batch, i))
+        by_id, contact_lines = self.by_id, self.contact_lines
+        for i, (line, row, contact) in enumerate(zip(batch.lines, customer_rows, contact_rows)):
+            external_id = row[ID]
+            if external_id and i not in customer_problems and i not in contact_problems:
+                # the common case, kept short: a line with a Customer ID and no bad value
+                customer = by_id.get(external_id)
+                if customer is None:
+                    customer = by_id[external_id] = Customer(line, list(row))
+                else:
+                    self._continue(customer, row, line, batch, i)
+                if contact[EMAIL] is not None:
+                    contact_lines.append((line, customer, contact, None))
+                    continue
+            else:
+                customer = self._customer_of(row, line, batch, i)
+            self._add_line(batch, i, line, row, contact, customer, customer_problems.get(i), contact_problems.get(i))
         return []
 
-    def _customer_of(self, row: tuple, line: int) -> Customer | None:
-        """The customer a line belongs to, created on its first line."""
+    def _continue(self, customer: Customer, row: tuple, line: int, batch: Batch, i: int) -> None:
+        """A further line of a known customer: it may give values the earlier lines did not."""
+        customer.lines.append(line)
+        if len(row) - row.count(None) > 1:
+            for index, value in enumerate(row):
+                if value is not None and index != ID:
+                    customer.give(index, value, line, batch.columns[CUSTOMER_FIELD_NAMES[index]][i])
+
+    def _add_line(self, batch: Batch, i: int, line: int, row: tuple, contact: tuple, customer: Customer | None,
+                  customer_problems: dict[int, str] | None, contact_problems: dict[int, str] | None) -> None:
+        """The rest of any other line: no Customer ID, bad values, or no contact email."""
+        has_contact = contact.count(None) != len(contact) or contact_problems is not None
+        if customer is None:
+            if has_contact or row.count(None) != len(row) or customer_problems:
+                self.line_errors.append(RowError(line, NO_CUSTOMER, "customer_name"))
+            return
+        if customer_problems:
+            customer.errors.extend(_problems(customer_problems, CUSTOMER_FIELD_NAMES, batch, i, line))
+        if has_contact:
+            errors = _problems(contact_problems, CONTACT_FIELD_NAMES, batch, i, line) if contact_problems else []
+            if contact[EMAIL] is None and not (contact_problems and EMAIL in contact_problems):
+                errors.append(RowError(line, NO_EMAIL, "contact_email", ""))
+            self.contact_lines.append((line, customer, contact, errors or None))
+
+    def _customer_of(self, row: tuple, line: int, batch: Batch, i: int) -> Customer | None:
+        """The customer a line belongs to: created on its first line, completed by the others."""
         external_id, name = row[ID], row[NAME]
         if external_id:
             table, key = self.by_id, external_id
@@ -157,21 +178,9 @@ class CustomerRules:
         customer = table.get(key)
         if customer is None:
             customer = table[key] = Customer(line, list(row))
+        else:
+            self._continue(customer, row, line, batch, i)
         return customer
-
-    @staticmethod
-    def _give_all(customer: Customer, row: tuple, line: int, batch: Batch, i: int) -> None:
-        for index, value in enumerate(row):
-            if value is not None and index != ID:
-                customer.give(index, value, line, batch.columns[CUSTOMER_FIELD_NAMES[index]][i])
-
-    @staticmethod
-    def _contact_line(line: int, customer: Customer, values: tuple, problems: dict[int, str] | None,
-                      batch: Batch, i: int) -> ContactLine:
-        errors = _problems(problems, CONTACT_FIELD_NAMES, batch, i, line) if problems else []
-        if values[EMAIL] is None and not (problems and EMAIL in problems):
-            errors.append(RowError(line, NO_EMAIL, "contact_email", ""))
-        return (line, customer, values, errors or None)
 
     # -- deciding once the whole file is read ---------------------------------------------------
 
