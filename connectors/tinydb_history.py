@@ -70,7 +70,7 @@ def _write_rejects(entry: dict, path: Path) -> None:
     from etl.registry import get_registry
 
     registry = get_registry()
-    spec = registry.reader_for(path.suffix)
+    spec = registry.writer_for(path.suffix)
     if spec is None or spec.write is None:
         raise UsageError(f"{path}: cannot write rejects in this format")
     saved = entry["rejects"]

@@ -15,6 +15,7 @@ from .errors import EtlError, Terminated
 from .template import template
 
 DEBUG_ENV = "ETL_DEBUG"
+LISTING = {"reader": "readers", "sink": "sinks", "rules": "rules", "validator": "validators"}
 
 
 class PluginGroup(click.Group):
@@ -162,7 +163,8 @@ def plugins(as_json: bool) -> None:
         click.echo(json.dumps({"plugins": listing, "failed": failures, "conflicts": registry.conflicts()}, indent=2))
         return
     for entry in listing:
-        parts = [f"{kind}s: {', '.join(names)}" for kind, names in entry.items() if isinstance(names, list) and names]
+        parts = [f"{LISTING[kind]}: {', '.join(names)}" for kind, names in entry.items()
+                 if isinstance(names, list) and names]
         click.echo(f"{entry['name']} {entry['version']}" + (f"  ({'; '.join(parts)})" if parts else ""))
     for failure in failures:
         click.echo(f"FAILED {failure['name']}: {failure['error']}")

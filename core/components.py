@@ -50,6 +50,8 @@ class Field:
     """Other column titles that mean this field."""
     description: str = ""
     choices: tuple[str, ...] = ()
+    as_text: bool = False
+    """Values are codes to keep exactly as typed (leading zeros, long numbers): templates format them as text."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,13 @@ class ReaderSpec:
     description: str = ""
     write_template: Callable[[Path, Sequence[Field], str], None] | None = None
     """Write an empty import file for these fields in a language (richer than ``write``; optional)."""
+    write_extensions: tuple[str, ...] | None = None
+    """The extensions ``write`` produces, when fewer than it reads (None: all of ``extensions``)."""
+
+    def writes(self, extension: str) -> bool:
+        """Whether this format can write a file with ``extension``."""
+        return (self.write is not None or self.write_template is not None) and \
+            extension.lower() in (self.write_extensions or self.extensions)
 
 
 @dataclass(slots=True)

@@ -51,9 +51,10 @@ def rejects_writer(job: Job, registry: Registry) -> ReaderSpec | None:
     """The format that writes the rejects file, chosen by its extension."""
     if job.rejects_path is None:
         return None
-    spec = registry.reader_for(job.rejects_path.suffix)
+    spec = registry.writer_for(job.rejects_path.suffix)
     if spec is None or spec.write is None:
-        writable = sorted(ext for s in registry.readers.specs.values() if s.write for ext in s.extensions)
+        writable = sorted(ext for s in registry.readers.specs.values() if s.write
+                          for ext in (s.write_extensions or s.extensions))
         raise UsageError(f"{job.rejects_path}: cannot write rejects in this format (use one of {', '.join(writable)})")
     return spec
 

@@ -18,6 +18,7 @@ ENTRY_POINT_GROUP = "etl"
 
 DEFAULT_PLUGINS = (
     "etl.connectors.csv_format",
+    "etl.connectors.excel_format",
     "etl.connectors.json_sink",
     "etl.connectors.tinydb_sink",
     "etl.connectors.tinydb_history",

@@ -68,6 +68,13 @@ class Registry:
                 return spec
         return None
 
+    def writer_for(self, extension: str) -> ReaderSpec | None:
+        """The format that writes files with this extension."""
+        for spec in self.readers.specs.values():
+            if spec.writes(extension):
+                return spec
+        return None
+
     def sink(self, name: str) -> SinkSpec:
         return self.sinks.get(name, self.failures)
 

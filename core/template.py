@@ -19,8 +19,8 @@ def template(format_: str, lang: str, rules: str, out: Path | None) -> None:
 
     registry = get_registry()
     out = out or Path(f"import-template.{format_}")
-    spec = registry.reader_for(f".{format_}")
-    if spec is None or (spec.write is None and spec.write_template is None):
+    spec = registry.writer_for(f".{format_}")
+    if spec is None:
         raise UsageError(f"no installed format writes .{format_} files")
     fields = registry.rule_set(rules).create().fields
     try:

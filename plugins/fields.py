@@ -7,8 +7,13 @@ POSITIONS = ("ACCOUNTING", "SALES", "PURCHASER", "PAYER")
 MAIN_CONTACT_CHOICES = ("1", "0")
 
 
+TEXT_FIELDS = frozenset({"customer_id", "accounting_code", "postal_code", "group_id", "contact_phone",
+                         "contact_reference", "vat_number"})
+"""Codes kept exactly as typed: templates format their columns as text."""
+
+
 def _field(name: str, en: str, fr: str, *synonyms: str, description: str = "", choices: tuple[str, ...] = ()) -> Field:
-    return Field(name, {"en": en, "fr": fr}, synonyms, description, choices)
+    return Field(name, {"en": en, "fr": fr}, synonyms, description, choices, as_text=name in TEXT_FIELDS)
 
 
 CUSTOMER_FIELDS = (

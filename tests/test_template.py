@@ -25,3 +25,30 @@ def test_csv_template_has_every_column_and_imports_once_filled(etl, tmp_path, la
         csv.writer(handle, delimiter=delimiter).writerow(row.values())
     assert etl("run", "t.csv").code == 0
     assert read_store(tmp_path / "etl-db.json")["contacts"][0]["position"] == "PAYER"
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_xlsx_template_styles_lists_guide_and_a_filled_copy_imports(etl, tmp_path, lang):
+    from openpyxl import load_workbook
+
+    assert etl("template", "--format", "xlsx", "--lang", lang, "--out", "t.xlsx").code == 0
+    workbook = load_workbook(tmp_path / "t.xlsx")
+    sheet, guide = workbook.worksheets
+    header = [c.value for c in sheet[1]]
+    assert header == [f.labels[lang] for f in FIELDS]
+    assert sheet["A1"].font.bold and sheet.freeze_panes == "A2"
+    assert sheet.column_dimensions["A"].width >= 14
+    lists = {dv.formula1: str(dv.sqref) for dv in sheet.data_validations.dataValidation}
+    assert lists['"ACCOUNTING,SALES,PURCHASER,PAYER"'].startswith("T2:") and lists['"1,0"'].startswith("U2:")
+    assert [row[0].value for row in guide.iter_rows(min_row=2)] == header
+    assert "Whole days" in [row[1].value for row in guide.iter_rows(min_row=2)][11]
+    values = {0: "C1", 1: "Acme", 5: "06000", 11: 45, 14: "a@acme.example", 17: 33123456789, 19: "PAYER", 20: 1}
+    for column, value in values.items():
+        sheet.cell(row=2, column=column + 1, value=value)
+    workbook.save(tmp_path / "filled.xlsx")
+    result = etl("run", "filled.xlsx")
+    assert result.code == 0, result.err
+    store = read_store(tmp_path / "etl-db.json")
+    customer, contact = store["customers"][0], store["contacts"][0]
+    assert (customer["postal_code"], customer["payment_period_days"]) == ("06000", 45)
+    assert (contact["phone"], contact["is_main"], contact["position"]) == ("33123456789", True, "PAYER")

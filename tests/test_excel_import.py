@@ -1,0 +1,103 @@
+"""Excel files through the whole import: values as typed, sheet row numbers, xlsx and csv rejects."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from conftest import read_report, read_store
+
+HEADER = ["Customer ID", "Customer name", "Postal code", "Default payment period", "Contact email",
+          "Contact phone", "Main contact", "Contact Position"]
+
+
+def workbook(path, rows, title=None):
+    book = Workbook()
+    sheet = book.active
+    if title:
+        sheet.append([title])
+    sheet.append(HEADER)
+    for row in rows:
+        sheet.append(row)
+    for row in sheet.iter_rows():
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith("="):
+                cell.data_type = "s"  # text typed by the user, not a formula
+    book.save(path)
+    return path
+
+
+def test_excel_values_keep_what_the_user_typed(etl, tmp_path):
+    workbook(tmp_path / "c.xlsx", [
+        [1001, "Acme", "06000", 45.0, "a@acme.example", 33123456789, 1, "buyer"],
+        [1001, None, None, None, "b@acme.example", "+33 1 23", True, "SALES"],
+        [],
+        [1002, "Beta", 75001, 30, "c@beta.example", None, 0, "PAYER"],
+    ])
+    result = etl("run", "c.xlsx", "--reader", "excel", "--sink", "tinydb")
+    assert result.code == 0, result.err
+    store = read_store(tmp_path / "etl-db.json")
+    acme = next(c for c in store["customers"] if c["external_id"] == "1001")
+    assert (acme["postal_code"], acme["payment_period_days"]) == ("06000", 45)
+    contacts = {c["email"]: c for c in store["contacts"]}
+    assert contacts["a@acme.example"]["phone"] == "33123456789"
+    assert contacts["b@acme.example"]["is_main"] is True and contacts["a@acme.example"]["is_main"] is False
+    assert contacts["a@acme.example"]["position"] == "PURCHASER"
+    assert next(c for c in store["customers"] if c["external_id"] == "1002")["postal_code"] == "75001"
+
+
+def test_rejects_as_xlsx_with_sheet_rows_and_formulas_as_text(etl, tmp_path):
+    workbook(tmp_path / "c.xlsx", [
+        ["C1", "Acme", None, "soon", "a@acme.example"],
+        [],
+        ["C2", "=cmd|' /C calc'!A0", None, None, "@bad", "-1+2"],
+    ])
+    result = etl("run", "c.xlsx", "--rejects", "rejects.xlsx", "--report", "r.json")
+    assert result.code == 2
+    assert [e["line"] for e in read_report(tmp_path / "r.json")["errors"]] == [2, 4]
+    sheet = load_workbook(tmp_path / "rejects.xlsx").active
+    rows = [[cell for cell in row] for row in sheet.iter_rows()]
+    assert [c.value for c in rows[0]] == HEADER + ["Error"]
+    assert rows[2][1].data_type == "s" and rows[2][1].value == "'=cmd|' /C calc'!A0"
+    assert rows[2][4].value == "'@bad" and rows[2][5].value == "'-1+2"
+    assert "Default payment period" in rows[1][-1].value
+
+
+@pytest.mark.parametrize("source, rejects", [("xlsx", "csv"), ("csv", "xlsx")])
+def test_rejects_format_follows_the_extension(etl, tmp_path, source, rejects):
+    rows = [["C1", "Acme", None, "soon", "a@acme.example"], ["C2", "Beta", None, None, "b@beta.example"]]
+    if source == "xlsx":
+        workbook(tmp_path / "in.xlsx", rows)
+    else:
+        with open(tmp_path / "in.csv", "w", newline="") as handle:
+            csv.writer(handle, delimiter=";").writerows([HEADER, *[[v if v is not None else "" for v in r] +
+                                                                   [""] * (len(HEADER) - len(r)) for r in rows]])
+    assert etl("run", f"in.{source}", "--rejects", f"rej.{rejects}").code == 1
+    if rejects == "csv":
+        with open(tmp_path / "rej.csv", newline="") as handle:
+            found = list(csv.reader(handle))
+    else:
+        found = [[c.value or "" for c in row] for row in load_workbook(tmp_path / "rej.xlsx").active.iter_rows()]
+    assert found[0] == HEADER + ["Error"] and found[1][:2] == ["C1", "Acme"] and len(found) == 2
+
+
+def test_a_title_row_is_never_imported(etl, tmp_path):
+    workbook(tmp_path / "t.xlsx", [["C1", "Acme"]], title="Customer list 2026")
+    result = etl("run", "t.xlsx")
+    assert result.code == 2 and "looks like a title" in result.err and "t.xlsx" in result.err
+    assert not (tmp_path / "etl-db.json").exists()
+
+
+def test_sheet_option_and_dates(etl, tmp_path):
+    book = Workbook()
+    book.active.title = "Notes"
+    book.active.append(["nothing here"])
+    sheet = book.create_sheet("Customers")
+    sheet.append(["Customer ID", "Customer name", "VAT number"])
+    sheet.append(["C1", "Acme", dt.date(2026, 1, 31)])
+    book.save(tmp_path / "s.xlsx")
+    assert etl("run", "s.xlsx", "--reader-option", "sheet=Customers").code == 0
+    assert read_store(tmp_path / "etl-db.json")["customers"][0]["vat_number"] == "2026-01-31"
+    assert "Notes" in etl("run", "s.xlsx", "--reader-option", "sheet=Nope").err
