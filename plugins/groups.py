@@ -81,17 +81,17 @@ def resolve_groups(customers: list[Customer], store: StoreIndex) -> None:
         try:
             parent = finder.find(group_id, group_name)
         except ValueError as exc:
-            customer.errors.append(RowError(line, str(exc), field_name, group_id or group_name))
+            customer.add_errors(RowError(line, str(exc), field_name, group_id or group_name))
             continue
         if parent is customer:
-            customer.errors.append(RowError(line, "a customer cannot be its own group", field_name,
+            customer.add_errors(RowError(line, "a customer cannot be its own group", field_name,
                                             group_id or group_name))
             continue
         customer.parent = parent
     for customer in customers:
         if customer.parent is not None and _in_cycle(customer, finder):
             index = GROUP_ID if customer.values[GROUP_ID] else GROUP_NAME
-            customer.errors.append(RowError(
+            customer.add_errors(RowError(
                 customer.given_on(index), f"group cycle: {_cycle_text(customer, finder)}",
                 "group_id" if index == GROUP_ID else "group_name", customer.values[index]))
     _reject_orphans(customers)
@@ -126,7 +126,7 @@ def _reject_orphans(customers: list[Customer]) -> None:
             if (isinstance(parent, Customer) and parent.rejected and parent.stored is None
                     and not customer.rejected):
                 index = GROUP_ID if customer.values[GROUP_ID] else GROUP_NAME
-                customer.errors.append(RowError(
+                customer.add_errors(RowError(
                     customer.given_on(index), f"its group {parent.label()} is rejected",
                     "group_id" if index == GROUP_ID else "group_name", customer.values[index]))
                 changed = True

@@ -32,7 +32,7 @@ def same_value(a: Any, b: Any) -> bool:
 class Customer:
     """One customer of the file, gathered from all its lines."""
 
-    __slots__ = ("values", "first_line", "given_later", "lines", "errors", "stored", "merged_into", "parent")
+    __slots__ = ("values", "first_line", "given_later", "lines", "_errors", "stored", "merged_into", "parent")
 
     def __init__(self, line: int, values: list[Any]) -> None:
         self.values = values
@@ -40,10 +40,22 @@ class Customer:
         self.given_later: dict[int, int] | None = None
         """field index -> line, for values first given after the customer's first line."""
         self.lines = [line]
-        self.errors: list[RowError] = []
+        self._errors: list[RowError] | None = None
         self.stored: StoredCustomer | None = None
         self.merged_into: Customer | None = None
         self.parent: Customer | StoredCustomer | None = None
+
+    @property
+    def errors(self) -> list[RowError]:
+        """The errors in this customer's data (any of them rejects all its lines)."""
+        return self._errors or []
+
+    def add_errors(self, *errors: RowError) -> None:
+        if not errors:
+            return
+        if self._errors is None:
+            self._errors = []
+        self._errors.extend(errors)
 
     def final(self) -> Customer:
         customer = self
@@ -68,7 +80,7 @@ class Customer:
                     self.given_later = {}
                 self.given_later[index] = line
         elif not same_value(old, value):
-            self.errors.append(RowError(
+            self.add_errors(RowError(
                 line, f"conflicts with {old!r} given on line {self.given_on(index)} for the same customer",
                 CUSTOMER_FIELD_NAMES[index], text,
             ))
@@ -79,12 +91,12 @@ class Customer:
             if value is not None:
                 self.give(index, value, other.given_on(index), str(value))
         self.lines.extend(other.lines)
-        self.errors.extend(other.errors)
+        self.add_errors(*other.errors)
         other.merged_into = self
 
     @property
     def rejected(self) -> bool:
-        return bool(self.errors)
+        return self._errors is not None
 
     @property
     def external_id(self) -> str | None:

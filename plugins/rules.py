@@ -49,6 +49,15 @@ def texts_of(column: list[str]) -> list[str]:
     return texts
 
 
+class Problem:
+    """Why a value was refused (a plain message: no exception, no traceback kept alive)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
 class CustomerRules:
     """Builds customer and contact documents from a file's lines (one instance per run)."""
 
@@ -59,6 +68,8 @@ class CustomerRules:
     turn it off to check that both paths give the same results."""
 
     def __init__(self) -> None:
+        self.shared: dict[str, str] = {}
+        """One copy of each value of the columns whose values repeat."""
         self.by_id: dict[str, Customer] = {}
         self.by_name_only: dict[str, Customer] = {}
         self.contact_lines: list[ContactLine] = []
@@ -96,27 +107,30 @@ class CustomerRules:
     def _parsed_column(self, batch: Batch, field_name: str) -> tuple[list[Any], dict[int, str]]:
         """Parsed values of one column (None when blank), and the problems by row index."""
         texts = texts_of(batch.columns[field_name])
+        distinct = set(texts)
+        if len(distinct) * 2 < len(texts):  # repeated values (towns, countries...): keep one copy of each
+            texts = list(map(self.shared.setdefault, texts, texts))
         parser = self.parsers.get(field_name)
         if parser is None:
             return [t or None for t in texts], {}
         cache: dict[str, Any] = {"": None}
         problems: dict[int, str] = {}
-        for text in set(texts) - {""}:
+        for text in distinct - {""}:
             try:
                 cache[text] = parser(text)
             except ValueError as exc:
-                cache[text] = exc
+                cache[text] = Problem(str(exc))
         parsed = [cache[t] for t in texts]
-        if not any(isinstance(value, ValueError) for value in cache.values()):
+        if not any(isinstance(value, Problem) for value in cache.values()):
             return parsed, problems
         for i, value in enumerate(parsed):
-            if isinstance(value, ValueError):
+            if isinstance(value, Problem):
                 if field_name == "workflow" and self.workflow_warns:
                     self.warnings.append(RowError(batch.lines[i], "unknown workflow (kept as given)", field_name,
                                                   texts[i]))
                     parsed[i] = texts[i]
                 else:
-                    problems[i] = str(value)
+                    problems[i] = value.message
                     parsed[i] = None
         return parsed, problems
 
@@ -172,7 +186,7 @@ class CustomerRules:
                 self.line_errors.append(RowError(line, NO_CUSTOMER, "customer_name"))
             return
         if customer_problems:
-            customer.errors.extend(_problems(customer_problems, CUSTOMER_FIELD_NAMES, batch, i, line))
+            customer.add_errors(*_problems(customer_problems, CUSTOMER_FIELD_NAMES, batch, i, line))
         if has_contact:
             errors = _problems(contact_problems, CONTACT_FIELD_NAMES, batch, i, line) if contact_problems else []
             if contact[EMAIL] is None and not (contact_problems and EMAIL in contact_problems):
@@ -238,7 +252,7 @@ class CustomerRules:
             if len(candidates) > 1:
                 ids = ", ".join(sorted(str(c.external_id) for c in candidates))
                 name = customer.values[NAME]
-                customer.errors.append(RowError(
+                customer.add_errors(RowError(
                     customer.first_line, f"several customers are named {name!r} (IDs {ids}): give the Customer ID",
                     "customer_name", name))
             elif candidates:
@@ -246,7 +260,7 @@ class CustomerRules:
         customers = [c for c in (*self.by_id.values(), *self.by_name_only.values()) if c.merged_into is None]
         for customer in customers:
             if customer.stored is None and not customer.values[NAME]:
-                customer.errors.append(RowError(
+                customer.add_errors(RowError(
                     customer.first_line, "Customer name is required for a new customer", "customer_name", ""))
         return customers
 
