@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
-
 from etl.components import Document
 from etl.errors import RowError
 
@@ -17,24 +15,28 @@ assert tuple(CONTACT_DOCUMENT.values()) == CONTACT_FIELD_NAMES
 
 
 class Contact:
-    """One contact of the file, gathered from all the lines that give its email."""
+    """A contact given on several lines of the file (most are on one: their line is enough)."""
 
-    __slots__ = ("customer", "values", "lines", "ref")
+    __slots__ = ("customer", "values", "lines")
 
-    def __init__(self, customer: Customer, values: tuple, line: int, ref: Any) -> None:
-        self.customer = customer
-        self.values: tuple | list = values
-        self.lines = [line]
-        self.ref = ref
+    def __init__(self, first: ContactLine) -> None:
+        self.customer = first[1]
+        self.values = list(first[2])
+        self.lines = [first[0]]
 
     def take(self, values: tuple, line: int) -> None:
         """Complete the contact with the values of a later line (the main flag is decided apart)."""
-        merged = list(self.values)
         for index, value in enumerate(values):
-            if value is not None and merged[index] is None and index != IS_MAIN:
-                merged[index] = value
-        self.values = merged
+            if value is not None and self.values[index] is None and index != IS_MAIN:
+                self.values[index] = value
         self.lines.append(line)
+
+
+def _parts(contact: ContactLine | Contact) -> tuple[Customer, tuple | list, list[int]]:
+    """customer, values, lines of a contact kept as its one line or gathered from several."""
+    if isinstance(contact, Contact):
+        return contact.customer, contact.values, contact.lines
+    return contact[1], contact[2], [contact[0]]
 
 
 def belongs_to(stored_contact: dict, customer: Customer) -> bool:
@@ -45,23 +47,25 @@ def belongs_to(stored_contact: dict, customer: Customer) -> bool:
     return name_key(stored_contact.get("customer_name") or "") == name_key(customer.name or "")
 
 
-def _conflict(contact: Contact, line: int, values: tuple) -> RowError | None:
+def _conflict(known: tuple | list, first_line: int, line: int, values: tuple) -> RowError | None:
     for index, value in enumerate(values):
-        old = contact.values[index]
+        old = known[index]
         if index != IS_MAIN and value is not None and old is not None and not same_value(old, value):
-            return RowError(line, f"conflicts with {old!r} given on line {contact.lines[0]} for the same contact",
+            return RowError(line, f"conflicts with {old!r} given on line {first_line} for the same contact",
                             CONTACT_FIELD_NAMES[index], str(value))
     return None
 
 
-def _refusal(line: int, email: str, values: tuple, customer: Customer, known: Contact | None,
+def _refusal(line: int, email: str, values: tuple, customer: Customer, known: ContactLine | Contact | None,
              store: StoreIndex) -> RowError | None:
     """Why the contact of a line cannot be taken, if it cannot."""
-    if known is not None and known.customer is not customer:
-        return RowError(line, f"{email} is already a contact of customer {known.customer.label()} "
-                        f"(line {known.lines[0]}): a contact is never moved between customers", "contact_email", email)
     if known is not None:
-        return _conflict(known, line, values)
+        known_customer, known_values, known_lines = _parts(known)
+        if known_customer.final() is not customer:
+            return RowError(line, f"{email} is already a contact of customer {known_customer.final().label()} "
+                            f"(line {known_lines[0]}): a contact is never moved between customers",
+                            "contact_email", email)
+        return _conflict(known_values, known_lines[0], line, values)
     stored = store.contacts.get(email)
     if stored is not None and not belongs_to(stored[1], customer):
         owner = stored[1].get("customer_name") or stored[1].get("customer_external_id")
@@ -73,11 +77,12 @@ def _refusal(line: int, email: str, values: tuple, customer: Customer, known: Co
 def decide_contacts(lines: list[ContactLine], store: StoreIndex
                     ) -> tuple[Iterator[list[Document]], list[RowError], int]:
     """The contact documents (in batches), the errors of contact lines, and how many lines were rejected."""
-    contacts: dict[str, Contact] = {}
+    contacts: dict[str, ContactLine | Contact] = {}
     main_of: dict[int, str] = {}
     errors: list[RowError] = []
     rejected = 0
-    for line, owner, values, line_errors in lines:
+    for contact_line in lines:
+        line, owner, values, line_errors = contact_line
         customer = owner.final()
         if line_errors or customer.rejected:
             errors.extend(line_errors or ())
@@ -91,9 +96,10 @@ def decide_contacts(lines: list[ContactLine], store: StoreIndex
             rejected += 1
             continue
         if known is None:
-            stored = store.contacts.get(email)
-            contacts[email] = Contact(customer, values, line, stored[0] if stored else None)
+            contacts[email] = contact_line
         else:
+            if not isinstance(known, Contact):
+                known = contacts[email] = Contact(known)
             known.take(values, line)
         flag = values[IS_MAIN]
         if flag:
@@ -103,10 +109,13 @@ def decide_contacts(lines: list[ContactLine], store: StoreIndex
     return _batches(contacts, main_of, store), errors, rejected
 
 
-def _batches(contacts: dict[str, Contact], main_of: dict[int, str], store: StoreIndex) -> Iterator[list[Document]]:
+def _batches(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str], store: StoreIndex
+             ) -> Iterator[list[Document]]:
     batch: list[Document] = []
     for contact in contacts.values():
-        batch.append(_document(contact, main_of.get(id(contact.customer))))
+        customer, values, lines = _parts(contact)
+        customer = customer.final()
+        batch.append(_document(customer, values, lines, main_of.get(id(customer)), store))
         if len(batch) == DOCUMENT_BATCH:
             yield batch
             batch = []
@@ -115,23 +124,25 @@ def _batches(contacts: dict[str, Contact], main_of: dict[int, str], store: Store
         yield batch
 
 
-def _document(contact: Contact, main_email: str | None) -> Document:
-    data = dict(zip(CONTACT_KEYS, contact.values))
+def _document(customer: Customer, values: tuple | list, lines: list[int], main_email: str | None,
+              store: StoreIndex) -> Document:
+    data = dict(zip(CONTACT_KEYS, values))
+    stored = store.contacts.get(data["email"]) if store.contacts else None
     if main_email is not None:
         data["is_main"] = data["email"] == main_email
-    elif data["is_main"] is None and contact.ref is None:
+    elif data["is_main"] is None and stored is None:
         data["is_main"] = False
-    customer = contact.customer.final()
     data["customer_external_id"] = customer.external_id
     data["customer_name"] = customer.name
-    return Document("contacts", data["email"], data, tuple(contact.lines), contact.ref)
+    return Document("contacts", data["email"], data, tuple(lines), stored[0] if stored else None)
 
 
-def _dethroned(contacts: dict[str, Contact], main_of: dict[int, str], store: StoreIndex) -> list[Document]:
+def _dethroned(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str], store: StoreIndex
+               ) -> list[Document]:
     """Stored main contacts, absent from the file, of customers the file gives a new main contact."""
     if not store.main_contacts:
         return []
-    customers = {id(c.customer): c.customer for c in contacts.values()}
+    customers = {id(customer): customer for customer in (_parts(c)[0].final() for c in contacts.values())}
     documents = []
     for customer_id, main_email in main_of.items():
         customer = customers[customer_id]
