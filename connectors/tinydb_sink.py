@@ -117,7 +117,7 @@ class TinyDBSink:
 
     def record_import(self, entry: dict[str, Any]) -> None:
         """Keep the run's history entry in the ``imports`` table, written with the data."""
-        self.tables.setdefault(HISTORY_TABLE, {})[self._new_id(HISTORY_TABLE)] = orjson.loads(_json(entry))
+        self.tables.setdefault(HISTORY_TABLE, {})[self._new_id(HISTORY_TABLE)] = entry
 
     def _chunks(self) -> Iterator[bytes]:
         """The store as TinyDB's JSON: each table's stored documents, then its new ones."""

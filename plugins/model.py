@@ -32,18 +32,28 @@ def same_value(a: Any, b: Any) -> bool:
 class Customer:
     """One customer of the file, gathered from all its lines."""
 
-    __slots__ = ("values", "first_line", "given_later", "lines", "_errors", "stored", "merged_into", "parent")
+    __slots__ = ("values", "first_line", "given_later", "more_lines", "_errors", "stored", "merged_into", "parent")
 
     def __init__(self, line: int, values: list[Any]) -> None:
         self.values = values
         self.first_line = line
         self.given_later: dict[int, int] | None = None
         """field index -> line, for values first given after the customer's first line."""
-        self.lines = [line]
+        self.more_lines: list[int] | None = None
         self._errors: list[RowError] | None = None
         self.stored: StoredCustomer | None = None
         self.merged_into: Customer | None = None
         self.parent: Customer | StoredCustomer | None = None
+
+    @property
+    def lines(self) -> list[int]:
+        """Every line of this customer, in file order."""
+        return [self.first_line, *(self.more_lines or ())]
+
+    def add_line(self, line: int) -> None:
+        if self.more_lines is None:
+            self.more_lines = []
+        self.more_lines.append(line)
 
     @property
     def errors(self) -> list[RowError]:
@@ -90,7 +100,8 @@ class Customer:
         for index, value in enumerate(other.values):
             if value is not None:
                 self.give(index, value, other.given_on(index), str(value))
-        self.lines.extend(other.lines)
+        for line in other.lines:
+            self.add_line(line)
         self.add_errors(*other.errors)
         other.merged_into = self
 

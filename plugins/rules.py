@@ -171,7 +171,7 @@ class CustomerRules:
 
     def _continue(self, customer: Customer, row: tuple, line: int, batch: Batch, i: int) -> None:
         """A further line of a known customer: it may give values the earlier lines did not."""
-        customer.lines.append(line)
+        customer.add_line(line)
         if len(row) - row.count(None) > 1:
             for index, value in enumerate(row):
                 if value is not None and index != ID:
