@@ -42,8 +42,11 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import pyexpat
 import re
+import struct
+import sys
 import zipfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -314,12 +317,28 @@ def _quoted(names: Sequence[str]) -> str:
 
 
 @contextmanager
+def _rust_panics_silenced() -> Iterator[None]:
+    """Rust's panic hook prints to file descriptor 2: send that to /dev/null meanwhile, so a
+    corrupt file gives our one-line error and nothing else."""
+    sys.stderr.flush()
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+@contextmanager
 def _calamine_errors() -> Iterator[None]:
     """Turn what python-calamine raises into InputError, its panics included."""
     from python_calamine import PasswordError
 
     try:
-        yield
+        with _rust_panics_silenced():
+            yield
     except PasswordError:
         raise InputError(PASSWORD_MESSAGE) from None
     except Exception as exc:  # CalamineError, XmlError, ZipError... or anything else
@@ -397,7 +416,8 @@ def check_archive(path: Path, settings: ExcelOptions) -> tuple[dict[str, PartSca
             if path.suffix.lower() == ".ods":
                 return {}, []
             return _scan_parts(archive, settings.max_cells), _sheet_parts(archive, names)
-    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+            OverflowError, struct.error) as exc:  # ValueError covers names that are not UTF-8
         raise InputError(f"not a valid Excel file: {_first_line(exc)}") from None
 
 

@@ -101,3 +101,36 @@ def test_sheet_option_and_dates(etl, tmp_path):
     assert etl("run", "s.xlsx", "--reader-option", "sheet=Customers").code == 0
     assert read_store(tmp_path / "etl-db.json")["customers"][0]["vat_number"] == "2026-01-31"
     assert "Notes" in etl("run", "s.xlsx", "--reader-option", "sheet=Nope").err
+
+
+def test_a_zip_with_a_name_that_is_not_utf8_is_a_clear_error(etl, tmp_path):
+    """Found by tests/fuzz: zipfile raises UnicodeDecodeError on such a name."""
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "z.xlsx", "w") as archive:
+        archive.writestr("xl/abc.xml", "<x/>")
+    data = bytearray((tmp_path / "z.xlsx").read_bytes())
+    central = data.index(b"PK\x01\x02")
+    data[central + 9] |= 0x08  # general purpose flags, bit 11 (in the high byte): names are UTF-8
+    name = data.index(b"abc.xml", central)
+    data[name] = 0xAF  # not UTF-8
+    (tmp_path / "z.xlsx").write_bytes(bytes(data))
+    result = etl("run", "z.xlsx")
+    assert result.code == 2 and "not a valid Excel file" in result.err and "Traceback" not in result.err
+
+
+def test_a_corrupt_xls_that_makes_calamine_panic_prints_one_line(tmp_path):
+    """calamine panics (in Rust) on this mutation of a corpus .xls; its panic message must not show."""
+    import random
+    from pathlib import Path
+
+    from conftest import etl_process
+
+    data = bytearray((Path(__file__).parent / "data/excel/frictionless-py/data/table-with-ints-floats-dates.xls")
+                     .read_bytes())
+    rng = random.Random(71)
+    for _ in range(4):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    (tmp_path / "p.xls").write_bytes(bytes(data))
+    result = etl_process("run", "p.xls", "--sink", "json", cwd=tmp_path)
+    assert result.code == 2 and result.err.count("\n") == 1 and "not a valid Excel file" in result.err
