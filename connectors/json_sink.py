@@ -4,8 +4,9 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
+from typing import IO
 
 import orjson
 
@@ -25,27 +26,31 @@ class JsonSink:
         self.target = target
         self.dry_run = dry_run
         self._spool_dir = Path(tempfile.mkdtemp(prefix="etl-json-"))
-        self._spools: dict[str, object] = {}
+        self._spools: dict[str, IO[bytes]] = {}
+        """kind -> its documents so far, as the inside of a JSON array."""
 
     def existing(self, kind: str) -> Iterable[StoredDocument]:
         return ()
 
     def write_batch(self, documents: list[Document]) -> list[str]:
-        for doc in documents:
-            spool = self._spools.get(doc.kind)
+        for kind in dict.fromkeys(doc.kind for doc in documents):
+            spool = self._spools.get(kind)
             if spool is None:
-                spool = self._spools[doc.kind] = open(self._spool_dir / f"{len(self._spools)}.jsonl", "w+b")
-            spool.write(orjson.dumps(doc.data, default=str) + b"\n")
+                spool = self._spools[kind] = open(self._spool_dir / f"{len(self._spools)}.json", "w+b")
+            elif documents:
+                spool.write(b",")
+            # one call per batch: the array "[{...},{...}]" without its brackets
+            spool.write(orjson.dumps([doc.data for doc in documents if doc.kind == kind], default=str)[1:-1])
         return [CREATED] * len(documents)
 
-    def _chunks(self):
+    def _chunks(self) -> Iterator[bytes]:
         yield b"{"
         for n, (kind, spool) in enumerate(self._spools.items()):
             yield (b",\n" if n else b"\n") + json.dumps(kind).encode() + b": ["
             spool.seek(0)
-            for i, line in enumerate(spool):
-                yield (b",\n  " if i else b"\n  ") + line.rstrip(b"\n")
-            yield b"\n]"
+            while chunk := spool.read(1 << 20):
+                yield chunk
+            yield b"]"
         yield b"\n}\n"
 
     def commit(self) -> None:

@@ -99,12 +99,12 @@ class TinyDBSink:
 
     def write_batch(self, documents: list[Document]) -> list[str]:
         results = []
+        new: dict[str, dict[str, Any]] = {}
         for doc in documents:
             table = self.tables.get(doc.kind)
             stored = table.get(doc.ref) if table is not None and doc.ref is not None else None
             if stored is None:
-                if not self.dry_run:
-                    self._spool(doc.kind).write(_json(self._new_id(doc.kind)) + b":" + _json(doc.data) + b",")
+                new.setdefault(doc.kind, {})[self._new_id(doc.kind)] = doc.data
                 results.append(CREATED)
                 continue
             merged = {**stored, **{k: v for k, v in doc.data.items() if v is not None}}
@@ -113,6 +113,9 @@ class TinyDBSink:
             else:
                 table[doc.ref] = merged
                 results.append(UPDATED)
+        if not self.dry_run:
+            for kind, documents_by_id in new.items():  # one call per batch: '"7":{...},"8":{...},'
+                self._spool(kind).write(_json(documents_by_id)[1:-1] + b",")
         return results
 
     def record_import(self, entry: dict[str, Any]) -> None:

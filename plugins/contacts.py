@@ -146,8 +146,7 @@ def _dethroned(contacts: dict[str, ContactLine | Contact], main_of: dict[int, st
     documents = []
     for customer_id, main_email in main_of.items():
         customer = customers[customer_id]
-        keys = [("id", customer.external_id), ("name", name_key(customer.name or ""))]
-        for ref, doc in (pair for key in keys for pair in store.main_contacts.get(key, [])):
+        for ref, doc in store.main_contacts_of(customer.external_id, customer.name):
             email = (doc.get("email") or "").lower()
             if email != main_email and email not in contacts and belongs_to(doc, customer):
                 data = dict.fromkeys(CONTACT_KEYS) | {"email": email, "is_main": False,

@@ -212,7 +212,7 @@ class CustomerRules:
     # -- deciding once the whole file is read ---------------------------------------------------
 
     def finish(self) -> RulesOutcome:
-        store = StoreIndex.load(self.existing)
+        store = StoreIndex(self.existing)
         customers = self._identify(store)
         resolve_groups(customers, store)
         self._apply_default_payment_period(customers)
@@ -235,8 +235,8 @@ class CustomerRules:
         """Link name-only lines to a customer of the file or the store; find stored customers."""
         for external_id, customer in self.by_id.items():
             stored = store.by_id.get(external_id)
-            if stored is None and store.without_id and customer.values[NAME]:
-                stored = _adoptable(store.without_id.get(name_key(customer.values[NAME]), ()))
+            if stored is None and store.has_customers_without_id and customer.values[NAME]:
+                stored = _adoptable(store.without_id(name_key(customer.values[NAME])))
             customer.stored = stored
         file_names: dict[str, list[Customer]] = {}
         if self.by_name_only:

@@ -1,8 +1,10 @@
-"""Lookups into the customers and contacts already in the store."""
+"""Lookups into the customers and contacts already in the store.
+
+Indexes by name cost a normalisation per stored customer: they are built on first use only.
+"""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
@@ -33,37 +35,49 @@ def customer_identity(external_id: str | None, name: str | None) -> tuple[str, s
     return ("id", external_id) if external_id else ("name", name_key(name or ""))
 
 
-@dataclass
 class StoreIndex:
-    """The stored customers by ID and by name, and the stored contacts by email."""
+    """The stored customers by ID (and by name), the stored contacts by email (and the main ones)."""
 
-    by_id: dict[str, StoredCustomer] = field(default_factory=dict)
-    by_name: dict[str, list[StoredCustomer]] = field(default_factory=dict)
-    without_id: dict[str, list[StoredCustomer]] = field(default_factory=dict)
-    """Stored customers that have no Customer ID, by name."""
-    contacts: dict[str, tuple[Any, dict]] = field(default_factory=dict)
-    main_contacts: dict[tuple[str, str], list[tuple[Any, dict]]] = field(default_factory=dict)
-
-    @classmethod
-    def load(cls, existing: Callable[[str], Iterable[StoredDocument]]) -> StoreIndex:
-        index = cls()
-        for ref, doc in existing("customers"):
-            stored = StoredCustomer(ref, doc)
-            if stored.external_id:
-                index.by_id[stored.external_id] = stored
-            if stored.name:
-                key = name_key(stored.name)
-                index.by_name.setdefault(key, []).append(stored)
-                if not stored.external_id:
-                    index.without_id.setdefault(key, []).append(stored)
+    def __init__(self, existing: Callable[[str], Iterable[StoredDocument]]) -> None:
+        self.customers = [StoredCustomer(ref, doc) for ref, doc in existing("customers")]
+        self.by_id = {c.external_id: c for c in self.customers if c.external_id}
+        self.has_customers_without_id = len(self.by_id) < len(self.customers)
+        self.contacts: dict[str, tuple[Any, dict]] = {}
+        self.main_contacts: list[tuple[Any, dict]] = []
         for ref, doc in existing("contacts"):
             email = (doc.get("email") or "").lower()
             if email:
-                index.contacts[email] = (ref, doc)
+                self.contacts[email] = (ref, doc)
             if doc.get("is_main"):
-                owner = customer_identity(doc.get("customer_external_id"), doc.get("customer_name"))
-                index.main_contacts.setdefault(owner, []).append((ref, doc))
-        return index
+                self.main_contacts.append((ref, doc))
+        self._by_name: dict[str, list[StoredCustomer]] | None = None
+        self._main_by_owner: dict[tuple[str, str], list[tuple[Any, dict]]] | None = None
+        self._mains_by_name = False
 
     def named(self, key: str) -> list[StoredCustomer]:
-        return self.by_name.get(key, [])
+        """The stored customers whose name has this key."""
+        if self._by_name is None:
+            self._by_name = {}
+            for customer in self.customers:
+                if customer.name:
+                    self._by_name.setdefault(name_key(customer.name), []).append(customer)
+        return self._by_name.get(key, [])
+
+    def without_id(self, key: str) -> list[StoredCustomer]:
+        """The stored customers without a Customer ID whose name has this key."""
+        if not self.has_customers_without_id:
+            return []
+        return [c for c in self.named(key) if not c.external_id]
+
+    def main_contacts_of(self, external_id: str | None, name: str | None) -> list[tuple[Any, dict]]:
+        """Stored main contacts linked to this customer's ID, or to its name (when stored without an ID)."""
+        if self._main_by_owner is None:
+            self._main_by_owner = {}
+            for ref, doc in self.main_contacts:
+                owner = customer_identity(doc.get("customer_external_id"), doc.get("customer_name"))
+                self._main_by_owner.setdefault(owner, []).append((ref, doc))
+                self._mains_by_name = self._mains_by_name or owner[0] == "name"
+        found = list(self._main_by_owner.get(("id", external_id), ())) if external_id else []
+        if self._mains_by_name and name:
+            found += self._main_by_owner.get(("name", name_key(name)), ())
+        return found
