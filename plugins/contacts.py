@@ -90,11 +90,12 @@ def decide_contacts(lines: list[ContactLine], store: StoreIndex
             continue
         email = values[EMAIL]
         known = contacts.get(email)
-        refusal = _refusal(line, email, values, customer, known, store)
-        if refusal is not None:
-            errors.append(refusal)
-            rejected += 1
-            continue
+        if known is not None or store.contacts:
+            refusal = _refusal(line, email, values, customer, known, store)
+            if refusal is not None:
+                errors.append(refusal)
+                rejected += 1
+                continue
         if known is None:
             contacts[email] = contact_line
         else:
@@ -112,10 +113,14 @@ def decide_contacts(lines: list[ContactLine], store: StoreIndex
 def _batches(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str], store: StoreIndex
              ) -> Iterator[list[Document]]:
     batch: list[Document] = []
+    owners: dict[int, tuple[str | None, str | None]] = {}  # id(customer) -> its ID and name, worked out once
     for contact in contacts.values():
         customer, values, lines = _parts(contact)
         customer = customer.final()
-        batch.append(_document(customer, values, lines, main_of.get(id(customer)), store))
+        owner = owners.get(id(customer))
+        if owner is None:
+            owner = owners[id(customer)] = (customer.external_id, customer.name)
+        batch.append(_document(owner, values, lines, main_of.get(id(customer)), store))
         if len(batch) == DOCUMENT_BATCH:
             yield batch
             batch = []
@@ -124,7 +129,7 @@ def _batches(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str]
         yield batch
 
 
-def _document(customer: Customer, values: tuple | list, lines: list[int], main_email: str | None,
+def _document(owner: tuple[str | None, str | None], values: tuple | list, lines: list[int], main_email: str | None,
               store: StoreIndex) -> Document:
     data = dict(zip(CONTACT_KEYS, values))
     stored = store.contacts.get(data["email"]) if store.contacts else None
@@ -132,8 +137,7 @@ def _document(customer: Customer, values: tuple | list, lines: list[int], main_e
         data["is_main"] = data["email"] == main_email
     elif data["is_main"] is None and stored is None:
         data["is_main"] = False
-    data["customer_external_id"] = customer.external_id
-    data["customer_name"] = customer.name
+    data["customer_external_id"], data["customer_name"] = owner
     return Document("contacts", data["email"], data, tuple(lines), stored[0] if stored else None)
 
 
