@@ -280,24 +280,45 @@ def _check_not_binary(text: str) -> None:
         raise InputError(BINARY_MESSAGE)
 
 
+UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+NON_ASCII = re.compile(rb"[\x80-\xff]")
+
+
 def _guess_8bit_encoding(path: Path) -> str:
-    """UTF-8 if it decodes the whole file, else Windows-1252 if it does, else Latin-1."""
-    for encoding in ("utf-8", "cp1252"):
-        if _is_decodable(path, encoding):
-            return encoding
-    return "latin-1"
+    """UTF-8 if it decodes the whole file, else Windows-1252 if it does, else Latin-1.
+
+    A file that is mostly UTF-8 with some lines in another encoding is refused: reading it
+    all as Windows-1252 would garble its UTF-8 lines ("SociÃ©tÃ©").
+    """
+    if _is_decodable(path, "utf-8"):
+        return "utf-8"
+    with open(path, "rb") as file:
+        sample = file.read(CHUNK_SIZE * 64)
+    utf8_bytes = sum(len(match) for match in UTF8_SEQUENCE.findall(sample))
+    if utf8_bytes * 2 >= len(NON_ASCII.findall(sample)):
+        raise InputError(
+            f"line {_undecodable_line(path, 'utf-8')}: the text is not UTF-8 while the rest of the file is "
+            "(mixed encodings): fix that line, or give the encoding with --reader-option encoding=NAME"
+        )
+    return "cp1252" if _is_decodable(path, "cp1252") else "latin-1"
 
 
 def _is_decodable(path: Path, encoding: str) -> bool:
     """Whether ``encoding`` decodes the whole file, read a chunk at a time.
 
     Decoders raise UnicodeError, not always UnicodeDecodeError (utf-16 without a BOM).
+    A NUL character anywhere is an InputError: a text file has none.
     """
     decoder = codecs.getincrementaldecoder(encoding)()
+    lines = 1
     try:
         with open(path, "rb") as file:
             while chunk := file.read(CHUNK_SIZE):
-                decoder.decode(chunk)
+                text = decoder.decode(chunk)
+                if "\x00" in text:
+                    line = lines + text[: text.index("\x00")].count("\n")
+                    raise InputError(f"line {line}: a NUL character: {BINARY_MESSAGE}")
+                lines += text.count("\n")
         decoder.decode(b"", final=True)
     except UnicodeError:
         return False

@@ -67,7 +67,8 @@ if TYPE_CHECKING:
 
 OPTION_NAMES = ("sheet", "max_uncompressed_size", "max_cells")
 DEFAULT_MAX_UNCOMPRESSED_SIZE = 2 << 30
-DEFAULT_MAX_CELLS = 50_000_000
+DEFAULT_MAX_CELLS = 25_000_000
+"""Room for Excel's 1,048,576 rows of 21 columns; calamine holds every cell of the area in memory."""
 
 MAX_COMPRESSION_RATIO = 200
 """A member unpacking to more than this times its packed size is a zip bomb..."""

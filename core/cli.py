@@ -73,7 +73,8 @@ def cli() -> None:
               help="Write rejected cells as read, even those starting with = + - @ (formulas in a spreadsheet).")
 @click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing to the sink.")
 @click.option("--limit", multiple=True, metavar="NAME=N",
-              help="Raise a limit: file_size (bytes, 4 GiB), columns (1000), rows (10,000,000).")
+              help="Raise a limit: file_size (bytes, 4 GiB), columns (1000), rows (10,000,000), "
+                   "value_length (characters in a cell, 10,000).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but fatal errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print the column mapping and the time taken.")
 def run(

@@ -17,6 +17,8 @@ class Limits:
     """Columns of the header."""
     rows: int = 10_000_000
     """Data rows in one run."""
+    value_length: int = 10_000
+    """Characters in one cell."""
 
     @classmethod
     def parse(cls, given: Mapping[str, str | int]) -> Limits:
@@ -42,6 +44,14 @@ class Limits:
         if count > self.columns:
             raise InputError(f"the header has {count:,} columns, more than the limit of {self.columns:,} "
                              f"(raise it with --limit columns=N)")
+
+    def long_values(self, lines: list[int], column: list[str]) -> list[tuple[int, str]]:
+        """(line, message) for the cells of ``column`` longer than the limit."""
+        if not column or max(map(len, column)) <= self.value_length:
+            return []
+        return [(line, f"a value of {len(value):,} characters, more than the limit of {self.value_length:,} "
+                       f"(raise it with --limit value_length=N)")
+                for line, value in zip(lines, column) if len(value) > self.value_length]
 
     def check_rows(self, count: int, batch_lines: list[int]) -> None:
         """``count`` rows read so far, the last ones at ``batch_lines``."""

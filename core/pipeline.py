@@ -244,6 +244,8 @@ class Run:
             rules.start(self.settings, sink.existing)
             with about(job.input):
                 read_all(table, mapping, rules, self.validators, self.settings, job, report, self.progress)
+            if not report.read:
+                raise InputError(f"{job.input}: no data lines below the header: nothing to import")
             changed = load(sink, rules_outcome(rules, report), report, self.progress)
             report.errors = name_columns(report.errors, mapping)
             report.warnings = name_columns(report.warnings, mapping)
@@ -282,6 +284,11 @@ def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Seq
         if progress is not None:
             progress.reading(report.read, expected)
         batch, errors = to_batch(rows, width, field_columns)
+        too_long = [RowError(line, message, name, None) for name, column in batch.columns.items()
+                    for line, message in job.limits.long_values(batch.lines, column)]
+        if too_long:
+            batch = without_lines(batch, {e.line for e in too_long})
+            errors += too_long
         if validators:
             batch, more = validate(batch, validators, settings)
             errors += more

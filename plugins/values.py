@@ -31,7 +31,7 @@ FALSE_WORDS = frozenset({"0", "no", "n", "non", "false", "faux"})
 
 def email(text: str) -> str:
     """A valid email address, in lower case (emails identify contacts case-insensitively)."""
-    if not EMAIL.fullmatch(text):
+    if len(text) > 254 or not EMAIL.fullmatch(text) or text.index("@") > 64:
         raise ValueError("not a valid email address")
     return text.lower()
 

@@ -301,7 +301,12 @@ def test_a_long_blank_head_is_not_empty(csv_file: Path) -> None:
 @pytest.mark.parametrize("options", [{}, {"encoding": "latin-1"}])
 def test_binary_content_is_an_error(csv_file: Path, content: bytes, options: dict[str, str]) -> None:
     write(csv_file, content)
-    assert input_error(csv_file, **options) == BINARY
+    assert input_error(csv_file, **options).endswith(BINARY)  # with "line N: a NUL character: " if forced
+
+
+def test_a_nul_past_the_first_64_kib_is_an_error_naming_its_line(csv_file: Path) -> None:
+    write(csv_file, b"a;b\n" + b"1;2\n" * 40_000 + b"3;\x00\n")
+    assert input_error(csv_file) == f"line 40002: a NUL character: {BINARY}"
 
 
 def test_a_few_control_characters_are_text(csv_file: Path) -> None:
