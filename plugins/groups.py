@@ -35,8 +35,8 @@ class GroupFinder:
     def find(self, group_id: str | None, group_name: str | None) -> Node:
         """The group named; ValueError with the reason when unknown or ambiguous."""
         if group_id:
-            group = self.by_id.get(group_id) or (
-                self._in_file(self.store.by_id[group_id]) if group_id in self.store.by_id else None)
+            stored = self.store.by_id(group_id)
+            group = self.by_id.get(group_id) or (self._in_file(stored) if stored is not None else None)
             if group is None:
                 raise ValueError(f"unknown group: no customer has the Customer ID {group_id!r}")
             if group_name and name_key(group.name or "") != name_key(group_name):

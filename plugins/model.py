@@ -10,7 +10,7 @@ from typing import Any
 from etl.errors import RowError
 
 from .fields import CONTACT_FIELD_NAMES, CUSTOMER_FIELD_NAMES
-from .store_index import StoredCustomer, customer_identity
+from .store_index import StoredCustomer
 
 CUSTOMER_INDEX = {name: i for i, name in enumerate(CUSTOMER_FIELD_NAMES)}
 CONTACT_INDEX = {name: i for i, name in enumerate(CONTACT_FIELD_NAMES)}
@@ -73,9 +73,6 @@ class Customer:
             customer = customer.merged_into
         return customer
 
-    def get(self, field_name: str) -> Any:
-        return self.values[CUSTOMER_INDEX[field_name]]
-
     def given_on(self, index: int) -> int:
         """The line where the value of field ``index`` was first given."""
         return (self.given_later or {}).get(index, self.first_line)
@@ -116,10 +113,6 @@ class Customer:
     @property
     def name(self) -> str | None:
         return self.values[NAME] or (self.stored.name if self.stored else None)
-
-    @property
-    def identity(self) -> tuple[str, str]:
-        return customer_identity(self.external_id, self.name)
 
     def label(self) -> str:
         return repr(self.name or self.external_id)

@@ -227,7 +227,7 @@ class CustomerRules:
     def _identify(self, store: StoreIndex) -> list[Customer]:
         """Link name-only lines to a customer of the file or the store; find stored customers."""
         for external_id, customer in self.by_id.items():
-            stored = store.by_id.get(external_id)
+            stored = store.by_id(external_id)
             if stored is None and store.has_customers_without_id and customer.values[NAME]:
                 stored = _adoptable(store.without_id(name_key(customer.values[NAME])))
             customer.stored = stored

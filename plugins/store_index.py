@@ -39,9 +39,12 @@ class StoreIndex:
     """The stored customers by ID (and by name), the stored contacts by email (and the main ones)."""
 
     def __init__(self, existing: Callable[[str], Iterable[StoredDocument]]) -> None:
-        self.customers = [StoredCustomer(ref, doc) for ref, doc in existing("customers")]
-        self.by_id = {c.external_id: c for c in self.customers if c.external_id}
-        self.has_customers_without_id = len(self.by_id) < len(self.customers)
+        self._customers = list(existing("customers"))
+        self._by_id = {doc.get("external_id"): (ref, doc) for ref, doc in self._customers}
+        self._by_id.pop(None, None)
+        self._by_id.pop("", None)
+        self.has_customers_without_id = len(self._by_id) < len(self._customers)
+        self._wrapped: dict[Any, StoredCustomer] = {}
         self.contacts: dict[str, tuple[Any, dict]] = {}
         self.main_contacts: list[tuple[Any, dict]] = []
         for ref, doc in existing("contacts"):
@@ -50,17 +53,29 @@ class StoreIndex:
                 self.contacts[email] = (ref, doc)
             if doc.get("is_main"):
                 self.main_contacts.append((ref, doc))
+        self.mains_by_name = any(not doc.get("customer_external_id") for _, doc in self.main_contacts)
+        """Whether some stored main contact is linked to its customer by name only."""
         self._by_name: dict[str, list[StoredCustomer]] | None = None
-        self._main_by_owner: dict[tuple[str, str], list[tuple[Any, dict]]] | None = None
-        self._mains_by_name = False
+
+    def _wrap(self, ref: Any, doc: dict) -> StoredCustomer:
+        """One StoredCustomer per stored document, made when first needed."""
+        stored = self._wrapped.get(ref)
+        if stored is None:
+            stored = self._wrapped[ref] = StoredCustomer(ref, doc)
+        return stored
+
+    def by_id(self, external_id: str) -> StoredCustomer | None:
+        """The stored customer with this Customer ID."""
+        found = self._by_id.get(external_id)
+        return self._wrap(*found) if found is not None else None
 
     def named(self, key: str) -> list[StoredCustomer]:
         """The stored customers whose name has this key."""
         if self._by_name is None:
             self._by_name = {}
-            for customer in self.customers:
-                if customer.name:
-                    self._by_name.setdefault(name_key(customer.name), []).append(customer)
+            for ref, doc in self._customers:
+                if doc.get("name"):
+                    self._by_name.setdefault(name_key(doc["name"]), []).append(self._wrap(ref, doc))
         return self._by_name.get(key, [])
 
     def without_id(self, key: str) -> list[StoredCustomer]:
@@ -68,16 +83,3 @@ class StoreIndex:
         if not self.has_customers_without_id:
             return []
         return [c for c in self.named(key) if not c.external_id]
-
-    def main_contacts_of(self, external_id: str | None, name: str | None) -> list[tuple[Any, dict]]:
-        """Stored main contacts linked to this customer's ID, or to its name (when stored without an ID)."""
-        if self._main_by_owner is None:
-            self._main_by_owner = {}
-            for ref, doc in self.main_contacts:
-                owner = customer_identity(doc.get("customer_external_id"), doc.get("customer_name"))
-                self._main_by_owner.setdefault(owner, []).append((ref, doc))
-                self._mains_by_name = self._mains_by_name or owner[0] == "name"
-        found = list(self._main_by_owner.get(("id", external_id), ())) if external_id else []
-        if self._mains_by_name and name:
-            found += self._main_by_owner.get(("name", name_key(name)), ())
-        return found
