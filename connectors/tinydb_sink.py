@@ -25,6 +25,7 @@ from .storefile import StoreLock, write_atomically
 DEFAULT_TARGET = "etl-db.json"
 DEFAULT_LOCK_TIMEOUT = 60.0
 HISTORY_TABLE = "imports"
+MISSING = object()
 
 
 def _json(value: Any) -> bytes:
@@ -107,11 +108,11 @@ class TinyDBSink:
                 new.setdefault(doc.kind, {})[self._new_id(doc.kind)] = doc.data
                 results.append(CREATED)
                 continue
-            merged = {**stored, **{k: v for k, v in doc.data.items() if v is not None}}
-            if merged == stored:
+            given = {k: v for k, v in doc.data.items() if v is not None}
+            if all(stored.get(k, MISSING) == v for k, v in given.items()):
                 results.append(UNCHANGED)
             else:
-                table[doc.ref] = merged
+                stored.update(given)
                 results.append(UPDATED)
         if not self.dry_run:
             for kind, documents_by_id in new.items():  # one call per batch: '"7":{...},"8":{...},'
