@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import random
 import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +24,8 @@ from etl.errors import EtlError
 ROOT = Path(__file__).resolve().parents[2]
 SEED_GLOBS = ("examples/*.csv", "tests/data/**/*.csv", "tests/data/**/*.xlsx", "tests/data/**/*.xls*")
 PER_INPUT_SECONDS = 10
+CHUNK = 500
+"""Inputs tried by one worker process."""
 
 
 class Hang(Exception):
@@ -62,46 +65,69 @@ def on_alarm(signum, frame):
     raise Hang()
 
 
+def work(seed: int, count: int, current: Path) -> int:
+    """Try ``count`` inputs in this process; each is first written to ``current``, so that
+    if the process dies (a native crash, an abort) the parent knows which input did it."""
+    rng = random.Random(seed)
+    files = seeds()
+    contents = [p.read_bytes() for p in files]
+    signal.signal(signal.SIGALRM, on_alarm)
+    failed = 0
+    for tried in range(count):
+        index = rng.randrange(len(files))
+        data = mutate(contents[index], rng, contents)
+        path = current.with_suffix(files[index].suffix)
+        path.write_bytes(data)
+        signal.alarm(PER_INPUT_SECONDS)
+        try:
+            etl.run(path, sink="json", target=current.with_suffix(".out.json"), dry_run=True)
+        except EtlError as exc:
+            if "\n" in str(exc):
+                failed += keep(data, f"multiline-{seed}-{tried}{path.suffix}", f"multi-line error: {exc!r}")
+        except Hang:
+            failed += keep(data, f"hang-{seed}-{tried}{path.suffix}", f"over {PER_INPUT_SECONDS} s")
+        except Exception as exc:  # a crash: keep the input
+            failed += keep(data, f"crash-{seed}-{tried}{path.suffix}", f"{type(exc).__name__}: {exc}")
+            traceback.print_exc()
+        finally:
+            signal.alarm(0)
+        path.unlink()
+    return failed
+
+
+def keep(data: bytes, name: str, why: str) -> int:
+    crashes = Path(__file__).parent / "crashes"
+    crashes.mkdir(exist_ok=True)
+    (crashes / name).write_bytes(data)
+    print(f"FAILURE {crashes / name}: {why}", file=sys.stderr, flush=True)
+    return 1
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--worker", nargs=3, metavar=("SEED", "COUNT", "CURRENT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    rng = random.Random(args.seed)
-    files = seeds()
-    contents = [p.read_bytes() for p in files]
-    crashes = Path(__file__).parent / "crashes"
-    signal.signal(signal.SIGALRM, on_alarm)
+    if args.worker:
+        seed, count, current = args.worker
+        return min(work(int(seed), int(count), Path(current)), 100)
     deadline = time.monotonic() + args.minutes * 60
     tried = failed = 0
-    with tempfile.TemporaryDirectory() as work:
+    seed = args.seed * 1_000_000
+    with tempfile.TemporaryDirectory() as folder:
+        current = Path(folder) / "input"
         while time.monotonic() < deadline:
-            index = rng.randrange(len(files))
-            data = mutate(contents[index], rng, contents)
-            path = Path(work) / f"input{files[index].suffix}"
-            path.write_bytes(data)
-            tried += 1
-            signal.alarm(PER_INPUT_SECONDS)
-            try:
-                etl.run(path, sink="json", target=Path(work) / "out.json", dry_run=True)
-            except EtlError as exc:
-                if "\n" in str(exc):
-                    raise AssertionError(f"multi-line error message: {exc!r}") from None
-            except Exception as exc:  # a crash: keep the input
-                failed += 1
-                crashes.mkdir(exist_ok=True)
-                kept = crashes / f"crash-{tried}{files[index].suffix}"
-                kept.write_bytes(data)
-                print(f"CRASH on {kept}: {type(exc).__name__}: {exc}", file=sys.stderr)
-                traceback.print_exc()
-            except Hang:
-                failed += 1
-                crashes.mkdir(exist_ok=True)
-                (crashes / f"hang-{tried}{files[index].suffix}").write_bytes(data)
-                print(f"HANG over {PER_INPUT_SECONDS} s on input {tried}", file=sys.stderr)
-            finally:
-                signal.alarm(0)
-    print(f"{tried} inputs tried in {args.minutes:g} minutes, {failed} crashes or hangs")
+            seed += 1
+            proc = subprocess.run([sys.executable, __file__, "--worker", str(seed), str(CHUNK), str(current)])
+            tried += CHUNK
+            if proc.returncode < 0:  # killed by a signal: the input it was on is the culprit
+                leftover = next(Path(folder).glob("input.*"), None)
+                failed += keep(leftover.read_bytes() if leftover else b"", f"died-{seed}{leftover.suffix if leftover else ''}",
+                               f"worker killed by signal {-proc.returncode}")
+            else:
+                failed += proc.returncode
+    print(f"{tried} inputs tried in {args.minutes:g} minutes, {failed} crashes, hangs or deaths")
     return 1 if failed else 0
 
 
