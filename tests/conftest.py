@@ -9,8 +9,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
 
 from etl.cli import main
+
+# Property-based tests explore the same examples on every run (deterministic CI), with no deadline
+# (a loaded machine must not fail a test by being slow).
+settings.register_profile("deterministic", derandomize=True, deadline=None)
+settings.load_profile("deterministic")
 
 HEADER = [
     "Customer ID", "Customer name", "Customer accounting code", "VAT number", "Address", "Postal code", "Town",
