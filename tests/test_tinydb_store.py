@@ -51,7 +51,7 @@ def canonical(path) -> str:
 def test_a_run_killed_at_any_moment_leaves_the_store_before_or_after(tmp_path):
     store = tmp_path / "store.json"
     write_csv(tmp_path / "first.csv", rows(3000))
-    write_csv(tmp_path / "second.csv", rows(20000, start=1500, city="Lyon"))
+    write_csv(tmp_path / "second.csv", rows(10000, start=1500, city="Lyon"))
     assert etl_process("run", "first.csv", "--target", store, cwd=tmp_path).code == 0
     before = canonical(store)
     backup = store.read_bytes()
@@ -60,7 +60,7 @@ def test_a_run_killed_at_any_moment_leaves_the_store_before_or_after(tmp_path):
     duration = time.monotonic() - started
     after = canonical(store)
     rng = random.Random(7)
-    for _ in range(10):
+    for _ in range(50):
         store.write_bytes(backup)
         proc = subprocess.Popen([sys.executable, "-m", "etl", "run", "second.csv", "--target", str(store)],
                                 cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

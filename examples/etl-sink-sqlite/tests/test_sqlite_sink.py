@@ -213,7 +213,7 @@ def test_a_killed_run_leaves_the_database_as_before_or_as_after(tmp_path):
     # still there: SQLite must roll the file back); right after the commit (the journal is
     # gone); and at random moments spread over the whole run (seeded).
     rng = random.Random(20240607)
-    spread = [duration * 1.1 * rng.uniform(i, i + 1) / 5 for i in range(5)]
+    spread = [duration * 1.1 * rng.uniform(i, i + 1) / 47 for i in range(47)]  # 50 kills in all
     moments = ["first write", "file written", "committed", *spread]
     outcomes = []
     for attempt, moment in enumerate(moments):
