@@ -65,7 +65,9 @@ from .excel_template import write_template
 if TYPE_CHECKING:
     from python_calamine import CalamineSheet, CalamineWorkbook
 
-OPTION_NAMES = ("sheet", "max_uncompressed_size", "max_cells")
+OPTION_NAMES = ("sheet", "max_uncompressed_size", "max_cells", "max_memory")
+DEFAULT_MAX_MEMORY = 400 << 20
+"""Address space a .xls or .ods workbook may take to load (tried first in a child process)."""
 DEFAULT_MAX_UNCOMPRESSED_SIZE = 2 << 30
 DEFAULT_MAX_CELLS = 25_000_000
 """Room for Excel's 1,048,576 rows of 21 columns; calamine holds every cell of the area in memory."""
@@ -139,6 +141,7 @@ class ExcelOptions:
     sheet: str | None
     max_uncompressed_size: int
     max_cells: int
+    max_memory: int
 
 
 @dataclass
@@ -218,11 +221,49 @@ def open_excel(path: Path, options: Mapping[str, str]) -> ExcelTable:
     if path.stat().st_size == 0:
         raise InputError(EMPTY_FILE_MESSAGE)
     scans, parts = check_archive(path, settings)
+    if not scans:  # .xls, .ods: nothing bounds what calamine allocates but trying it apart
+        _probe_in_a_child(path, settings.max_memory)
     workbook = _load_workbook(path)
     try:
         return _open_sheet(workbook, settings.sheet, _scans_by_sheet(scans, parts, len(workbook.sheet_names)))
     finally:
         workbook.close()
+
+
+def _probe_in_a_child(path: Path, max_memory: int) -> None:
+    """Load every sheet in a forked child limited to ``max_memory`` more bytes of address space;
+    raise InputError if it dies (a Rust abort) or runs out of memory, before this process tries."""
+    import resource
+
+    limit = _address_space() + max_memory
+    pid = os.fork()
+    if pid == 0:  # the child: never returns
+        code = 0
+        try:
+            resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+            os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+            from python_calamine import CalamineWorkbook
+
+            workbook = CalamineWorkbook.from_path(path)
+            for index in range(len(workbook.sheet_names)):
+                workbook.get_sheet_by_index(index)
+        except MemoryError:
+            code = 3
+        except BaseException:  # noqa: BLE001 - other errors are reported by the real load
+            code = 0
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    if os.WIFSIGNALED(status) or os.WEXITSTATUS(status) == 3:
+        raise InputError(
+            f"reading the workbook needs more than {_size_text(max_memory)} of memory, or crashes the reader: it is"
+            " corrupt or made to exhaust memory (raise --reader-option max_memory=N if the file is genuine)"
+        )
+
+
+def _address_space() -> int:
+    """This process's virtual memory size, in bytes."""
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
 
 
 def _load_workbook(path: Path) -> CalamineWorkbook:
@@ -418,7 +459,7 @@ def check_archive(path: Path, settings: ExcelOptions) -> tuple[dict[str, PartSca
                 return {}, []
             return _scan_parts(archive, settings.max_cells), _sheet_parts(archive, names)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
-            OverflowError, struct.error) as exc:  # ValueError covers names that are not UTF-8
+            OverflowError, IndexError, struct.error) as exc:  # ValueError: names not UTF-8; IndexError: empty names
         raise InputError(f"not a valid Excel file: {_first_line(exc)}") from None
 
 
@@ -765,6 +806,7 @@ def parse_options(options: Mapping[str, str]) -> ExcelOptions:
         sheet=sheet if sheet else None,
         max_uncompressed_size=_parse_size(options.get("max_uncompressed_size"), DEFAULT_MAX_UNCOMPRESSED_SIZE),
         max_cells=_parse_count(options.get("max_cells"), DEFAULT_MAX_CELLS),
+        max_memory=_parse_size(options.get("max_memory"), DEFAULT_MAX_MEMORY),
     )
 
 
