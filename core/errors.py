@@ -37,7 +37,7 @@ class Interrupted(EtlError):
         self.exit_code = exit_code
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RowError:
     """Why one line of the input was rejected.
 

@@ -153,10 +153,12 @@ def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progre
 
 
 def name_columns(errors: list[RowError], mapping: ColumnMapping) -> list[RowError]:
+    """Give each error the file's own title of its field's column (in place)."""
     titles = mapping.titles()
-    return [
-        RowError(e.line, e.message, e.field, e.value, e.column or titles.get(e.field or "", None)) for e in errors
-    ]
+    for error in errors:
+        if error.column is None and error.field:
+            error.column = titles.get(error.field)
+    return errors
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -23,6 +23,7 @@ class Report:
     dry_run: bool = False
     mapping: dict[str, str] = field(default_factory=dict)
     """The file's column titles and the field each one filled."""
+    _rejected_cache: tuple[tuple[int, int], set[int]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.declare(self.kinds)
@@ -42,7 +43,10 @@ class Report:
 
     @property
     def rejected_lines(self) -> set[int]:
-        return {error.line for error in self.errors}
+        """The lines with an error (worked out again only when the errors changed)."""
+        if self._rejected_cache is None or self._rejected_cache[0] != (id(self.errors), len(self.errors)):
+            self._rejected_cache = ((id(self.errors), len(self.errors)), {error.line for error in self.errors})
+        return self._rejected_cache[1]
 
     @property
     def rejected(self) -> int:
