@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import HEADER, read_store, write_csv
+from conftest import read_store, write_csv
 from http_server import JsonStore, LocalHttpServer
 
 import etl

@@ -203,7 +203,7 @@ def test_a_server_that_is_down_stops_the_run(open_sink, monkeypatch: pytest.Monk
     with pytest.raises(SinkError) as raised:
         sink.write_batch([customer(f"c{i}") for i in range(30)])
     message = str(raised.value)
-    assert message.startswith(f"cannot reach http://user:***@127.0.0.1:") and "ConnectError" in message
+    assert message.startswith("cannot reach http://user:***@127.0.0.1:") and "ConnectError" in message
     assert PASSWORD not in message and TOKEN not in message and "\n" not in message
 
 
