@@ -7,7 +7,7 @@ from etl.errors import RowError
 
 from .fields import CONTACT_DOCUMENT, CONTACT_FIELD_NAMES
 from .model import EMAIL, IS_MAIN, ContactLine, Customer, same_value
-from .store_index import StoreIndex, customer_identity, name_key
+from .store_index import StoreIndex, name_key
 
 DOCUMENT_BATCH = 5000
 CONTACT_KEYS = tuple(CONTACT_DOCUMENT)
@@ -146,21 +146,25 @@ def _dethroned(contacts: dict[str, ContactLine | Contact], main_of: dict[int, st
     """Stored main contacts, absent from the file, of customers the file gives a new main contact."""
     if not store.main_contacts or not main_of:
         return []
-    crowned: dict[tuple[str, str], tuple[Customer, str]] = {}  # who has a new main contact, by ID and by name
+    by_id: dict[str, tuple[Customer, str]] = {}  # who has a new main contact, by Customer ID
+    by_name: dict[str, tuple[Customer, str]] = {}  # and by name, for mains stored without the ID
     for contact in contacts.values():
         customer = _parts(contact)[0].final()
         main_email = main_of.get(id(customer))
         if main_email is not None:
             if customer.external_id:
-                crowned[("id", customer.external_id)] = (customer, main_email)
+                by_id[customer.external_id] = (customer, main_email)
             if store.mains_by_name and customer.name:
-                crowned[("name", name_key(customer.name))] = (customer, main_email)
+                by_name[name_key(customer.name)] = (customer, main_email)
     documents = []
     for ref, doc in store.main_contacts:
-        owner = customer_identity(doc.get("customer_external_id"), doc.get("customer_name"))
-        customer, main_email = crowned.get(owner, (None, None))
+        owner_id = doc.get("customer_external_id")
+        found = by_id.get(owner_id) if owner_id else by_name.get(name_key(doc.get("customer_name") or ""))
+        if found is None:
+            continue
+        customer, main_email = found
         email = (doc.get("email") or "").lower()
-        if customer is not None and email != main_email and email not in contacts and belongs_to(doc, customer):
+        if email != main_email and email not in contacts and belongs_to(doc, customer):
             data = dict.fromkeys(CONTACT_KEYS) | {"email": email, "is_main": False,
                                                   "customer_external_id": None, "customer_name": None}
             documents.append(Document("contacts", email, data, (), ref))

@@ -30,11 +30,6 @@ class StoredCustomer:
         self.name: str | None = doc.get("name") or None
 
 
-def customer_identity(external_id: str | None, name: str | None) -> tuple[str, str]:
-    """What links a contact to its customer: the Customer ID, else the name."""
-    return ("id", external_id) if external_id else ("name", name_key(name or ""))
-
-
 class StoreIndex:
     """The stored customers by ID (and by name), the stored contacts by email (and the main ones)."""
 
@@ -45,14 +40,11 @@ class StoreIndex:
         self._by_id.pop("", None)
         self.has_customers_without_id = len(self._by_id) < len(self._customers)
         self._wrapped: dict[Any, StoredCustomer] = {}
-        self.contacts: dict[str, tuple[Any, dict]] = {}
-        self.main_contacts: list[tuple[Any, dict]] = []
-        for ref, doc in existing("contacts"):
-            email = (doc.get("email") or "").lower()
-            if email:
-                self.contacts[email] = (ref, doc)
-            if doc.get("is_main"):
-                self.main_contacts.append((ref, doc))
+        contacts = list(existing("contacts"))
+        self.contacts: dict[str, tuple[Any, dict]] = {
+            (doc.get("email") or "").lower(): (ref, doc) for ref, doc in contacts}
+        self.contacts.pop("", None)
+        self.main_contacts = [(ref, doc) for ref, doc in contacts if doc.get("is_main")]
         self.mains_by_name = any(not doc.get("customer_external_id") for _, doc in self.main_contacts)
         """Whether some stored main contact is linked to its customer by name only."""
         self._by_name: dict[str, list[StoredCustomer]] | None = None
