@@ -74,7 +74,7 @@ def cli() -> None:
 @click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing to the sink.")
 @click.option("--limit", multiple=True, metavar="NAME=N",
               help="Raise a limit: file_size (bytes, 4 GiB), columns (1000), rows (10,000,000), "
-                   "value_length (characters in a cell, 10,000).")
+                   "value_length (characters in a cell, 10,000), errors (rejected lines when most are, 100,000).")
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but fatal errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print the column mapping and the time taken.")
 def run(

@@ -19,6 +19,9 @@ class Limits:
     """Data rows in one run."""
     value_length: int = 10_000
     """Characters in one cell."""
+    errors: int = 100_000
+    """Rejected lines, when they are also most of the lines read: past it the file is not what the
+    rules expect (a wrong file, a wrong mapping), and going on would only fill memory."""
 
     @classmethod
     def parse(cls, given: Mapping[str, str | int]) -> Limits:
@@ -52,6 +55,11 @@ class Limits:
         return [(line, f"a value of {len(value):,} characters, more than the limit of {self.value_length:,} "
                        f"(raise it with --limit value_length=N)")
                 for line, value in zip(lines, column) if len(value) > self.value_length]
+
+    def check_errors(self, rejected: int, read: int, line: int) -> None:
+        if rejected > self.errors and rejected * 2 > read:
+            raise InputError(f"line {line}: {rejected:,} of the {read:,} lines read are rejected, more than the limit of "
+                             f"{self.errors:,}: stopping; is it the right file? (raise it with --limit errors=N)")
 
     def check_rows(self, count: int, batch_lines: list[int]) -> None:
         """``count`` rows read so far, the last ones at ``batch_lines``."""

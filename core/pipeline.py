@@ -296,6 +296,7 @@ def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Seq
             errors += more
         report.errors.extend(errors)
         report.errors.extend(rules.add_batch(batch))
+        job.limits.check_errors(report.rejected, report.read, rows[-1][0])
 
 
 def rules_outcome(rules: Rules, report: Report) -> Iterable[list[Document]]:

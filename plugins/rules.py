@@ -66,7 +66,10 @@ class CustomerRules:
         self.by_id: dict[str, Customer] = {}
         self.by_name_only: dict[str, Customer] = {}
         self.contact_lines: list[ContactLine] = []
-        self.line_errors: list[RowError] = []
+        self.found: list[RowError] = []
+        """Errors final as soon as their line is read, handed back by ``add_batch``."""
+        self.contacts_refused = 0
+        """Contact lines rejected for their own values, as soon as read."""
         self.warnings: list[RowError] = []
 
     def missing_fields(self, mapped: set[str]) -> list[str]:
@@ -160,7 +163,8 @@ class CustomerRules:
             else:
                 customer = self._customer_of(row, line, batch, i)
             self._add_line(batch, i, line, row, contact, customer, customer_problems.get(i), contact_problems.get(i))
-        return []
+        found, self.found = self.found, []
+        return found
 
     def _continue(self, customer: Customer, row: tuple, line: int, batch: Batch, i: int) -> None:
         """A further line of a known customer: it may give values the earlier lines did not."""
@@ -176,7 +180,7 @@ class CustomerRules:
         has_contact = contact.count(None) != len(contact) or contact_problems is not None
         if customer is None:
             if has_contact or row.count(None) != len(row) or customer_problems:
-                self.line_errors.append(RowError(line, NO_CUSTOMER, "customer_name"))
+                self.found.append(RowError(line, NO_CUSTOMER, "customer_name"))
             return
         if customer_problems:
             customer.add_errors(*_problems(customer_problems, CUSTOMER_FIELD_NAMES, batch, i, line))
@@ -184,7 +188,11 @@ class CustomerRules:
             errors = _problems(contact_problems, CONTACT_FIELD_NAMES, batch, i, line) if contact_problems else []
             if contact[EMAIL] is None and not (contact_problems and EMAIL in contact_problems):
                 errors.append(RowError(line, NO_EMAIL, "contact_email", ""))
-            self.contact_lines.append((line, customer, contact, errors or None))
+            if errors:  # the contact is rejected whatever the rest of the file says: tell it now
+                self.found.extend(errors)
+                self.contacts_refused += 1
+            else:
+                self.contact_lines.append((line, customer, contact, None))
 
     def _customer_of(self, row: tuple, line: int, batch: Batch, i: int) -> Customer | None:
         """The customer a line belongs to: created on its first line, completed by the others."""
@@ -210,7 +218,7 @@ class CustomerRules:
         resolve_groups(customers, store)
         self._apply_default_payment_period(customers)
         rejected_customers = [c for c in customers if c.rejected]
-        errors = list(self.line_errors)
+        errors: list[RowError] = []
         for customer in rejected_customers:
             errors.extend(_rejection_errors(customer))
         contacts, contact_errors, contacts_rejected = decide_contacts(self.contact_lines, store)
@@ -220,7 +228,7 @@ class CustomerRules:
         return RulesOutcome(
             documents=_documents(accepted, contacts),
             errors=errors,
-            rejected={"customers": len(rejected_customers), "contacts": contacts_rejected},
+            rejected={"customers": len(rejected_customers), "contacts": contacts_rejected + self.contacts_refused},
             warnings=self.warnings,
         )
 

@@ -116,3 +116,12 @@ def test_rejects_neutralise_formulas_and_import_again_unchanged(etl, tmp_path):
     assert store["customers"][0]["name"] == "=HYPERLINK(\"x\")" and store["contacts"][0]["phone"] == "+33 1 23"
     assert etl("run", "in.csv", "--rejects", "raw.csv", "--raw-rejects").code == 2
     assert "\n" in (tmp_path / "raw.csv").read_text() and ";@bad;" in (tmp_path / "raw.csv").read_text()
+
+
+def test_a_file_mostly_rejected_stops_at_the_errors_limit(etl, tmp_path):
+    write_csv(tmp_path / "bad.csv", [{"Customer ID": f"C{i}", "Customer name": "A", "Contact email": "nope"}
+                                     for i in range(6000)])
+    result = etl("run", "bad.csv", "--limit", "errors=100")
+    assert result.code == 2 and "lines read are rejected, more than the limit of 100" in result.err
+    assert "bad.csv: line 5001:" in result.err  # checked after each batch of 5,000 lines
+    assert etl("run", "bad.csv", "--limit", "errors=10000", "--sink", "json").code == 2  # every line rejected
