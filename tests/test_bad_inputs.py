@@ -22,6 +22,7 @@ MemoryError) and its case fails. Cases marked xfail fail because of a bug of the
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import signal
@@ -444,7 +445,8 @@ def run_cli(path: Path, cwd: Path) -> Outcome:
     start = time.monotonic()
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "etl", "run", str(path), "--sink", "json", "--target", str(cwd / "out.json")],
+            [sys.executable, "-m", "etl", "run", str(path), "--sink", "json", "--target", str(cwd / "out.json"),
+             "--report", str(cwd / "report.json")],
             cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             env={**os.environ, "RUST_BACKTRACE": "0"}, preexec_fn=_limit_memory)
     timed_out = False
@@ -502,6 +504,8 @@ def test_bad_input_ends_in_one_clear_line_naming_the_file(case: str, generated, 
     assert not got.problems, f"error lines without a line number: {got.problems}; {where}"
     if got.code == 2:
         assert any(" 0 imported" in line for line in got.lines), f"exit 2 without one 'etl: error: ' line; {where}"
+    rows = json.loads((tmp_path / "report.json").read_text())["rows"]  # every line accounted for
+    assert rows["read"] == rows["imported"] + rows["rejected"] and rows["rejected"] > 0, where
 
 
 def test_every_file_of_the_corpus_is_listed_in_sources():
