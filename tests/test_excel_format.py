@@ -23,7 +23,7 @@ from openpyxl import Workbook, load_workbook
 
 from etl import hookspecs
 from etl.components import Row
-from etl.connectors import excel_format
+from etl.connectors import excel_archive, excel_format
 from etl.connectors.excel_format import open_excel, register_readers, write_xlsx
 from etl.errors import InputError, UsageError
 
@@ -476,14 +476,14 @@ def test_large_sheet_is_scanned_in_pieces(tmp_path: Path) -> None:
 
 def test_element_longer_than_a_piece_gets_the_exact_scan(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scanned: list[str] = []
-    exact_scan = excel_format.ExactScanner.scan
+    exact_scan = excel_archive.ExactScanner.scan
 
-    def scan(self: excel_format.ExactScanner, stream: Any, name: str) -> excel_format.PartScan:
+    def scan(self: excel_archive.ExactScanner, stream: Any, name: str) -> excel_archive.PartScan:
         scanned.append(name)
         return exact_scan(self, stream, name)
 
-    monkeypatch.setattr(excel_format.ExactScanner, "scan", scan)
-    long_text = "x" * (3 * excel_format.MAX_CARRY)
+    monkeypatch.setattr(excel_archive.ExactScanner, "scan", scan)
+    long_text = "x" * (3 * excel_archive.MAX_CARRY)
     sheet = f'<row r="1">{text_cell("A1", "Name")}</row><row r="2">{text_cell("A2", long_text)}</row>'
     assert read(zip_sheet(tmp_path / "long.xlsx", sheet)) == (["Name"], [(2, [long_text])])
     assert scanned == ["xl/worksheets/sheet1.xml"]
