@@ -97,7 +97,10 @@ class PartScan:
 
 def probe_in_a_child(path: Path, max_memory: int) -> None:
     """Load every sheet in a forked child limited to ``max_memory`` more bytes of address space;
-    raise InputError if it dies (a Rust abort) or runs out of memory, before this process tries."""
+    raise InputError if it dies (a Rust abort) or runs out of memory, before this process tries.
+
+    Linux only: it reads /proc and relies on RLIMIT_AS, which macOS does not enforce.
+    """
     import resource
 
     limit = _address_space() + max_memory

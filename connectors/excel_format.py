@@ -147,7 +147,7 @@ def open_excel(path: Path, options: Mapping[str, str]) -> ExcelTable:
     if path.stat().st_size == 0:
         raise InputError(EMPTY_FILE_MESSAGE)
     scans, parts = check_archive(path, settings.max_uncompressed_size, settings.max_cells)
-    if not scans:  # .xls, .ods: nothing bounds what calamine allocates but trying it apart
+    if not scans and sys.platform.startswith("linux"):  # .xls, .ods: only a trial apart bounds calamine
         probe_in_a_child(path, settings.max_memory)
     workbook = _load_workbook(path)
     try:
