@@ -25,7 +25,6 @@ from .storefile import StoreLock, write_atomically
 DEFAULT_TARGET = "etl-db.json"
 DEFAULT_LOCK_TIMEOUT = 60.0
 HISTORY_TABLE = "imports"
-MISSING = object()
 
 
 def _json(value: Any) -> bytes:
@@ -109,7 +108,7 @@ class TinyDBSink:
                 results.append(CREATED)
                 continue
             given = {k: v for k, v in doc.data.items() if v is not None}
-            if all(stored.get(k, MISSING) == v for k, v in given.items()):
+            if given.items() <= stored.items():  # every given value is already stored
                 results.append(UNCHANGED)
             else:
                 stored.update(given)
