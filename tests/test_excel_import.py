@@ -134,3 +134,22 @@ def test_a_corrupt_xls_that_makes_calamine_panic_prints_one_line(tmp_path):
     (tmp_path / "p.xls").write_bytes(bytes(data))
     result = etl_process("run", "p.xls", "--sink", "json", cwd=tmp_path)
     assert result.code == 2 and result.err.count("\n") == 1 and "not a valid Excel file" in result.err
+
+
+def test_an_xls_that_makes_calamine_abort_is_refused_in_one_line(tmp_path):
+    """This mutation of a corpus .xls makes calamine abort the process (SIGABRT, asking for memory
+    it cannot get, found with tests/fuzz): the reader tries it in a child process first."""
+    import random
+    from pathlib import Path
+
+    from conftest import etl_process
+
+    data = bytearray((Path(__file__).parent / "data/excel/frictionless-py/data/table-with-ints-floats-dates.xls")
+                     .read_bytes())
+    rng = random.Random(1192)
+    for _ in range(rng.randint(1, 6)):
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    (tmp_path / "m.xls").write_bytes(bytes(data))
+    result = etl_process("run", "m.xls", "--sink", "json", cwd=tmp_path)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert "needs more than 400.0 MB of memory, or crashes the reader" in result.err
