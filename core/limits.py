@@ -61,9 +61,9 @@ class Limits:
             raise InputError(f"line {line}: {rejected:,} of the {read:,} lines read are rejected, more than the limit of "
                              f"{self.errors:,}: stopping; is it the right file? (raise it with --limit errors=N)")
 
-    def check_rows(self, count: int, batch_lines: list[int]) -> None:
-        """``count`` rows read so far, the last ones at ``batch_lines``."""
+    def check_rows(self, count: int, batch: list[tuple[int, list[str]]]) -> None:
+        """``count`` rows read so far, the last ones being ``batch`` (line, cells)."""
         if count > self.rows:
-            line = batch_lines[self.rows - (count - len(batch_lines))]
+            line = batch[self.rows - (count - len(batch))][0]
             raise InputError(f"line {line}: more than {self.rows:,} data rows in one run "
                              f"(raise the limit with --limit rows=N)")

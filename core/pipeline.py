@@ -282,7 +282,7 @@ def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Seq
     expected = getattr(table, "estimated_rows", None)
     for rows in batches(table.rows(), job.batch_size):
         report.read += len(rows)
-        job.limits.check_rows(report.read, [line for line, _ in rows])
+        job.limits.check_rows(report.read, rows)
         if progress is not None:
             progress.reading(report.read, expected)
         batch, errors = to_batch(rows, width, field_columns)
