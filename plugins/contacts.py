@@ -82,10 +82,9 @@ def decide_contacts(lines: list[ContactLine], store: StoreIndex
     errors: list[RowError] = []
     rejected = 0
     for contact_line in lines:
-        line, owner, values, line_errors = contact_line
+        line, owner, values = contact_line
         customer = owner.final()
-        if line_errors or customer.rejected:
-            errors.extend(line_errors or ())
+        if customer.rejected:
             rejected += 1
             continue
         email = values[EMAIL]

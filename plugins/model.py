@@ -118,5 +118,5 @@ class Customer:
         return repr(self.name or self.external_id)
 
 
-ContactLine = tuple[int, Customer, tuple, "list[RowError] | None"]
-"""The contact given on one line: line, customer, values (CONTACT_FIELD_NAMES order), errors."""
+ContactLine = tuple[int, Customer, tuple]
+"""A contact given on one line without a bad value: line, customer, values (CONTACT_FIELD_NAMES order)."""

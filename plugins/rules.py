@@ -35,7 +35,7 @@ def unquote_formula(text: str) -> str:
 
 def texts_of(column: list[str]) -> list[str]:
     """The cells stripped of spaces, and of a rejects file's apostrophe before a formula
-    (looked for in the whole column at once: a column without any costs no per-cell work)."""
+    (looked for in the whole column at once: a column without any costs no second pass)."""
     texts = list(map(str.strip, column))
     if "\x1f'" in "\x1f" + "\x1f".join(texts):
         texts = [unquote_formula(t) for t in texts]
@@ -158,7 +158,7 @@ class CustomerRules:
                 else:
                     self._continue(customer, row, line, batch, i)
                 if contact[EMAIL] is not None:
-                    contact_lines.append((line, customer, contact, None))
+                    contact_lines.append((line, customer, contact))
                     continue
             else:
                 customer = self._customer_of(row, line, batch, i)
@@ -192,7 +192,7 @@ class CustomerRules:
                 self.found.extend(errors)
                 self.contacts_refused += 1
             else:
-                self.contact_lines.append((line, customer, contact, None))
+                self.contact_lines.append((line, customer, contact))
 
     def _customer_of(self, row: tuple, line: int, batch: Batch, i: int) -> Customer | None:
         """The customer a line belongs to: created on its first line, completed by the others."""
