@@ -151,13 +151,7 @@ class RulesOutcome:
 
 
 class Rules(Protocol):
-    """Turns mapped rows into documents; one instance per run.
-
-    Rules may split ``add_batch`` in two, to let large files use a second core: a method
-    ``prepare(batch)`` doing the work that needs no state of the run (parsing, checking
-    values; it may run in another process, so its result must pickle), and
-    ``add_prepared(prepared) -> list[RowError]`` doing the rest with what it returned.
-    """
+    """Turns mapped rows into documents; one instance per run."""
 
     kinds: tuple[str, ...]
     fields: Sequence[Field]

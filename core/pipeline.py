@@ -5,10 +5,8 @@ import gc
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import partial
 from itertools import islice
 from pathlib import Path
-from typing import Any, NamedTuple
 
 from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, SinkSpec,
                          Table, ValidatorSpec)
@@ -18,7 +16,6 @@ from .job import Job
 from .mapping import ColumnMapping, apply_explicit, propose
 from .plugin_manager import get_plugin_manager
 from .progress import Progress
-from .read_ahead import read_ahead, worth_reading_ahead
 from .registry import Registry, get_registry
 from .report import Report
 from .settings import validate_settings
@@ -278,27 +275,16 @@ class Run:
         return report
 
 
-class ReadBatch(NamedTuple):
-    """A batch as read and checked, before the rules' state is involved."""
-
-    rows: int
-    """Rows read (with the rejected ones)."""
-    last_line: int
-    errors: list[RowError]
-    """The rows rejected before the rules: wrong width, too long values, validators."""
-    batch: Any
-    """The batch for the rules, or what their ``prepare`` made of it."""
-
-
-def read_batches(table: Table, mapping: ColumnMapping, rules: Rules, validators: Sequence[ValidatorSpec],
-                 settings: dict, job: Job) -> Iterator[ReadBatch]:
-    """Read, map and check the rows, batch by batch: all that needs no state of the run."""
+def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Sequence[ValidatorSpec],
+             settings: dict, job: Job, report: Report, progress: Progress | None = None) -> None:
+    """Stream the rows through mapping, validators and rules, batch by batch."""
     field_columns, width = mapping.field_columns(), len(table.header)
-    prepare = getattr(rules, "prepare", None)
-    read = 0
+    expected = getattr(table, "estimated_rows", None)
     for rows in batches(table.rows(), job.batch_size):
-        read += len(rows)
-        job.limits.check_rows(read, rows)
+        report.read += len(rows)
+        job.limits.check_rows(report.read, rows)
+        if progress is not None:
+            progress.reading(report.read, expected)
         batch, errors = to_batch(rows, width, field_columns)
         too_long = [RowError(line, message, name, None) for name, column in batch.columns.items()
                     for line, message in job.limits.long_values(batch.lines, column)]
@@ -308,23 +294,9 @@ def read_batches(table: Table, mapping: ColumnMapping, rules: Rules, validators:
         if validators:
             batch, more = validate(batch, validators, settings)
             errors += more
-        yield ReadBatch(len(rows), rows[-1][0], errors, prepare(batch) if prepare is not None else batch)
-
-
-def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Sequence[ValidatorSpec],
-             settings: dict, job: Job, report: Report, progress: Progress | None = None) -> None:
-    """Stream the rows through mapping, validators and rules, batch by batch; the reading
-    and checking of large files in a second process (see :mod:`etl.read_ahead`)."""
-    expected = getattr(table, "estimated_rows", None)
-    add = rules.add_prepared if hasattr(rules, "prepare") else rules.add_batch
-    in_child = worth_reading_ahead(job.input.stat().st_size)
-    for read in read_ahead(partial(read_batches, table, mapping, rules, validators, settings, job), in_child):
-        report.read += read.rows
-        if progress is not None:
-            progress.reading(report.read, expected)
-        report.errors.extend(read.errors)
-        report.errors.extend(add(read.batch))
-        job.limits.check_errors(report.rejected, report.read, read.last_line)
+        report.errors.extend(errors)
+        report.errors.extend(rules.add_batch(batch))
+        job.limits.check_errors(report.rejected, report.read, rows[-1][0])
 
 
 def rules_outcome(rules: Rules, report: Report) -> Iterable[list[Document]]:

@@ -7,7 +7,7 @@ whole file (identities, groups, main contacts) is decided in ``finish``.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
 from etl.components import Batch, Document, RulesOutcome, StoredDocument
 from etl.errors import RowError
@@ -49,24 +49,6 @@ class Problem:
 
     def __init__(self, message: str) -> None:
         self.message = message
-
-
-Problems = dict[int, dict[int, tuple[str, str]]]
-"""Bad values by row index and field index: why, and the cell as read."""
-
-
-class PreparedBatch(NamedTuple):
-    """A batch with its values parsed: its lines, the rows of customer values (in the order of
-    their field names), their problems, the texts of the customer fields whose values are
-    parsed (for messages), the rows of contact values, their problems, the warnings."""
-
-    lines: list[int]
-    customer_rows: list[tuple]
-    customer_problems: Problems
-    customer_texts: dict[int, list[str]]
-    contact_rows: list[tuple]
-    contact_problems: Problems
-    warnings: list[RowError]
 
 
 class CustomerRules:
@@ -118,17 +100,15 @@ class CustomerRules:
 
     # -- reading the lines -------------------------------------------------------------------
 
-    def _parsed_column(self, batch: Batch, field_name: str, warnings: list[RowError]
-                       ) -> tuple[list[Any], list[str], dict[int, str]]:
-        """Parsed values of one column (None when blank), the texts they were parsed from,
-        and the problems by row index."""
+    def _parsed_column(self, batch: Batch, field_name: str) -> tuple[list[Any], dict[int, str]]:
+        """Parsed values of one column (None when blank), and the problems by row index."""
         texts = texts_of(batch.columns[field_name])
         distinct = set(texts)
         if len(distinct) * 2 < len(texts):  # repeated values (towns, countries...): keep one copy of each
             texts = list(map(self.shared.setdefault, texts, texts))
         parser = self.parsers.get(field_name)
         if parser is None:
-            return [t or None for t in texts], texts, {}
+            return [t or None for t in texts], {}
         cache: dict[str, Any] = {"": None}
         problems: dict[int, str] = {}
         for text in distinct - {""}:
@@ -138,53 +118,37 @@ class CustomerRules:
                 cache[text] = Problem(str(exc))
         parsed = [cache[t] for t in texts]
         if not any(isinstance(value, Problem) for value in cache.values()):
-            return parsed, texts, problems
+            return parsed, problems
         for i, value in enumerate(parsed):
             if isinstance(value, Problem):
                 if field_name == "workflow" and self.workflow_warns:
-                    warnings.append(RowError(batch.lines[i], "unknown workflow (kept as given)", field_name,
-                                             texts[i]))
+                    self.warnings.append(RowError(batch.lines[i], "unknown workflow (kept as given)", field_name,
+                                                  texts[i]))
                     parsed[i] = texts[i]
                 else:
                     problems[i] = value.message
                     parsed[i] = None
-        return parsed, texts, problems
+        return parsed, problems
 
-    def _columns(self, batch: Batch, names: tuple[str, ...], warnings: list[RowError]
-                 ) -> tuple[list[tuple], Problems, dict[int, list[str]]]:
-        """The rows of these fields as tuples (None for unmapped fields), the problems by row
-        and field, and the texts of the fields whose values are parsed from them."""
+    def _columns(self, batch: Batch, names: tuple[str, ...]) -> tuple[list[tuple], dict[int, dict[int, str]]]:
+        """The rows of these fields as tuples (None for unmapped fields), and problems by row and field."""
         empty = [None] * len(batch)
-        columns, problems, parsed_from = [], {}, {}
+        columns, problems = [], {}
         for index, name in enumerate(names):
             if name not in batch.columns:
                 columns.append(empty)
                 continue
-            parsed, texts, found = self._parsed_column(batch, name, warnings)
+            parsed, found = self._parsed_column(batch, name)
             columns.append(parsed)
-            if name in self.parsers:
-                parsed_from[index] = texts
             for row, message in found.items():
-                problems.setdefault(row, {})[index] = (message, batch.columns[name][row])
-        return list(zip(*columns)), problems, parsed_from
+                problems.setdefault(row, {})[index] = message
+        return list(zip(*columns)), problems
 
     def add_batch(self, batch: Batch) -> list[RowError]:
-        return self.add_prepared(self.prepare(batch))
-
-    def prepare(self, batch: Batch) -> PreparedBatch:
-        """Parse and check the values of a batch, column by column (no state of the run needed)."""
-        warnings: list[RowError] = []
-        customer_rows, customer_problems, customer_texts = self._columns(batch, CUSTOMER_FIELD_NAMES, warnings)
-        contact_rows, contact_problems, _ = self._columns(batch, CONTACT_FIELD_NAMES, warnings)
-        return PreparedBatch(batch.lines, customer_rows, customer_problems, customer_texts, contact_rows,
-                             contact_problems, warnings)
-
-    def add_prepared(self, prepared: PreparedBatch) -> list[RowError]:
-        """Gather the lines of a prepared batch into customers and contact lines."""
-        lines, customer_rows, customer_problems, texts, contact_rows, contact_problems, warnings = prepared
-        self.warnings.extend(warnings)
+        customer_rows, customer_problems = self._columns(batch, CUSTOMER_FIELD_NAMES)
+        contact_rows, contact_problems = self._columns(batch, CONTACT_FIELD_NAMES)
         by_id, contact_lines = self.by_id, self.contact_lines
-        for i, (line, row, contact) in enumerate(zip(lines, customer_rows, contact_rows)):
+        for i, (line, row, contact) in enumerate(zip(batch.lines, customer_rows, contact_rows)):
             external_id = row[ID]
             if external_id and self.short_path and i not in customer_problems and i not in contact_problems:
                 # the common case, kept short: a line with a Customer ID and no bad value
@@ -192,27 +156,26 @@ class CustomerRules:
                 if customer is None:
                     customer = by_id[external_id] = Customer(line, list(row))
                 else:
-                    self._continue(customer, row, line, texts, i)
+                    self._continue(customer, row, line, batch, i)
                 if contact[EMAIL] is not None:
                     contact_lines.append((line, customer, contact))
                     continue
             else:
-                customer = self._customer_of(row, line, texts, i)
-            self._add_line(line, row, contact, customer, customer_problems.get(i), contact_problems.get(i))
+                customer = self._customer_of(row, line, batch, i)
+            self._add_line(batch, i, line, row, contact, customer, customer_problems.get(i), contact_problems.get(i))
         found, self.found = self.found, []
         return found
 
-    def _continue(self, customer: Customer, row: tuple, line: int, texts: dict[int, list[str]], i: int) -> None:
+    def _continue(self, customer: Customer, row: tuple, line: int, batch: Batch, i: int) -> None:
         """A further line of a known customer: it may give values the earlier lines did not."""
         customer.add_line(line)
         if len(row) - row.count(None) > 1:
             for index, value in enumerate(row):
                 if value is not None and index != ID:
-                    customer.give(index, value, line, texts[index][i] if index in texts else value)
+                    customer.give(index, value, line, batch.columns[CUSTOMER_FIELD_NAMES[index]][i])
 
-    def _add_line(self, line: int, row: tuple, contact: tuple, customer: Customer | None,
-                  customer_problems: dict[int, tuple[str, str]] | None,
-                  contact_problems: dict[int, tuple[str, str]] | None) -> None:
+    def _add_line(self, batch: Batch, i: int, line: int, row: tuple, contact: tuple, customer: Customer | None,
+                  customer_problems: dict[int, str] | None, contact_problems: dict[int, str] | None) -> None:
         """The rest of any other line: no Customer ID, bad values, or no contact email."""
         has_contact = contact.count(None) != len(contact) or contact_problems is not None
         if customer is None:
@@ -220,9 +183,9 @@ class CustomerRules:
                 self.found.append(RowError(line, NO_CUSTOMER, "customer_name"))
             return
         if customer_problems:
-            customer.add_errors(*_problems(customer_problems, CUSTOMER_FIELD_NAMES, line))
+            customer.add_errors(*_problems(customer_problems, CUSTOMER_FIELD_NAMES, batch, i, line))
         if has_contact:
-            errors = _problems(contact_problems, CONTACT_FIELD_NAMES, line) if contact_problems else []
+            errors = _problems(contact_problems, CONTACT_FIELD_NAMES, batch, i, line) if contact_problems else []
             if contact[EMAIL] is None and not (contact_problems and EMAIL in contact_problems):
                 errors.append(RowError(line, NO_EMAIL, "contact_email", ""))
             if errors:  # the contact is rejected whatever the rest of the file says: tell it now
@@ -231,7 +194,7 @@ class CustomerRules:
             else:
                 self.contact_lines.append((line, customer, contact))
 
-    def _customer_of(self, row: tuple, line: int, texts: dict[int, list[str]], i: int) -> Customer | None:
+    def _customer_of(self, row: tuple, line: int, batch: Batch, i: int) -> Customer | None:
         """The customer a line belongs to: created on its first line, completed by the others."""
         external_id, name = row[ID], row[NAME]
         if external_id:
@@ -244,7 +207,7 @@ class CustomerRules:
         if customer is None:
             customer = table[key] = Customer(line, list(row))
         else:
-            self._continue(customer, row, line, texts, i)
+            self._continue(customer, row, line, batch, i)
         return customer
 
     # -- deciding once the whole file is read ---------------------------------------------------
@@ -312,8 +275,9 @@ class CustomerRules:
                 customer.values[PERIOD] = default
 
 
-def _problems(problems: dict[int, tuple[str, str]], names: tuple[str, ...], line: int) -> list[RowError]:
-    return [RowError(line, message, names[index], cell) for index, (message, cell) in problems.items()]
+def _problems(problems: dict[int, str], names: tuple[str, ...], batch: Batch, i: int, line: int) -> list[RowError]:
+    return [RowError(line, message, names[index], batch.columns[names[index]][i])
+            for index, message in problems.items()]
 
 
 def _adoptable(without_id: Iterable[StoredCustomer]) -> StoredCustomer | None:
