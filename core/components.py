@@ -21,7 +21,11 @@ StoredDocument = tuple[Any, dict]
 
 
 class Table(Protocol):
-    """An opened input file."""
+    """An opened input file.
+
+    A reader may also offer ``rows_on(lines) -> list[Row]``: the rows of ``rows()`` that
+    start on ``lines``, found faster than by reading them all (used for rejects files).
+    """
 
     header: list[str]
     """The column titles of the first row, as written in the file."""

@@ -179,7 +179,9 @@ def rejected_rows(table: Table, report: Report, safe: bool = True) -> list[list[
     for error in report.sorted_errors():
         where = f"{error.column}: " if error.column else ""
         reasons.setdefault(error.line, []).append(where + error.message)
-    rows = [[*values, "; ".join(reasons[line])] for line, values in table.rows() if line in reasons]
+    rows_on = getattr(table, "rows_on", None)
+    found = rows_on(reasons) if rows_on is not None else (row for row in table.rows() if row[0] in reasons)
+    rows = [[*values, "; ".join(reasons[line])] for line, values in found]
     return [[neutralise(cell) for cell in row] for row in rows] if safe else rows
 
 

@@ -17,6 +17,7 @@ from etl.connectors.csv_format import (
     register_readers,
     write_csv,
 )
+from etl.connectors import csv_format
 from etl.errors import InputError, UsageError
 
 SPECTRUM = Path(__file__).parent / "data" / "csv" / "csv-spectrum"
@@ -506,3 +507,36 @@ def test_random_bytes_raise_nothing_but_input_errors(scratch: Path, data: bytes)
         read(path)
     except InputError as exc:
         assert "\n" not in str(exc)
+
+
+# rows_on: a few rows found without parsing all of them
+
+LINE_TOKENS = st.sampled_from([";", ";", "a", "bc", " ", "\t", "é", '"', "\r", "\n", "\r\n", "\n", "\x0b", "\u2028"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(body=st.lists(LINE_TOKENS, max_size=120).map("".join), lines=st.sets(st.integers(0, 40), max_size=12),
+       block=st.integers(1, 30))
+def test_rows_on_finds_what_filtering_rows_finds(scratch: Path, body: str, lines: set[int], block: int) -> None:
+    path = write(scratch, "\n" + "A;B;C\r\n" + body)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(csv_format, "LINES_BLOCK_SIZE", block)
+        try:
+            table = open_csv(path, {"delimiter": ";"})
+        except InputError as exc:
+            assert BINARY in str(exc)  # a few control characters are too many in so short a file
+            return
+        try:
+            assert table.rows_on(lines) == [row for row in table.rows() if row[0] in lines]
+        finally:
+            table.close()
+
+
+def test_rows_on_a_large_plain_file(csv_file: Path) -> None:
+    write(csv_file, "A;B\r\n" + "".join(f"{n};x{n}\r\n" for n in range(2, 100_000)))
+    table = open_csv(csv_file, {})
+    try:
+        assert table.rows_on({2, 50_000, 99_999, 100_000, 1}) == [(2, ["2", "x2"]), (50_000, ["50000", "x50000"]),
+                                                                   (99_999, ["99999", "x99999"])]
+    finally:
+        table.close()
