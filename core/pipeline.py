@@ -5,8 +5,10 @@ import gc
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from itertools import islice
 from pathlib import Path
+from typing import NamedTuple
 
 from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, SinkSpec,
                          Table, ValidatorSpec)
@@ -16,6 +18,7 @@ from .job import Job
 from .mapping import ColumnMapping, apply_explicit, propose
 from .plugin_manager import get_plugin_manager
 from .progress import Progress
+from .read_ahead import read_ahead, worth_reading_ahead
 from .registry import Registry, get_registry
 from .report import Report
 from .settings import validate_settings
@@ -277,16 +280,26 @@ class Run:
         return report
 
 
-def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Sequence[ValidatorSpec],
-             settings: dict, job: Job, report: Report, progress: Progress | None = None) -> None:
-    """Stream the rows through mapping, validators and rules, batch by batch."""
+class ReadBatch(NamedTuple):
+    """A batch as read and checked, before the rules' state is involved."""
+
+    rows: int
+    """Rows read (with the rejected ones)."""
+    last_line: int
+    errors: list[RowError]
+    """The rows rejected before the rules: wrong width, too long values, validators."""
+    batch: Batch
+    """The rows left for the rules."""
+
+
+def read_batches(table: Table, mapping: ColumnMapping, validators: Sequence[ValidatorSpec], settings: dict,
+                 job: Job) -> Iterator[ReadBatch]:
+    """Read, map and check the rows, batch by batch: all that comes before the rules."""
     field_columns, width = mapping.field_columns(), len(table.header)
-    expected = getattr(table, "estimated_rows", None)
+    read = 0
     for rows in batches(table.rows(), job.batch_size):
-        report.read += len(rows)
-        job.limits.check_rows(report.read, rows)
-        if progress is not None:
-            progress.reading(report.read, expected)
+        read += len(rows)
+        job.limits.check_rows(read, rows)
         batch, errors = to_batch(rows, width, field_columns)
         too_long = [RowError(line, message, name, None) for name, column in batch.columns.items()
                     for line, message in job.limits.long_values(batch.lines, column)]
@@ -296,9 +309,22 @@ def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Seq
         if validators:
             batch, more = validate(batch, validators, settings)
             errors += more
-        report.errors.extend(errors)
-        report.errors.extend(rules.add_batch(batch))
-        job.limits.check_errors(report.rejected, report.read, rows[-1][0])
+        yield ReadBatch(len(rows), rows[-1][0], errors, batch)
+
+
+def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Sequence[ValidatorSpec],
+             settings: dict, job: Job, report: Report, progress: Progress | None = None) -> None:
+    """Stream the rows through mapping, validators and rules, batch by batch; the reading
+    and checking of large files in a second process (see :mod:`etl.read_ahead`)."""
+    expected = getattr(table, "estimated_rows", None)
+    produce = partial(read_batches, table, mapping, validators, settings, job)
+    for read in read_ahead(produce, worth_reading_ahead(job.input.stat().st_size)):
+        report.read += read.rows
+        if progress is not None:
+            progress.reading(report.read, expected)
+        report.errors.extend(read.errors)
+        report.errors.extend(rules.add_batch(read.batch))
+        job.limits.check_errors(report.rejected, report.read, read.last_line)
 
 
 def rules_outcome(rules: Rules, report: Report) -> Iterable[list[Document]]:

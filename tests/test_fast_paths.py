@@ -2,12 +2,16 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import etl
 from conftest import write_csv
+from etl import read_ahead
+from etl.errors import InputError
 from etl.plugins.rules import CustomerRules, texts_of, unquote_formula
 from test_accounting import generated_rows
 
@@ -31,3 +35,37 @@ def test_the_short_path_for_common_lines_changes_nothing(tmp_path, monkeypatch):
         outputs.append((report.as_dict(), json.loads(target.read_text()), (tmp_path / f"rej-{short}.csv").read_text()))
     assert outputs[0] == outputs[1]
     assert outputs[0][0]["rows"]["rejected"] > 20
+
+
+def run_both_ways(tmp_path, monkeypatch, source, **options):
+    """The report, output and rejects of a run in one process, and with reading ahead in a child."""
+    outcomes = []
+    for min_size in (1 << 62, 0):
+        monkeypatch.setattr(read_ahead, "MIN_FILE_SIZE", min_size)
+        name = f"ahead-{min_size == 0}"
+        report = etl.run(source, sink="json", target=tmp_path / f"{name}.json",
+                         rejects=tmp_path / f"{name}-rejects.csv", **options)
+        outcomes.append((report.as_dict(), (tmp_path / f"{name}.json").read_text(),
+                         (tmp_path / f"{name}-rejects.csv").read_text()))
+    return outcomes
+
+
+@pytest.mark.skipif(not read_ahead.worth_reading_ahead(1 << 62), reason="reading ahead forks: Linux only")
+def test_reading_ahead_in_a_child_process_changes_nothing(tmp_path, monkeypatch):
+    rows = generated_rows(3000, seed=11, bad_share=0.1)  # more than one batch
+    rows += [{"Customer ID": "C3", "Town": " Somewhere else ", "Contact email": "p3.x@example.com"},
+             {"Customer name": "Société 8", "Contact email": "extra8@example.com"}]
+    write_csv(tmp_path / "in.csv", rows)
+    in_process, in_child = run_both_ways(tmp_path, monkeypatch, tmp_path / "in.csv")
+    assert in_process == in_child
+    assert in_process[0]["rows"]["read"] > 5000 and in_process[0]["rows"]["rejected"] > 200
+
+
+@pytest.mark.skipif(not read_ahead.worth_reading_ahead(1 << 62), reason="reading ahead forks: Linux only")
+def test_an_input_error_met_by_the_child_is_raised_as_such(tmp_path, monkeypatch):
+    write_csv(tmp_path / "in.csv", generated_rows(50, seed=2))
+    monkeypatch.setattr(read_ahead, "MIN_FILE_SIZE", 0)
+    with pytest.raises(InputError, match=r"in\.csv: line \d+: more than 30 data rows in one run"):
+        etl.run(tmp_path / "in.csv", sink="json", target=tmp_path / "out.json", limits={"rows": 30})
+    assert not multiprocessing.active_children()
+    assert not (tmp_path / "out.json").exists()

@@ -1,0 +1,86 @@
+"""Reading ahead in a second process, to use the other core on large files.
+
+The reader, the mapping and the validators of the next batches run in a forked child
+while this process gives the current batch to the rules; batches come back in order,
+pickled, so the results are those of one process.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import pickle
+import signal
+import sys
+from collections.abc import Callable, Iterator
+from multiprocessing.connection import Connection
+from typing import TypeVar
+
+from .errors import EtlError, Terminated
+
+T = TypeVar("T")
+
+MIN_FILE_SIZE = 4 << 20
+"""Bytes from which a file is read ahead: below, starting the child costs more than it saves."""
+
+
+def worth_reading_ahead(file_size: int) -> bool:
+    """Whether a file of this size is read in a child process (Linux only: it forks)."""
+    return file_size >= MIN_FILE_SIZE and sys.platform.startswith("linux")
+
+
+def read_ahead(produce: Callable[[], Iterator[T]], in_child: bool) -> Iterator[T]:
+    """The items of ``produce()``, made in a forked child process when ``in_child``.
+
+    An exception raised by ``produce`` is raised here, in its place; stopping early
+    (an error, an interruption) stops the child.
+    """
+    if not in_child:
+        yield from produce()
+        return
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(target=_produce_into, args=(produce, sender), name="etl-read-ahead", daemon=True)
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                kind, payload = pickle.loads(receiver.recv_bytes())
+            except EOFError:
+                child.join()
+                if child.exitcode == -signal.SIGTERM:
+                    raise Terminated() from None
+                raise EtlError(f"the process reading the file stopped unexpectedly (exit code {child.exitcode})"
+                               ) from None
+            if kind == "error":
+                raise payload
+            if kind == "done":
+                return
+            yield payload
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.terminate()
+        child.join()
+
+
+def _produce_into(produce: Callable[[], Iterator[T]], sender: Connection) -> None:
+    """In the child: send each item, then "done", or the exception that stopped ``produce``."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        for item in produce():
+            sender.send_bytes(pickle.dumps(("item", item), pickle.HIGHEST_PROTOCOL))
+    except BrokenPipeError:
+        return  # the parent stopped reading
+    except Exception as exc:  # raised again in the parent, as if read there
+        try:
+            message = pickle.dumps(("error", exc))
+        except Exception:
+            message = pickle.dumps(("error", RuntimeError(repr(exc))))
+    else:
+        message = pickle.dumps(("done", None))
+    try:
+        sender.send_bytes(message)
+    except BrokenPipeError:
+        pass
+    sender.close()
