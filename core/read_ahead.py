@@ -10,6 +10,7 @@ import multiprocessing
 import pickle
 import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import TypeVar
@@ -23,8 +24,9 @@ MIN_FILE_SIZE = 4 << 20
 
 
 def worth_reading_ahead(file_size: int) -> bool:
-    """Whether a file of this size is read in a child process (Linux only: it forks)."""
-    return file_size >= MIN_FILE_SIZE and sys.platform.startswith("linux")
+    """Whether a file of this size is read in a child process: on Linux only, as it forks,
+    and not while other threads run (a lock one of them holds would stay locked in the child)."""
+    return file_size >= MIN_FILE_SIZE and sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 def read_ahead(produce: Callable[[], Iterator[T]], in_child: bool) -> Iterator[T]:

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import sys
+import threading
 
 import pytest
 from hypothesis import given
@@ -69,3 +71,16 @@ def test_an_input_error_met_by_the_child_is_raised_as_such(tmp_path, monkeypatch
         etl.run(tmp_path / "in.csv", sink="json", target=tmp_path / "out.json", limits={"rows": 30})
     assert not multiprocessing.active_children()
     assert not (tmp_path / "out.json").exists()
+
+
+def test_no_child_process_is_forked_while_other_threads_run(monkeypatch):
+    monkeypatch.setattr(read_ahead, "MIN_FILE_SIZE", 0)
+    assert read_ahead.worth_reading_ahead(1) is sys.platform.startswith("linux")
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not read_ahead.worth_reading_ahead(1)
+    finally:
+        stop.set()
+        other.join()
