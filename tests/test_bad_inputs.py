@@ -439,13 +439,18 @@ def _limit_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (CHILD_MEMORY_LIMIT, CHILD_MEMORY_LIMIT))
 
 
-def run_cli(path: Path, cwd: Path) -> Outcome:
+READ_AHEAD_ALWAYS = "import etl.read_ahead, etl.cli; etl.read_ahead.MIN_FILE_SIZE = 0; etl.cli.main()"
+"""``python -m etl``, reading even small files in a second process (as large ones are on Linux)."""
+
+
+def run_cli(path: Path, cwd: Path, read_ahead: bool = False) -> Outcome:
     """``etl run path --sink json`` in a child; its exit code, stderr, peak RSS (wait4) and time."""
     err_path = cwd / "stderr.txt"
     start = time.monotonic()
+    etl = ["-c", READ_AHEAD_ALWAYS] if read_ahead else ["-m", "etl"]
     with open(err_path, "wb") as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "etl", "run", str(path), "--sink", "json", "--target", str(cwd / "out.json"),
+            [sys.executable, *etl, "run", str(path), "--sink", "json", "--target", str(cwd / "out.json"),
              "--report", str(cwd / "report.json")],
             cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             env={**os.environ, "RUST_BACKTRACE": "0"}, preexec_fn=_limit_memory)
@@ -482,10 +487,12 @@ def _case_path(case: str, generated: Callable[[str], Path]) -> Path:
     return DATA / name if kind == "committed" else generated(name)
 
 
+@pytest.mark.parametrize("read_ahead", [False, pytest.param(True, marks=pytest.mark.skipif(
+    not sys.platform.startswith("linux"), reason="reading ahead forks: Linux only"))], ids=["in-process", "read-ahead"])
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input_ends_in_one_clear_line_naming_the_file(case: str, generated, tmp_path):
+def test_bad_input_ends_in_one_clear_line_naming_the_file(case: str, read_ahead: bool, generated, tmp_path):
     path = _case_path(case, generated)
-    got = run_cli(path, tmp_path)
+    got = run_cli(path, tmp_path, read_ahead)
     head = "\n".join(got.lines[:8])
     where = (f"{case}: exit {got.code}, {got.seconds:.1f} s, {got.rss_kib / 1024:.0f} MiB, "
              f"{got.line_count} stderr lines:\n{head}")
