@@ -6,6 +6,7 @@ pickled, so the results are those of one process.
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import pickle
 import signal
@@ -69,6 +70,7 @@ def _produce_into(produce: Callable[[], Iterator[T]], sender: Connection) -> Non
     """In the child: send each item, then "done", or the exception that stopped ``produce``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    gc.freeze()  # the parent's objects (a loaded store...) are never scanned here, so stay shared, not copied
     try:
         for item in produce():
             sender.send_bytes(pickle.dumps(("item", item), pickle.HIGHEST_PROTOCOL))
