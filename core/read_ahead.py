@@ -79,6 +79,7 @@ def _produce_into(produce: Callable[[], Iterator[T]], sender: Connection) -> Non
     except Exception as exc:  # raised again in the parent, as if read there
         try:
             message = pickle.dumps(("error", exc))
+            pickle.loads(message)  # some exceptions pickle but cannot be rebuilt
         except Exception:
             message = pickle.dumps(("error", RuntimeError(repr(exc))))
     else:

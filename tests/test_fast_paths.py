@@ -84,3 +84,22 @@ def test_no_child_process_is_forked_while_other_threads_run(monkeypatch):
     finally:
         stop.set()
         other.join()
+
+
+class UnbuildableError(Exception):
+    def __init__(self, path, why):  # pickles, but cannot be rebuilt from its args
+        super().__init__(f"{path}: {why}")
+
+
+def failing_reader():
+    yield 1
+    raise UnbuildableError("in.csv", "broken")
+
+
+@pytest.mark.skipif(not read_ahead.worth_reading_ahead(1 << 62), reason="reading ahead forks: Linux only")
+def test_an_exception_that_cannot_cross_processes_still_says_what_happened():
+    items = read_ahead.read_ahead(failing_reader, True)
+    assert next(items) == 1
+    with pytest.raises(RuntimeError, match="in.csv: broken"):
+        next(items)
+    assert not multiprocessing.active_children()
