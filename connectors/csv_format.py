@@ -125,7 +125,7 @@ class CsvTable:
                     pieces.pop()  # what follows the last line end
                 for number in wanted[bisect_left(wanted, first):bisect_left(wanted, first + len(pieces))]:
                     values = pieces[number - first].split(delimiter)
-                    if values[0].strip() or "".join(values).strip():  # rows() skips blank lines
+                    if not _is_blank(values):  # rows() skips them
                         found.append((number, values))
                 first += len(pieces)
                 if not block:
@@ -168,7 +168,7 @@ class CsvTable:
             for values in reader:
                 start = line + 1
                 line = reader.line_num
-                if values and (values[0].strip() or "".join(values).strip()):
+                if not _is_blank(values):
                     yield start, values
         except csv.Error as exc:
             raise InputError(self._csv_error_message(exc, line + 1)) from None
@@ -183,6 +183,11 @@ class CsvTable:
                 " (raise the limit with --reader-option max_field_size=N)"
             )
         return f"line {line}: {exc}"
+
+
+def _is_blank(values: list[str]) -> bool:
+    """Whether a record has nothing but whitespace (cheap for the common record: its first cell says)."""
+    return not (values and (values[0].strip() or "".join(values).strip()))
 
 
 def open_csv(path: Path, options: Mapping[str, str]) -> CsvTable:
@@ -450,7 +455,7 @@ def _field_counts(sample: str, delimiter: str) -> list[int]:
     counts: list[int] = []
     try:
         for values in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
-            if values and "".join(values).strip():
+            if not _is_blank(values):
                 counts.append(len(values))
                 if len(counts) > SAMPLE_RECORDS:
                     break

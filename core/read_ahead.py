@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import TypeVar
 
-from .errors import EtlError, Terminated
+from .errors import InputError, Terminated
 
 T = TypeVar("T")
 
@@ -52,8 +52,8 @@ def read_ahead(produce: Callable[[], Iterator[T]], in_child: bool) -> Iterator[T
                 child.join()
                 if child.exitcode == -signal.SIGTERM:
                     raise Terminated() from None
-                raise EtlError(f"the process reading the file stopped unexpectedly (exit code {child.exitcode})"
-                               ) from None
+                raise InputError(f"the process reading the file stopped unexpectedly (exit code {child.exitcode})"
+                                 ) from None
             if kind == "error":
                 raise payload
             if kind == "done":
