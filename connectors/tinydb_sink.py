@@ -132,7 +132,9 @@ class TinyDBSink:
             if spool is None:
                 yield stored
                 continue
-            yield stored[:-1] + (b"," if len(stored) > 2 else b"")
+            yield memoryview(stored)[:-1]  # not a slice: that would copy a table of a large store
+            if len(stored) > 2:
+                yield b","
             spool.seek(0)
             previous = b""
             while chunk := spool.read(1 << 20):
