@@ -88,6 +88,28 @@ class Batch:
     def __len__(self) -> int:
         return len(self.lines)
 
+    def __reduce__(self) -> tuple[Callable[..., Batch], tuple[Any, ...]]:
+        """Pickle each column as one string when it can (a batch read ahead crosses processes):
+        several times faster than pickling its cells one by one, on both sides."""
+        return _unpacked_batch, (self.lines, {name: _packed(column) for name, column in self.columns.items()})
+
+
+CELL_SEPARATOR = "\x00"
+"""Joins the cells of a packed column: no CSV cell has one, and a column that does stays a list."""
+
+
+def _packed(column: list[str]) -> str | list[str]:
+    try:
+        text = CELL_SEPARATOR.join(column)
+    except TypeError:  # not all text
+        return column
+    return text if text.count(CELL_SEPARATOR) == len(column) - 1 else column
+
+
+def _unpacked_batch(lines: list[int], columns: dict[str, str | list[str]]) -> Batch:
+    return Batch(lines, {name: column.split(CELL_SEPARATOR) if isinstance(column, str) else column
+                         for name, column in columns.items()})
+
 
 @dataclass(slots=True)
 class Document:

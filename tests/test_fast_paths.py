@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import pickle
 import sys
 import threading
 
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 import etl
 from conftest import write_csv
 from etl import read_ahead
+from etl.components import Batch
 from etl.errors import InputError
 from etl.plugins.rules import CustomerRules, texts_of, unquote_formula
 from test_accounting import generated_rows
@@ -21,6 +23,14 @@ from test_accounting import generated_rows
 @given(st.lists(st.text(alphabet=" \t\n'=+-@ab\x1f", max_size=6), max_size=8))
 def test_texts_of_is_strip_and_unquote_of_each_cell(column):
     assert texts_of(list(column)) == [unquote_formula(cell.strip()) for cell in column]
+
+
+@given(st.lists(st.text(alphabet="a \x00\x1f", max_size=3), max_size=6))
+def test_a_batch_crosses_processes_unchanged(column):
+    """Columns pickle as one joined string: cells holding the separator, blank cells and
+    cells that are not text must come back as they were."""
+    batch = Batch(list(range(len(column))), {"a": column, "b": column[::-1], "c": [None, *column[1:]][:len(column)]})
+    assert pickle.loads(pickle.dumps(batch, pickle.HIGHEST_PROTOCOL)) == batch
 
 
 def test_the_short_path_for_common_lines_changes_nothing(tmp_path, monkeypatch):
