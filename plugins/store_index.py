@@ -34,17 +34,18 @@ class StoreIndex:
     """The stored customers by ID (and by name), the stored contacts by email (and the main ones)."""
 
     def __init__(self, existing: Callable[[str], Iterable[StoredDocument]]) -> None:
+        # each (ref, doc) pair is kept as the sink gave it: a store may hold millions of them
         self._customers = list(existing("customers"))
-        self._by_id = {doc.get("external_id"): (ref, doc) for ref, doc in self._customers}
+        self._by_id = {stored[1].get("external_id"): stored for stored in self._customers}
         self._by_id.pop(None, None)
         self._by_id.pop("", None)
         self.has_customers_without_id = len(self._by_id) < len(self._customers)
         self._wrapped: dict[Any, StoredCustomer] = {}
         contacts = list(existing("contacts"))
-        self.contacts: dict[str, tuple[Any, dict]] = {
-            (doc.get("email") or "").lower(): (ref, doc) for ref, doc in contacts}
+        self.contacts: dict[str, StoredDocument] = {
+            (stored[1].get("email") or "").lower(): stored for stored in contacts}
         self.contacts.pop("", None)
-        self.main_contacts = [(ref, doc) for ref, doc in contacts if doc.get("is_main")]
+        self.main_contacts = [stored for stored in contacts if stored[1].get("is_main")]
         self.mains_by_name = any(not doc.get("customer_external_id") for _, doc in self.main_contacts)
         """Whether some stored main contact is linked to its customer by name only."""
         self._by_name: dict[str, list[StoredCustomer]] | None = None
