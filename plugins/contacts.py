@@ -112,14 +112,13 @@ def decide_contacts(lines: list[ContactLine], store: StoreIndex
 def _batches(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str], store: StoreIndex
              ) -> Iterator[list[Document]]:
     batch: list[Document] = []
-    owners: dict[int, tuple[str | None, str | None]] = {}  # id(customer) -> its ID and name, worked out once
+    last: Customer | None = None  # a customer's contacts mostly follow each other: work out its owner once
     for contact in contacts.values():
         customer, values, lines = _parts(contact)
-        customer = customer.final()
-        owner = owners.get(id(customer))
-        if owner is None:
-            owner = owners[id(customer)] = (customer.external_id, customer.name)
-        batch.append(_document(owner, values, lines, main_of.get(id(customer)), store))
+        if customer is not last:
+            last, final = customer, customer.final()
+            owner, main_email = (final.external_id, final.name), main_of.get(id(final))
+        batch.append(_document(owner, values, lines, main_email, store))
         if len(batch) == DOCUMENT_BATCH:
             yield batch
             batch = []
