@@ -512,9 +512,10 @@ def machine() -> dict[str, str]:
     try:
         commit = subprocess.run(["git", "-C", str(REPO), "rev-parse", "--short", "HEAD"], capture_output=True,
                                 text=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no"],
+        dirty = subprocess.run(["git", "-C", str(REPO), "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", ":(exclude)*.md"],  # this file's own results, the README quoting them
                                capture_output=True, text=True, timeout=10).stdout.strip()
-        commit += " (with uncommitted changes)" if dirty else ""
+        commit += " (with uncommitted changes to the code)" if dirty else ""
     except (OSError, subprocess.SubprocessError):
         commit = "?"
     return {
