@@ -342,6 +342,10 @@ def _guess_8bit_encoding(path: Path) -> str:
     return "cp1252" if _is_decodable(path, "cp1252") else "latin-1"
 
 
+BYTE_FOR_BYTE_NUL = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "ascii"})
+"""Encodings where a NUL character is a 0 byte and only that: the bytes are searched for it."""
+
+
 def _is_decodable(path: Path, encoding: str) -> bool:
     """Whether ``encoding`` decodes the whole file, read a chunk at a time.
 
@@ -349,15 +353,18 @@ def _is_decodable(path: Path, encoding: str) -> bool:
     A NUL character anywhere is an InputError: a text file has none.
     """
     decoder = codecs.getincrementaldecoder(encoding)()
+    nul_is_zero_byte = codecs.lookup(encoding).name in BYTE_FOR_BYTE_NUL
     lines = 1
     try:
         with open(path, "rb") as file:
             while chunk := file.read(CHUNK_SIZE):
                 text = decoder.decode(chunk)
-                if "\x00" in text:
-                    line = lines + text[: text.index("\x00")].count("\n")
+                # looked for where it is cheapest: in the bytes, when a NUL can only be a 0 byte
+                where, nul, newline = (chunk, b"\x00", b"\n") if nul_is_zero_byte else (text, "\x00", "\n")
+                if nul in where:
+                    line = lines + where[: where.index(nul)].count(newline)
                     raise InputError(f"line {line}: a NUL character: {BINARY_MESSAGE}")
-                lines += text.count("\n")
+                lines += where.count(newline)
         decoder.decode(b"", final=True)
     except UnicodeError:
         return False

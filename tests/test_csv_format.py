@@ -310,6 +310,13 @@ def test_a_nul_past_the_first_64_kib_is_an_error_naming_its_line(csv_file: Path)
     assert input_error(csv_file) == f"line 40002: a NUL character: {BINARY}"
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252", "utf-16"])
+def test_a_nul_is_found_on_its_line_in_every_encoding(csv_file: Path, encoding: str) -> None:
+    """Some encodings are searched for a NUL byte, others decoded first: the line is the same."""
+    write(csv_file, ("a;b\n" + "é;2\n" * 100_000 + "3;\x00\n").encode(encoding))  # past the first chunks
+    assert input_error(csv_file) == f"line 100002: a NUL character: {BINARY}"
+
+
 def test_a_few_control_characters_are_text(csv_file: Path) -> None:
     write(csv_file, "a;b\n1;page\x0cbreak\n\x1a")
     assert read(csv_file)[1] == [(2, ["1", "page\x0cbreak"]), (3, ["\x1a"])]
