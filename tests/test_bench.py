@@ -17,3 +17,4 @@ def test_the_quick_benchmark_runs_every_workload_but_the_pandas_one(tmp_path):
     table = (tmp_path / "RESULTS-quick.md").read_text(encoding="utf-8")
     for row in ("| W2 Excel", "| W3 re-import", "| W4 CSV", "| W5 HTTP", "| W6a start-up", "| W6b start-up"):
         assert row in table
+    assert "W3: the store's round trip alone" in table
