@@ -412,10 +412,11 @@ class Bench:
             return self.etl("run", str(source), "--sink", "json", "--target", "out.json", cwd=work)
 
         alternate(self.runs, ours, peer, result)
-        judge_ratio(result, 1.5)
+        limit = 1.5
+        judge_ratio(result, limit)
         floor = measure([PY, str(PEERS / "w3_store_round_trip.py"), str(store), "round-trip.json"], work,
                         self.timeout)
-        allowed = 0.5 * median_wall(result.peer)
+        allowed = (limit - 1) * median_wall(result.peer)
         result.notes += [f"store: {store.stat().st_size / MB:.0f} MB on disk",
                          f"the store's round trip alone (read, parse, write back with orjson and fsync; best of 3): "
                          f"{float(floor.output.split()[0]):.2f} s; the target leaves {allowed:.2f} s over the peer "
