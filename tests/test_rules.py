@@ -173,17 +173,30 @@ def test_account_manager_and_workflow_settings(imp, tmp_path):
         {"Customer ID": "C2", "Customer name": "B", "Workflow's name": "Unknown flow"},
         {"Customer ID": "C3", "Customer name": "C", "Email of the Account Manager": "other@corp.example"},
         {"Customer ID": "C4", "Customer name": "D", "Email of the Account Manager": "not an email"},
+        {"Customer ID": "C5", "Customer name": "E", "Email of the Account Manager": "AM@Corp.Example"},
     ], "--settings", "settings.toml")
     assert by(store, "customers", "external_id", "C1")["workflow"] == "Standard"
     found = {line: (column, message) for line, column, message in errors(report)}
     assert found[3] == ("Workflow's name", "unknown workflow: use one of Relance douce, Standard")
     assert found[4][0] == "Email of the Account Manager" and "unknown account manager" in found[4][1]
-    assert "unknown account manager" in found[5][1]
+    assert found[5][1].startswith("not a valid email address: ")
+    assert by(store, "customers", "external_id", "C5")["account_manager_email"] == "am@corp.example"
 
 
-def test_account_manager_must_be_an_email_without_a_known_list(imp):
-    _, report, _ = imp([{"Customer ID": "C4", "Customer name": "D", "Email of the Account Manager": "nope"}])
-    assert errors(report) == [(2, "Email of the Account Manager", "not a valid email address")]
+@pytest.mark.parametrize("known", [False, True])
+def test_account_managers_are_checked_like_contact_emails(imp, known):
+    managers = ("--rule-option", "known_account_managers=a@b.example") if known else ()
+    _, report, _ = imp([{"Customer ID": "C4", "Customer name": "D", "Email of the Account Manager": "a@b..example",
+                         "Contact email": "a@b..example"}], *managers)
+    assert sorted(errors(report)) == [
+        (2, column, "not a valid email address: an email address cannot have two periods in a row.")
+        for column in ("Contact email", "Email of the Account Manager")]
+
+
+def test_known_account_managers_must_be_valid_emails(etl, tmp_path):
+    write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    result = etl("run", "a.csv", "--rule-option", "known_account_managers=ok@corp.example,x@@corp.example")
+    assert result.code == 2 and "known_account_managers" in result.err and "not a valid email address" in result.err
 
 
 def test_unknown_workflow_as_a_warning(imp):
