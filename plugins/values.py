@@ -3,6 +3,7 @@ returns the stored value, or raises ValueError with a message for the user."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
@@ -18,7 +19,16 @@ PLAIN_EMAIL = re.compile(
     re.ASCII,
 )
 SPECIAL_USE_DOMAINS = tuple(f".{name}" for name in SPECIAL_USE_DOMAIN_NAMES)
-WHOLE_DAYS = re.compile(r"\d+(?:\.0*)?")
+DAY_WORDS = ("days?|d"  # en
+             "|jours?|j"  # fr
+             "|tage?|t"  # de
+             "|dias?"  # es (accents are removed first)
+             "|giorni|giorno|gg"  # it
+             "|dagen|dag")  # nl
+NET_WORDS = "net|netto|neto"
+PAYMENT_TERMS = re.compile(rf"(?:a )?(?:(?:{NET_WORDS}) ?)?(\d+)(?:\.0*)?(?: ?(?:{DAY_WORDS})\.?)?(?: (?:{NET_WORDS}))?")
+"""Payment terms as exports write them, once accents and case are gone: "30", "45.0" (Excel),
+"30 jours", "Net 30", "NET30", "30 days", "à 30 jours", "30 Tage netto", "30 días"."""
 
 POSITION_WORDS = {
     **{normalise(p): p for p in POSITIONS},
@@ -35,6 +45,12 @@ POSITION_WORDS = {
 }
 TRUE_WORDS = frozenset({"1", "yes", "y", "oui", "o", "x", "true", "vrai"})
 FALSE_WORDS = frozenset({"0", "no", "n", "non", "false", "faux"})
+
+
+def shown(text: str, limit: int = 40) -> str:
+    """A cell's text as a message shows it: on one line, a long one cut."""
+    text = " ".join("".join(c if c.isprintable() else " " for c in text).split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def plain_email(address: str) -> bool:
@@ -59,10 +75,13 @@ def email(text: str) -> str:
 
 
 def payment_period(text: str) -> int:
-    """Whole days >= 0: "30", or "45.0" as Excel writes 45."""
-    if not WHOLE_DAYS.fullmatch(text):
-        raise ValueError("the default payment period must be a whole number of days (e.g. 30)")
-    return int(float(text))
+    """Whole days >= 0, alone or in the words of payment terms (see ``PAYMENT_TERMS``); terms
+    that are not a number of days ("45 jours fin de mois", "à réception") are refused."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    terms = PAYMENT_TERMS.fullmatch(" ".join("".join(c for c in decomposed if not unicodedata.combining(c)).split()))
+    if terms is None:
+        raise ValueError(f'"{shown(text)}" is not a number of days: give whole days, e.g. 30')
+    return int(terms.group(1))
 
 
 def position(text: str) -> str:

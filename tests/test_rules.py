@@ -135,18 +135,23 @@ def test_group_id_and_name_must_agree(imp):
     assert "is the customer 'Holding', not 'Other'" in errors(report)[0][2]
 
 
-@pytest.mark.parametrize("value, expected", [("30", 30), ("45.0", 45), ("0", 0), (" 60 ", 60)])
-def test_payment_period_whole_days(imp, value, expected):
+@pytest.mark.parametrize("value, expected", [
+    ("30", 30), ("45.0", 45), ("0", 0), (" 60 ", 60), ("30 jours", 30), ("30 j", 30), ("Net 30", 30), ("NET30", 30),
+    ("30 days", 30), ("30 jours net", 30), ("Net 30 days", 30), ("à 30 jours", 30), ("30 Tage", 30), ("30 días", 30),
+    ("60 giorni", 60), ("45 dagen", 45), ("90 Tage netto", 90), ("A 60 DÍAS", 60),
+])
+def test_payment_period_in_days_as_exports_write_it(imp, value, expected):
     _, _, store = imp([{"Customer ID": "C1", "Customer name": "Acme", "Default payment period": value}])
     assert store["customers"][0]["payment_period_days"] == expected
 
 
-@pytest.mark.parametrize("value", ["30 days", "-5", "3.5", "trente"])
-def test_payment_period_errors(imp, value):
+@pytest.mark.parametrize("value", ["45 jours fin de mois", "30 days end of month", "fin de mois", "à réception",
+                                   "Due on receipt", "comptant", "-5", "3.5", "trente", "30 days 30"])
+def test_payment_terms_that_are_not_a_number_of_days_are_errors(imp, value):
     result, report, _ = imp([{"Customer ID": "C1", "Customer name": "Acme", "Default payment period": value}])
     assert result.code == 2
     assert errors(report) == [(2, "Default payment period",
-                               "the default payment period must be a whole number of days (e.g. 30)")]
+                               f'"{value}" is not a number of days: give whole days, e.g. 30')]
 
 
 def test_default_payment_period_setting_fills_blanks_only(imp, tmp_path):

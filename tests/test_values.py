@@ -1,4 +1,4 @@
-"""Cell values: emails as strict as email-validator (with a fast path that agrees with it)."""
+"""Cell values: emails as strict as email-validator (with a fast path that agrees with it), payment terms."""
 from __future__ import annotations
 
 import pytest
@@ -87,3 +87,11 @@ def test_control_characters_never_reach_the_message():
 ])
 def test_good_addresses_are_stored_in_lower_case(address, stored):
     assert values.email(address) == stored
+
+
+def test_a_long_or_multiline_payment_term_is_shown_on_one_short_line():
+    with pytest.raises(ValueError) as refused:
+        values.payment_period("30 jours\nfin de mois, " + "le 10 " * 20)
+    message = refused.value.args[0]
+    assert message.startswith('"30 jours fin de mois, le 10 le 10 le 10…" is not a number of days')
+    assert message.isprintable()
