@@ -216,8 +216,20 @@ def test_invalid_settings_are_refused(etl, tmp_path):
     write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "A"}])
     result = etl("run", "a.csv", "--rule-option", "default_payment_period=-3", "--rule-option", "colour=blue")
     assert result.code == 2
-    assert "default_payment_period" in result.err and "colour" in result.err
+    assert "default_payment_period: Must be greater than or equal to 0." in result.err
+    assert ("colour: unknown setting (valid: default_payment_period, known_workflows, known_account_managers, "
+            "unknown_workflow)") in result.err
     assert not (tmp_path / "etl-db.json").exists()
+
+
+def test_a_misspelt_setting_names_the_closest_one(etl, tmp_path):
+    write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    (tmp_path / "settings.toml").write_text('known_workflow = ["Standard"]\n')
+    hint = "(did you mean 'known_workflows'? valid: default_payment_period, known_workflows,"
+    for option in (("--settings", "settings.toml"), ("--rule-option", "known_workflow=Standard")):
+        result = etl("run", "a.csv", *option)
+        assert result.code == 2 and result.err.count("\n") == 1
+        assert f"known_workflow: unknown setting {hint}" in result.err, result.err
 
 
 def test_a_customer_without_contact(imp):
