@@ -95,3 +95,24 @@ def test_a_long_or_multiline_payment_term_is_shown_on_one_short_line():
     message = refused.value.args[0]
     assert message.startswith('"30 jours fin de mois, le 10 le 10 le 10…" is not a number of days')
     assert message.isprintable()
+
+
+DAY_WORD = st.sampled_from(["", "days", "day", "d", "jours", "jour", "j", "Tage", "Tag", "días", "dias", "giorni", "gg",
+                            "dagen", "dag"])
+
+
+@given(st.sampled_from(["", "à ", "a ", "À "]), st.sampled_from(["", "Net ", "NET", "netto ", "neto "]),
+       st.integers(0, 400), st.sampled_from(["", ".0", ".00"]), st.sampled_from(["", " "]), DAY_WORD,
+       st.sampled_from(["", " net", " NETTO"]), st.booleans())
+def test_payment_terms_of_a_number_of_days_give_that_number(prefix, net, days, zeros, space, word, net_after, upper):
+    terms = f"{prefix}{net}{days}{zeros}{space if word else ''}{word}{net_after}"
+    assert values.payment_period(terms.upper() if upper else terms) == days
+
+
+@given(st.text(max_size=30))
+def test_any_payment_term_is_a_number_of_days_or_a_one_line_error(text):
+    try:
+        assert values.payment_period(text.strip()) >= 0
+    except ValueError as refused:
+        message = refused.args[0]
+        assert message.isprintable() and message.endswith(" is not a number of days: give whole days, e.g. 30")
