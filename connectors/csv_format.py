@@ -34,6 +34,7 @@ from typing import IO, Any, NamedTuple
 from etl import hookimpl
 from etl.components import ReaderSpec, Row
 from etl.errors import InputError, UsageError
+from etl.settings import check_options
 
 DELIMITERS = (";", ",", "|")
 """The separators detected, in tie-break order."""
@@ -240,9 +241,7 @@ def register_readers() -> list[ReaderSpec]:
 
 def parse_options(options: Mapping[str, str]) -> CsvOptions:
     """Check the reader options; raise UsageError (InputError for an unknown encoding)."""
-    unknown = sorted(set(options) - set(OPTION_NAMES))
-    if unknown:
-        raise UsageError(f"unknown CSV reader option {unknown[0]!r} (known: {', '.join(OPTION_NAMES)})")
+    check_options(options, OPTION_NAMES, "CSV reader")
     delimiter, encoding = options.get("delimiter"), options.get("encoding")
     return CsvOptions(
         delimiter=None if delimiter is None else parse_delimiter(delimiter),

@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 from etl import hookimpl
 from etl.components import ReaderSpec, Row
 from etl.errors import InputError, UsageError
+from etl.settings import check_options
 
 from .excel_archive import PartScan, check_archive, first_line, probe_in_a_child, scans_by_sheet
 from .excel_template import write_template
@@ -325,9 +326,7 @@ _FORMATTERS: dict[type, Callable[[Any], str]] = {
 
 def parse_options(options: Mapping[str, str]) -> ExcelOptions:
     """Check the reader options; raise UsageError."""
-    unknown = sorted(set(options) - set(OPTION_NAMES))
-    if unknown:
-        raise UsageError(f"unknown Excel reader option {unknown[0]!r} (known: {', '.join(OPTION_NAMES)})")
+    check_options(options, OPTION_NAMES, "Excel reader")
     sheet = options.get("sheet")
     return ExcelOptions(
         sheet=sheet if sheet else None,

@@ -46,7 +46,7 @@ def write_template(path: Path, fields: Sequence[Field], lang: str) -> None:
     for cell in guide[1]:
         cell.font = Font(bold=True)
     for title, field in zip(titles, fields):
-        guide.append([title, field.description, ", ".join(field.choices)])
+        guide.append([title, field.describe(lang), ", ".join(field.choices)])
     for letter, width in zip("ABC", (34, 80, 40)):
         guide.column_dimensions[letter].width = width
     workbook.save(path)

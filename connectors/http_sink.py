@@ -38,6 +38,7 @@ from urllib.parse import quote, unquote, urlsplit
 from etl import hookimpl
 from etl.components import CREATED, UPDATED, Document, Rejected, SinkSpec, StoredDocument
 from etl.errors import SinkError, UsageError
+from etl.settings import check_options
 
 if TYPE_CHECKING:
     import httpx
@@ -103,9 +104,7 @@ class HttpOptions:
     @classmethod
     def parse(cls, options: Mapping[str, str], environ: Mapping[str, str]) -> HttpOptions:
         """Check ``options``, expanding ``${VAR}`` in header values from ``environ``."""
-        unknown = sorted(set(options) - set(OPTIONS))
-        if unknown:
-            raise UsageError(f"unknown http sink option {unknown[0]!r} (valid: {', '.join(OPTIONS)})")
+        check_options(options, OPTIONS, "http sink")
         values: dict[str, Any] = {
             name: _parse_number(name, options[name], *NUMBER_OPTIONS[name])
             for name in NUMBER_OPTIONS

@@ -25,7 +25,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .errors import EtlError, UsageError
 from .report import Report
-from .settings import read_table_file
+from .settings import explain_unknown, read_table_file
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 JOB_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]+$")
@@ -166,10 +166,12 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> BatchCo
     """Read and check the whole config; every problem is reported at once, with its key path."""
     environ = os.environ if environ is None else environ
     raw = read_table_file(path)
+    schema = ConfigSchema()
     try:
-        data = ConfigSchema().load(raw)
+        data = schema.load(raw)
     except ValidationError as exc:
-        raise UsageError(f"{path}: invalid config: " + "; ".join(_flatten(exc.messages))) from None
+        messages = explain_unknown(exc.messages, schema, "key")
+        raise UsageError(f"{path}: invalid config: " + "; ".join(_flatten(messages))) from None
     problems: list[str] = []
     base = path.resolve().parent
     defaults = _expand(data["defaults"], "defaults", environ, problems)

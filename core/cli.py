@@ -99,6 +99,7 @@ def run(
     """Import INPUT (CSV or Excel) into the sink."""
     from .api import run as run_import
     from .progress import Progress
+    from .report import counted
     from .settings import parse_options
 
     progress = Progress(sys.stderr) if sys.stderr.isatty() and not quiet else None
@@ -134,7 +135,7 @@ def run(
         column = f" column {error.column!r}" if error.column else ""
         click.echo(f"{input}: line {error.line}{column}: {error.message}", err=True)
     if len(result.errors) > 20:
-        click.echo(f"... and {len(result.errors) - 20} more errors (see --report or --rejects)", err=True)
+        click.echo(f"... and {counted(len(result.errors) - 20, 'more error')} (see --report or --rejects)", err=True)
     click.echo(result.summary(), err=True)
     if verbose:
         click.echo(f"done in {time.monotonic() - started:.2f} s", err=True)

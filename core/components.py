@@ -56,6 +56,12 @@ class Field:
     choices: tuple[str, ...] = ()
     as_text: bool = False
     """Values are codes to keep exactly as typed (leading zeros, long numbers): templates format them as text."""
+    translations: Mapping[str, str] = field(default_factory=dict)
+    """The description in other languages than English, by language ("fr"...), for templates."""
+
+    def describe(self, lang: str) -> str:
+        """The description in ``lang``, else in English."""
+        return self.translations.get(lang, self.description)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 from .errors import InputError, UsageError
+from .settings import valid_names
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class Limits:
         values = {}
         for name, raw in given.items():
             if name not in names:
-                raise UsageError(f"unknown limit {name!r} (limits: {', '.join(names)})")
+                raise UsageError(f"unknown limit {name!r} ({valid_names(name, names)})")
             try:
                 values[name] = int(str(raw).replace("_", ""))
             except ValueError:

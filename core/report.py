@@ -84,13 +84,20 @@ class Report:
 
     def summary(self) -> str:
         """A few plain lines for people."""
-        verb = "would be" if self.dry_run else "were"
         if not self.read:
             return "no data lines below the header: nothing to import."
-        lines = [f"{self.read} lines read: {self.imported} imported, {self.rejected} rejected."]
+        imported = "would be imported" if self.dry_run else "imported"
+        lines = [f"{counted(self.read, 'line')} read: {self.imported} {imported}, {self.rejected} rejected."]
         for kind, counts in self.counts.items():
+            created = counts[CREATED]
+            verb = "would be" if self.dry_run else "was" if created == 1 else "were"
             lines.append(
-                f"{kind}: {counts[CREATED]} {verb} created, {counts[UPDATED]} updated, "
+                f"{kind}: {created} {verb} created, {counts[UPDATED]} updated, "
                 f"{counts[UNCHANGED]} unchanged, {counts['rejected']} rejected."
             )
         return "\n".join(lines)
+
+
+def counted(n: int, noun: str) -> str:
+    """"1 line", "2 lines", "0 lines"."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

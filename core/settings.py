@@ -64,21 +64,51 @@ def validate_settings(schema_class: Any, values: Mapping[str, Any], origin: str)
         return dict(values)
     from marshmallow import ValidationError
 
+    schema = schema_class()
     try:
-        return schema_class().load(dict(values))
+        return schema.load(dict(values))
     except ValidationError as exc:
+        messages = explain_unknown(exc.normalized_messages(), schema, "setting")
         problems = "; ".join(f"{key}: {' '.join(map(str, msgs)) if isinstance(msgs, list) else msgs}"
-                             for key, msgs in sorted(exc.normalized_messages().items()))
+                             for key, msgs in sorted(messages.items()))
         raise UsageError(f"invalid settings ({origin}): {problems}") from None
 
 
+def valid_names(name: str, valid: Iterable[str]) -> str:
+    """"did you mean 'x'? valid: ..." for an unknown ``name``: the closest valid name, if any, then all."""
+    import difflib
+
+    valid = list(valid)
+    close = difflib.get_close_matches(name, valid, n=1)
+    return (f"did you mean {close[0]!r}? " if close else "") + f"valid: {', '.join(valid) or 'none'}"
+
+
+def explain_unknown(messages: Any, node: Any, what: str) -> Any:
+    """marshmallow's error messages for ``node`` (a schema or a field), with each "Unknown field."
+    replaced by the valid names, the closest first."""
+    from marshmallow import Schema, fields
+
+    if isinstance(node, fields.Nested):
+        node = node.schema
+    if not isinstance(messages, dict):
+        return messages
+    if isinstance(node, fields.List):
+        return {index: explain_unknown(inner, node.inner, what) for index, inner in messages.items()}
+    if not isinstance(node, Schema):
+        return messages
+    known = {field.data_key or name: field for name, field in node.load_fields.items()}
+    unknown = [node.error_messages["unknown"]]
+    return {key: [f"unknown {what} ({valid_names(str(key), known)})"] if key not in known and value == unknown
+            else explain_unknown(value, known.get(key), what)
+            for key, value in messages.items()}
+
+
 def check_options(options: Mapping[str, str], allowed: Iterable[str], what: str) -> None:
-    """Refuse options a component does not know, naming the ones it does."""
-    allowed = sorted(allowed)
+    """Refuse options a component does not know, naming the closest and the ones it knows."""
+    allowed = list(allowed)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
-        valid = ", ".join(allowed) or "none"
-        raise UsageError(f"unknown {what} option {unknown[0]!r} (valid: {valid})")
+        raise UsageError(f"unknown {what} option {unknown[0]!r} ({valid_names(unknown[0], allowed)})")
 
 
 def number_option(options: Mapping[str, str], key: str, default: float, what: str) -> float:

@@ -11,9 +11,29 @@ TEXT_FIELDS = frozenset({"customer_id", "accounting_code", "postal_code", "group
                          "contact_reference", "vat_number"})
 """Codes kept exactly as typed: templates format their columns as text."""
 
+DESCRIPTIONS_FR = {
+    "customer_id": "Identifie le client de façon unique ; obligatoire quand plusieurs clients ont le même nom.",
+    "customer_name": "Obligatoire pour un nouveau client ; l'identifie quand il n'a pas d'identifiant client.",
+    "accounting_code": "Le compte du client dans votre logiciel de comptabilité.",
+    "vat_number": "Le numéro de TVA intracommunautaire du client.",
+    "address": "La rue seulement.",
+    "postal_code": "Gardé comme texte : les zéros en tête restent.",
+    "account_manager_email": "Un email valide ; l'un des chargés de compte connus quand les réglages les listent.",
+    "workflow": "L'un des workflows connus quand les réglages les listent.",
+    "payment_period": "En jours entiers, par ex. 30.",
+    "group_name": "Pour une filiale : le nom du client qui est son groupe.",
+    "group_id": "Pour une filiale : l'identifiant client de son groupe.",
+    "contact_email": "Obligatoire pour un contact ; l'identifie.",
+    "contact_reference": "La référence du contact dans votre système.",
+    "contact_position": "ACCOUNTING (comptabilité), SALES (ventes), PURCHASER (acheteur) ou PAYER (payeur).",
+    "main_contact": "« 1 » marque le contact principal du client ; s'il y en a plusieurs, le dernier l'emporte.",
+}
+"""The descriptions in French, by field name."""
+
 
 def _field(name: str, en: str, fr: str, *synonyms: str, description: str = "", choices: tuple[str, ...] = ()) -> Field:
-    return Field(name, {"en": en, "fr": fr}, synonyms, description, choices, as_text=name in TEXT_FIELDS)
+    return Field(name, {"en": en, "fr": fr}, synonyms, description, choices, as_text=name in TEXT_FIELDS,
+                 translations={"fr": DESCRIPTIONS_FR[name]} if name in DESCRIPTIONS_FR else {})
 
 
 CUSTOMER_FIELDS = (

@@ -85,7 +85,7 @@ class CustomerRules:
         self.existing = existing
         self.parsers: dict[str, Callable[[str], Any]] = {
             "account_manager_email": (
-                parse.one_of(settings["known_account_managers"], "account manager")
+                parse.known_email(settings["known_account_managers"], "account manager")
                 if settings.get("known_account_managers") else parse.email
             ),
             "payment_period": parse.payment_period,

@@ -1,7 +1,9 @@
 """The settings of the customer rules, validated with marshmallow."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
+
+from .values import email
 
 
 class CommaList(fields.List):
@@ -13,11 +15,21 @@ class CommaList(fields.List):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class EmailAddress(fields.String):
+    """An email address checked like the file's emails."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        try:
+            return email(super()._deserialize(value, attr, data, **kwargs).strip())
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
 class CustomerSettings(Schema):
     default_payment_period = fields.Integer(
         load_default=None, allow_none=True, strict=False, validate=validate.Range(min=0),
         metadata={"description": "Days used when a customer's payment period is empty."},
     )
     known_workflows = CommaList(fields.String(), load_default=list)
-    known_account_managers = CommaList(fields.Email(), load_default=list)
+    known_account_managers = CommaList(EmailAddress(), load_default=list)
     unknown_workflow = fields.String(load_default="error", validate=validate.OneOf(["error", "warning"]))

@@ -90,10 +90,13 @@ colour = "blue"
 [[jobs]]
 name = "../escape"
 input = 3
+rejets = "r.csv"
 """)
     result = etl("batch", "bad.toml")
     assert result.code == 2 and result.err.count("\n") == 1
-    for problem in ("jobs.0.colour: Unknown field.", "jobs.1.name: must be letters",
+    for problem in ("jobs.0.colour: unknown key (valid: name, input, reader, sink, target, rules, mapping,",
+                    "jobs.1.rejets: unknown key (did you mean 'rejects'? valid: name, input,",
+                    "jobs.1.name: must be letters",
                     "jobs.1.input: must be a string or a list of strings"):
         assert problem in result.err
     (tmp_path / "missing.toml").write_text('[[jobs]]\nname = "x"\ninput = "nothing/*.csv"\n')

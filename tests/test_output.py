@@ -1,9 +1,11 @@
-"""What people see: progress on a terminal only, --quiet, --verbose, --version."""
+"""What people see: progress on a terminal only, --quiet, --verbose, --version, the summary's words."""
 from __future__ import annotations
 
 import io
 
-from conftest import EXAMPLE
+import pytest
+
+from conftest import EXAMPLE, write_csv
 from etl.progress import Progress
 
 
@@ -36,6 +38,39 @@ def test_no_progress_when_not_a_terminal_quiet_and_verbose(etl):
     assert etl("run", EXAMPLE, "--dry-run", "--quiet").err == ""
     verbose = etl("run", EXAMPLE, "--dry-run", "--verbose")
     assert "column 'Customer ID' -> customer_id" in verbose.err and "done in" in verbose.err
+
+
+def test_the_summary_counts_agree_in_number(etl, tmp_path):
+    write_csv(tmp_path / "one.csv", [{"Customer ID": "C1", "Customer name": "Acme", "Contact email": "a@acme.example"}])
+    assert etl("run", "one.csv").err.splitlines() == [
+        "1 line read: 1 imported, 0 rejected.",
+        "customers: 1 was created, 0 updated, 0 unchanged, 0 rejected.",
+        "contacts: 1 was created, 0 updated, 0 unchanged, 0 rejected.",
+    ]
+    write_csv(tmp_path / "two.csv", [{"Customer ID": "C2", "Customer name": "Beta"},
+                                     {"Customer ID": "C3", "Customer name": "Gamma"}])
+    assert etl("run", "two.csv").err.splitlines() == [
+        "2 lines read: 2 imported, 0 rejected.",
+        "customers: 2 were created, 0 updated, 0 unchanged, 0 rejected.",
+        "contacts: 0 were created, 0 updated, 0 unchanged, 0 rejected.",
+    ]
+
+
+def test_a_dry_run_says_what_would_be_imported(etl, tmp_path):
+    write_csv(tmp_path / "one.csv", [{"Customer ID": "C1", "Customer name": "Acme"}])
+    assert etl("run", "one.csv", "--dry-run").err.splitlines() == [
+        "1 line read: 1 would be imported, 0 rejected.",
+        "customers: 1 would be created, 0 updated, 0 unchanged, 0 rejected.",
+        "contacts: 0 would be created, 0 updated, 0 unchanged, 0 rejected.",
+    ]
+
+
+@pytest.mark.parametrize("bad, more", [(21, "... and 1 more error (see"), (22, "... and 2 more errors (see")])
+def test_errors_past_the_twentieth_are_counted_in_number(etl, tmp_path, bad, more):
+    write_csv(tmp_path / "bad.csv", [{"Customer ID": f"C{i}", "Customer name": "A", "Contact email": "bad"}
+                                     for i in range(bad)])
+    lines = etl("run", "bad.csv").err.splitlines()
+    assert lines[20].startswith(more) and lines[21] == f"{bad} lines read: 0 imported, {bad} rejected."
 
 
 def test_version(etl):

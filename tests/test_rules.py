@@ -135,18 +135,23 @@ def test_group_id_and_name_must_agree(imp):
     assert "is the customer 'Holding', not 'Other'" in errors(report)[0][2]
 
 
-@pytest.mark.parametrize("value, expected", [("30", 30), ("45.0", 45), ("0", 0), (" 60 ", 60)])
-def test_payment_period_whole_days(imp, value, expected):
+@pytest.mark.parametrize("value, expected", [
+    ("30", 30), ("45.0", 45), ("0", 0), (" 60 ", 60), ("30 jours", 30), ("30 j", 30), ("Net 30", 30), ("NET30", 30),
+    ("30 days", 30), ("30 jours net", 30), ("Net 30 days", 30), ("à 30 jours", 30), ("30 Tage", 30), ("30 días", 30),
+    ("60 giorni", 60), ("45 dagen", 45), ("90 Tage netto", 90), ("A 60 DÍAS", 60),
+])
+def test_payment_period_in_days_as_exports_write_it(imp, value, expected):
     _, _, store = imp([{"Customer ID": "C1", "Customer name": "Acme", "Default payment period": value}])
     assert store["customers"][0]["payment_period_days"] == expected
 
 
-@pytest.mark.parametrize("value", ["30 days", "-5", "3.5", "trente"])
-def test_payment_period_errors(imp, value):
+@pytest.mark.parametrize("value", ["45 jours fin de mois", "30 days end of month", "fin de mois", "à réception",
+                                   "Due on receipt", "comptant", "-5", "3.5", "trente", "30 days 30"])
+def test_payment_terms_that_are_not_a_number_of_days_are_errors(imp, value):
     result, report, _ = imp([{"Customer ID": "C1", "Customer name": "Acme", "Default payment period": value}])
     assert result.code == 2
     assert errors(report) == [(2, "Default payment period",
-                               "the default payment period must be a whole number of days (e.g. 30)")]
+                               f'"{value}" is not a number of days: give whole days, e.g. 30')]
 
 
 def test_default_payment_period_setting_fills_blanks_only(imp, tmp_path):
@@ -173,17 +178,30 @@ def test_account_manager_and_workflow_settings(imp, tmp_path):
         {"Customer ID": "C2", "Customer name": "B", "Workflow's name": "Unknown flow"},
         {"Customer ID": "C3", "Customer name": "C", "Email of the Account Manager": "other@corp.example"},
         {"Customer ID": "C4", "Customer name": "D", "Email of the Account Manager": "not an email"},
+        {"Customer ID": "C5", "Customer name": "E", "Email of the Account Manager": "AM@Corp.Example"},
     ], "--settings", "settings.toml")
     assert by(store, "customers", "external_id", "C1")["workflow"] == "Standard"
     found = {line: (column, message) for line, column, message in errors(report)}
     assert found[3] == ("Workflow's name", "unknown workflow: use one of Relance douce, Standard")
     assert found[4][0] == "Email of the Account Manager" and "unknown account manager" in found[4][1]
-    assert "unknown account manager" in found[5][1]
+    assert found[5][1].startswith("not a valid email address: ")
+    assert by(store, "customers", "external_id", "C5")["account_manager_email"] == "am@corp.example"
 
 
-def test_account_manager_must_be_an_email_without_a_known_list(imp):
-    _, report, _ = imp([{"Customer ID": "C4", "Customer name": "D", "Email of the Account Manager": "nope"}])
-    assert errors(report) == [(2, "Email of the Account Manager", "not a valid email address")]
+@pytest.mark.parametrize("known", [False, True])
+def test_account_managers_are_checked_like_contact_emails(imp, known):
+    managers = ("--rule-option", "known_account_managers=a@b.example") if known else ()
+    _, report, _ = imp([{"Customer ID": "C4", "Customer name": "D", "Email of the Account Manager": "a@b..example",
+                         "Contact email": "a@b..example"}], *managers)
+    assert sorted(errors(report)) == [
+        (2, column, "not a valid email address: an email address cannot have two periods in a row.")
+        for column in ("Contact email", "Email of the Account Manager")]
+
+
+def test_known_account_managers_must_be_valid_emails(etl, tmp_path):
+    write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    result = etl("run", "a.csv", "--rule-option", "known_account_managers=ok@corp.example,x@@corp.example")
+    assert result.code == 2 and "known_account_managers" in result.err and "not a valid email address" in result.err
 
 
 def test_unknown_workflow_as_a_warning(imp):
@@ -198,8 +216,20 @@ def test_invalid_settings_are_refused(etl, tmp_path):
     write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "A"}])
     result = etl("run", "a.csv", "--rule-option", "default_payment_period=-3", "--rule-option", "colour=blue")
     assert result.code == 2
-    assert "default_payment_period" in result.err and "colour" in result.err
+    assert "default_payment_period: Must be greater than or equal to 0." in result.err
+    assert ("colour: unknown setting (valid: default_payment_period, known_workflows, known_account_managers, "
+            "unknown_workflow)") in result.err
     assert not (tmp_path / "etl-db.json").exists()
+
+
+def test_a_misspelt_setting_names_the_closest_one(etl, tmp_path):
+    write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    (tmp_path / "settings.toml").write_text('known_workflow = ["Standard"]\n')
+    hint = "(did you mean 'known_workflows'? valid: default_payment_period, known_workflows,"
+    for option in (("--settings", "settings.toml"), ("--rule-option", "known_workflow=Standard")):
+        result = etl("run", "a.csv", *option)
+        assert result.code == 2 and result.err.count("\n") == 1
+        assert f"known_workflow: unknown setting {hint}" in result.err, result.err
 
 
 def test_a_customer_without_contact(imp):

@@ -123,3 +123,19 @@ def test_python_api_returns_the_cli_report(tmp_path):
 
     report = etl.run(EXAMPLE, sink="json", target=tmp_path / "out.json")
     assert report.status == "success" and report.as_dict()["rows"]["read"] == 29
+
+
+def test_a_misspelt_option_or_limit_names_the_closest_one(etl, tmp_path):
+    write_csv(tmp_path / "in.csv", [customer("C1", "Acme")])
+    for option, message in [
+        (("--reader-option", "delimter=;"),
+         "unknown CSV reader option 'delimter' (did you mean 'delimiter'? valid: delimiter, encoding, max_field_size)"),
+        (("--sink-option", "lock_timout=5"),
+         "unknown tinydb sink option 'lock_timout' (did you mean 'lock_timeout'? valid: lock_timeout)"),
+        (("--limit", "row=5"),
+         "unknown limit 'row' (did you mean 'rows'? valid: file_size, columns, rows, value_length, errors)"),
+        (("--sink", "json", "--sink-option", "colour=red"), "unknown json sink option 'colour' (valid: none)"),
+    ]:
+        result = etl("run", "in.csv", *option)
+        assert result.code == 2 and result.err == f"etl: error: {message}\n"
+    assert not (tmp_path / "etl-db.json").exists()

@@ -27,6 +27,11 @@ def test_csv_template_has_every_column_and_imports_once_filled(etl, tmp_path, la
     assert read_store(tmp_path / "etl-db.json")["contacts"][0]["position"] == "PAYER"
 
 
+def test_every_described_field_is_described_in_french():
+    described = [f for f in FIELDS if f.description]
+    assert described and all(f.describe("fr") not in ("", f.description) for f in described)
+
+
 @pytest.mark.parametrize("lang", ["en", "fr"])
 def test_xlsx_template_styles_lists_guide_and_a_filled_copy_imports(etl, tmp_path, lang):
     from openpyxl import load_workbook
@@ -40,8 +45,12 @@ def test_xlsx_template_styles_lists_guide_and_a_filled_copy_imports(etl, tmp_pat
     assert sheet.column_dimensions["A"].width >= 14
     lists = {dv.formula1: str(dv.sqref) for dv in sheet.data_validations.dataValidation}
     assert lists['"ACCOUNTING,SALES,PURCHASER,PAYER"'].startswith("T2:") and lists['"1,0"'].startswith("U2:")
+    assert [c.value for c in guide[1]] == {"en": ["Column", "What to enter", "Allowed values"],
+                                           "fr": ["Colonne", "Contenu attendu", "Valeurs permises"]}[lang]
     assert [row[0].value for row in guide.iter_rows(min_row=2)] == header
-    assert "Whole days" in [row[1].value for row in guide.iter_rows(min_row=2)][11]
+    descriptions = [row[1].value for row in guide.iter_rows(min_row=2)]
+    assert descriptions[11] == {"en": "Whole days, e.g. 30.", "fr": "En jours entiers, par ex. 30."}[lang]
+    assert descriptions == [f.describe(lang) or None for f in FIELDS]
     values = {0: "C1", 1: "Acme", 5: "06000", 11: 45, 14: "a@acme.example", 17: 33123456789, 19: "PAYER", 20: 1}
     for column, value in values.items():
         sheet.cell(row=2, column=column + 1, value=value)
