@@ -128,9 +128,12 @@ def run(
             progress.close()
     if quiet:
         sys.exit(result.exit_code)
-    if verbose:
-        for title, field in result.mapping.items():
-            click.echo(f"column {title!r} -> {field}", err=True)
+    if verbose and result.mapping is not None:
+        from .mapping_cli import describe
+
+        click.echo(describe(result.mapping), err=True)
+    for line in result.mapping_summary():
+        click.echo(line, err=True)
     for error in result.sorted_errors()[:20]:
         column = f" column {error.column!r}" if error.column else ""
         click.echo(f"{input}: line {error.line}{column}: {error.message}", err=True)
@@ -205,7 +208,7 @@ def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...],
     from .job import Job
     from .mapping import load_mapping_file
     from .mapping_cli import confirm_doubtful, describe, save_mapping
-    from .pipeline import choose_reader, open_table, propose_mapping
+    from .pipeline import choose_reader, missing_columns, open_table, propose_mapping
     from .registry import get_registry
     from .settings import parse_options
 
@@ -214,15 +217,18 @@ def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...],
     job = Job(input=input, reader=reader, reader_options=parse_options(reader_option, "--reader-option"),
               rules=rules, mapping=load_mapping_file(mapping) if mapping else {})
     table = open_table(choose_reader(job, registry), job)
-    table.close()
-    fields = registry.rule_set(rules).create().fields
-    proposal = propose_mapping(table.header, fields, job.mapping)
+    try:
+        rule_set = registry.rule_set(rules).create()
+        proposal = propose_mapping(table, rule_set.fields, job)
+    finally:
+        table.close()
     if interactive:
-        confirm_doubtful(proposal, fields)
+        confirm_doubtful(proposal, rule_set.fields)
     click.echo(describe(proposal))
     if save:
         save_mapping(proposal, save)
         click.echo(f"mapping saved to {save}; use it with --mapping {save}", err=True)
+    missing_columns(proposal, rule_set, job)
 
 
 cli.add_command(template)

@@ -44,6 +44,18 @@ class Table(Protocol):
 
 
 @dataclass(frozen=True)
+class Content:
+    """What a field's values look like, to check a column's sample against."""
+
+    name: str
+    """What the values are, in plural words ("email addresses")."""
+    accepts: Callable[[str], bool]
+    """Whether one stripped, non-empty value looks like this field's."""
+    alone: bool = False
+    """Values this distinctive map a column whose title says nothing known."""
+
+
+@dataclass(frozen=True)
 class Field:
     """A field the rules fill from one column of the file."""
 
@@ -58,6 +70,12 @@ class Field:
     """Values are codes to keep exactly as typed (leading zeros, long numbers): templates format them as text."""
     translations: Mapping[str, str] = field(default_factory=dict)
     """The description in other languages than English, by language ("fr"...), for templates."""
+    content: Content | None = None
+    """What the values look like: a column whose sample contradicts it is not matched by its title alone."""
+    false_friends: tuple[str, ...] = ()
+    """Titles that look like this field's but mean something else: never matched to it."""
+    needs: str | None = None
+    """A field without whose column this one's is ignored (a company phone in a file without contact emails)."""
 
     def describe(self, lang: str) -> str:
         """The description in ``lang``, else in English."""

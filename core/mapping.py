@@ -1,16 +1,21 @@
-"""Linking a file's columns to the rules' fields: automatically from the titles, or explicitly.
+"""Linking a file's columns to the rules' fields: automatically from the titles and the
+content, or explicitly.
 
-Titles are compared after normalisation (case, accents, punctuation, spacing); a title
-that is no known spelling may still match by similarity, but never when two fields
-compete for it.
+A title matches a field when, after normalisation (case, accents, punctuation, spacing), it
+is one of the field's spellings; else when its words are a spelling's words, in any order,
+with CamelCase and snake_case split, numbers and qualifiers such as "Billing" or "Main"
+left out; else when it is a close misspelling of one, word by word. A sample of each column's
+values then confirms the match, refuses it when the values contradict the field, or maps a
+column whose title says nothing known but whose values are unmistakable. Each field takes
+one column: better matches first, so an exact title is never blocked by a guess.
 """
 from __future__ import annotations
 
 import difflib
 import re
 import unicodedata
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from .components import Field
 from .errors import UsageError
@@ -19,10 +24,38 @@ FUZZY_THRESHOLD = 0.84
 """Lowest similarity for a title to match a spelling it is not."""
 FUZZY_MARGIN = 0.06
 """Two fields closer than this to the best score compete: the match is left to the user."""
+WORD_SIMILARITY = 0.75
+"""Lowest similarity of a misspelt word to the word it stands for."""
+CONTRADICTED = 0.5
+"""Below this share of values that look right, the content contradicts a title's match."""
+REFUSING_VALUES = 3
+"""Fewer distinct values than this never refuse a match (a few bad values are the lines' errors)."""
+REFUSING_EXACT_VALUES = 5
+EXACT_CONTRADICTED = 0.2
+"""A field's own title is refused only on more and clearer evidence."""
+CONFIRMED = 0.8
+"""From this share of values that look right, the content confirms a title's match."""
+ALONE = 0.9
+"""From this share of distinctive values (and at least ``ALONE_VALUES``), content alone maps a column."""
+ALONE_VALUES = 3
+SAMPLE_ROWS = 200
+"""Data rows whose values are looked at."""
 
-EXACT, SYNONYM, FUZZY, EXPLICIT = "exact", "synonym", "similar", "explicit"
+EXACT, SYNONYM, WORDS, FUZZY, CONTENT, EXPLICIT = "exact", "synonym", "words", "similar", "content", "explicit"
+RANKS = {EXPLICIT: 0, EXACT: 1, SYNONYM: 2, WORDS: 3, FUZZY: 4, CONTENT: 5}
+"""Which kind of match takes a field first when two columns want it."""
+
+STOP_WORDS = frozenset("a an the of for and or to de du des d la le les l en et pour par au aux y el los las del "
+                       "der die das dem den von vom und fur zu il lo di da".split())
+"""Words that say nothing of a column, in the languages of the exports (English, French, German, Spanish, Italian)."""
+QUALIFIERS = frozenset("billing bill mailing invoicing invoice main primary principal principale principaux default "
+                       "facturation person po postal required obligatoire optional facultatif address adresse customer client "
+                       "company societe entreprise external".split())
+"""Words that qualify a field without changing it: "Billing City" is a city, "Person1Email" an email.
+Left out only when the title matches no spelling with them."""
 
 _NOT_WORD = re.compile(r"[\W_]+")
+_CASE_OR_DIGIT_CHANGE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 
 
 def _latin_letters() -> dict[int, str]:
@@ -48,6 +81,18 @@ def normalise(title: str) -> str:
     return _NOT_WORD.sub(" ", title.casefold()).strip()
 
 
+def _stem(word: str) -> str:
+    """A word without its plural "s" ("Phone Numbers" is "phone number")."""
+    return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
+
+
+def words(title: str) -> frozenset[str]:
+    """The words of a title that say what it is: CamelCase, snake_case and numbers split,
+    normalised, plurals singular, without stop words."""
+    spaced = _CASE_OR_DIGIT_CHANGE.sub(" ", title)
+    return frozenset(_stem(w) for w in normalise(spaced).split() if w not in STOP_WORDS)
+
+
 @dataclass
 class ColumnMatch:
     """What one column of the file is linked to."""
@@ -58,10 +103,23 @@ class ColumnMatch:
     how: str = ""
     score: float = 0.0
     note: str = ""
+    content: str = ""
+    """What the values said: "confirmed" the match, or "" when not looked at or not telling."""
 
     @property
     def doubtful(self) -> bool:
-        return self.how == FUZZY or bool(self.note)
+        return self.how in (FUZZY, CONTENT) or bool(self.note)
+
+    def as_dict(self) -> dict[str, object]:
+        """How the report shows it."""
+        entry: dict[str, object] = {"column": self.title, "field": self.field, "how": self.how or None}
+        if self.how == FUZZY:
+            entry["score"] = round(self.score, 2)
+        if self.content:
+            entry["content"] = self.content
+        if self.note:
+            entry["note"] = self.note
+        return entry
 
 
 @dataclass
@@ -83,81 +141,216 @@ class ColumnMapping:
         """The mapping as written by ``etl map --save``: column title -> field ("" to ignore)."""
         return {m.title: m.field or "" for m in self.columns}
 
+    def guesses(self) -> list[ColumnMatch]:
+        """The columns linked by anything but their exact title or the user's word."""
+        return [m for m in self.columns if m.field and m.how not in (EXACT, EXPLICIT)]
 
-def _spellings(fields: Sequence[Field]) -> dict[str, tuple[str, str]]:
-    """normalised spelling -> (field, how)."""
-    known: dict[str, tuple[str, str]] = {}
-    for f in fields:
-        for spelling in (f.name, *f.labels.values()):
-            known.setdefault(normalise(spelling), (f.name, EXACT))
-        for spelling in f.synonyms:
-            known.setdefault(normalise(spelling), (f.name, SYNONYM))
-    return known
+    def ignored(self) -> list[ColumnMatch]:
+        return [m for m in self.columns if not m.field]
 
 
-def _similar(title: str, known: Mapping[str, tuple[str, str]]) -> tuple[str | None, float, str]:
-    """Best field by similarity, or None with a note when fields compete."""
+@dataclass
+class _Knowledge:
+    """The fields' spellings, indexed for every kind of title match."""
+
+    fields: Mapping[str, Field]
+    spellings: dict[str, tuple[str, str]] = field(default_factory=dict)
+    """normalised spelling -> (field, EXACT or SYNONYM)."""
+    by_words: dict[frozenset[str], set[str]] = field(default_factory=dict)
+    """a spelling's words -> the fields spelt so."""
+    false_friends: dict[frozenset[str], set[str]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, fields: Sequence[Field]) -> _Knowledge:
+        known = cls({f.name: f for f in fields})
+        for f in fields:
+            for spelling, how in [(f.name, EXACT), *((label, EXACT) for label in f.labels.values()),
+                                  *((synonym, SYNONYM) for synonym in f.synonyms)]:
+                known.spellings.setdefault(normalise(spelling), (f.name, how))
+                if key := words(spelling):
+                    known.by_words.setdefault(key, set()).add(f.name)
+            for friend in f.false_friends:
+                known.false_friends.setdefault(words(friend), set()).add(f.name)
+        return known
+
+
+def _title_candidates(title: str, known: _Knowledge) -> tuple[list[tuple[str, str, float]], str]:
+    """The fields a title may mean, best first, as (field, how, score); or none and why."""
+    key = normalise(title)
+    if not key:
+        return [], ""
+    title_words = words(title)
+    barred = known.false_friends.get(title_words, set())
+    if key in known.spellings and known.spellings[key][0] not in barred:
+        field_name, how = known.spellings[key]
+        return [(field_name, how, 1.0)], ""
+    found = _by_words(title_words, known, barred)
+    if found:
+        return found, ""
+    if barred:
+        return [], f"means something else than {', '.join(sorted(barred))}"
+    return _similar(key, title_words, known)
+
+
+def _by_words(title_words: frozenset[str], known: _Knowledge, barred: set[str]) -> list[tuple[str, str, float]]:
+    """Fields whose spelling has the title's words, less qualifiers and numbering: the spelling with
+    the most words first; fewer words left over score higher, a number other than 1 least."""
     best: dict[str, float] = {}
-    for spelling, (field_name, _) in known.items():
-        score = difflib.SequenceMatcher(None, title, spelling).ratio()
-        if score > best.get(field_name, 0.0):
+    size = 0
+    for spelling_words, names in known.by_words.items():
+        left = title_words - spelling_words
+        if len(spelling_words) < size or not spelling_words <= title_words or not all(w in QUALIFIERS or w.isdigit() for w in left):
+            continue
+        score = 1.0 - sum(0.02 if w == "1" else 0.1 if w.isdigit() else 0.05 for w in left)
+        if len(spelling_words) > size:
+            best, size = {}, len(spelling_words)
+        for name in names - barred:
+            best[name] = max(score, best.get(name, 0.0))
+    return sorted(((name, WORDS, score) for name, score in best.items()), key=lambda c: -c[2])
+
+
+def _words_pair_up(title_words: frozenset[str], spelling_words: frozenset[str]) -> bool:
+    """Whether each word of a title is a word of the spelling or a misspelling of one."""
+    extra, missing = sorted(title_words - spelling_words), sorted(spelling_words - title_words)
+    if len(extra) != len(missing):
+        return False
+    return all(difflib.SequenceMatcher(None, a, b).ratio() >= WORD_SIMILARITY for a, b in zip(extra, missing))
+
+
+def _similar(key: str, title_words: frozenset[str], known: _Knowledge) -> tuple[list[tuple[str, str, float]], str]:
+    """Fields whose spelling the title is a close misspelling of, or none with a note when fields compete."""
+    best: dict[str, float] = {}
+    for spelling, (field_name, _) in known.spellings.items():
+        score = difflib.SequenceMatcher(None, key, spelling).ratio()
+        if score >= FUZZY_THRESHOLD and score > best.get(field_name, 0.0) and \
+                _words_pair_up(title_words, words(spelling)):
             best[field_name] = score
     ranked = sorted(best.items(), key=lambda item: -item[1])
-    if not ranked or ranked[0][1] < FUZZY_THRESHOLD:
-        return None, 0.0, ""
-    if len(ranked) > 1 and ranked[1][1] >= FUZZY_THRESHOLD and ranked[0][1] - ranked[1][1] < FUZZY_MARGIN:
-        rivals = ", ".join(name for name, score in ranked[:2])
-        return None, ranked[0][1], f"close to several fields ({rivals}): map it explicitly"
-    return ranked[0][0], ranked[0][1], ""
+    if not ranked:
+        return [], ""
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < FUZZY_MARGIN:
+        rivals = ", ".join(name for name, _ in ranked[:2])
+        return [], f"close to several fields ({rivals}): map it explicitly"
+    return [(ranked[0][0], FUZZY, ranked[0][1])], ""
 
 
-def propose(header: Sequence[str], fields: Sequence[Field]) -> ColumnMapping:
-    """The automatic mapping of ``header`` to ``fields``."""
-    known = _spellings(fields)
-    matches: list[ColumnMatch] = []
-    taken: dict[str, ColumnMatch] = {}
-    for index, title in enumerate(header):
-        key = normalise(title)
-        if key in known:
-            field_name, how = known[key]
-            match = ColumnMatch(index, title, field_name, how, 1.0)
-        elif key:
-            field_name, score, note = _similar(key, known)
-            match = ColumnMatch(index, title, field_name, FUZZY if field_name else "", score, note)
+def _share(values: Sequence[str], f: Field) -> float:
+    """The share of the values that look like the field's."""
+    assert f.content is not None
+    return sum(map(f.content.accepts, values)) / len(values)
+
+
+def _by_content(match: ColumnMatch, candidates: list[tuple[str, str, float]], values: Sequence[str],
+                known: _Knowledge) -> None:
+    """Choose among the title's candidates, the best title first and, among equals, the one whose
+    values fit; refuse a match its values contradict."""
+    kept, refused = [], []
+    for name, how, score in candidates:
+        f = known.fields[name]
+        share = _share(values, f) if f.content is not None and values else None
+        exact = how == EXACT
+        if share is not None and len(values) >= (REFUSING_EXACT_VALUES if exact else REFUSING_VALUES) and \
+                share < (EXACT_CONTRADICTED if exact else CONTRADICTED):
+            refused.append(f"its values are not {f.content.name} (e.g. {_example(values, f)!r})")
         else:
-            match = ColumnMatch(index, title, None)
+            kept.append((score, share is not None and share >= CONFIRMED, name, how))
+    if kept:
+        score, confirmed, match.field, match.how = max(kept, key=lambda k: k[:2])
+        match.score, match.content = score, "confirmed" if confirmed else ""
+    else:
+        match.note = f"the title suggests {', '.join(c[0] for c in candidates)} but " + "; ".join(refused)
+
+
+def _example(values: Sequence[str], f: Field) -> str:
+    assert f.content is not None
+    return next(v for v in values if not f.content.accepts(v))[:40]
+
+
+def _content_alone(match: ColumnMatch, values: Sequence[str], known: _Knowledge) -> None:
+    """Link a column whose title says nothing known to the one field its values unmistakably belong to."""
+    if len(values) < ALONE_VALUES:
+        return
+    fitting = [(share, name) for name, f in known.fields.items() if f.content is not None and f.content.alone
+               and (share := _share(values, f)) >= ALONE]
+    if len(fitting) == 1:
+        match.score, match.field = fitting[0]
+        match.how = CONTENT
+
+
+def _assign(matches: list[ColumnMatch], known: _Knowledge) -> None:
+    """One column per field, the best match first; then drop the columns whose needed field has none."""
+    taken: dict[str, ColumnMatch] = {}
+    for match in sorted((m for m in matches if m.field), key=lambda m: (RANKS[m.how], -m.score, m.index)):
+        assert match.field is not None
         if match.field in taken:
             match.note = f"{match.field} is already taken by column {taken[match.field].title!r}"
-            match.field, match.how = None, ""
-        elif match.field:
+            match.field, match.how, match.content = None, "", ""
+        else:
             taken[match.field] = match
+    for match in matches:
+        needs = known.fields[match.field].needs if match.field else None
+        if needs and needs not in taken:
+            match.note = f"no column for {needs}, which {match.field} needs: left out"
+            match.field, match.how, match.content = None, "", ""
+
+
+def column_samples(rows: Iterable[tuple[int, Sequence[str]]], width: int) -> list[list[str]]:
+    """The distinct non-empty values of each column in ``rows``, stripped, in order of appearance."""
+    seen: list[dict[str, None]] = [{} for _ in range(width)]
+    for _, cells in rows:
+        for values, cell in zip(seen, cells):
+            if isinstance(cell, str) and (text := cell.strip()):
+                values.setdefault(text)
+    return [list(values) for values in seen]
+
+
+def propose(header: Sequence[str], fields: Sequence[Field], samples: Sequence[Sequence[str]] = (),
+            explicit: Mapping[str, str | None] | None = None) -> ColumnMapping:
+    """The mapping of ``header`` to ``fields``: the user's ``explicit`` one (see :func:`explicit_links`),
+    completed automatically, using ``samples`` of each column's values when given."""
+    known = _Knowledge.of(fields)
+    links = explicit_links(header, explicit or {}, fields)
+    forced = set(links.values())
+    matches = []
+    for index, title in enumerate(header):
+        if title in links:
+            matches.append(ColumnMatch(index, title, links[title] or None, EXPLICIT, 1.0))
+            continue
+        values = samples[index] if index < len(samples) else ()
+        candidates, note = _title_candidates(title, known)
+        candidates = [c for c in candidates if c[0] not in forced]
+        match = ColumnMatch(index, title, None, note=note)
+        if candidates:
+            _by_content(match, candidates, values, known)
+        elif not note:
+            _content_alone(match, values, known)
         matches.append(match)
-    return ColumnMapping(matches, [f.name for f in fields if f.name not in taken])
+    _assign(matches, known)
+    return ColumnMapping(matches, [f.name for f in fields if f.name not in {m.field for m in matches}])
 
 
-def apply_explicit(mapping: ColumnMapping, explicit: Mapping[str, str | None], fields: Sequence[Field]) -> ColumnMapping:
-    """Override or complete ``mapping`` with a user's mapping.
+def closest(name: str, valid: Iterable[str]) -> str:
+    """", did you mean X?" for the valid name closest to a mistyped one, or ""."""
+    found = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    return f"; did you mean {found[0]!r}?" if found else ""
 
-    ``explicit`` maps column title -> field, or field -> column title (told apart by
-    its keys); an empty field ignores the column.
+
+def explicit_links(header: Sequence[str], explicit: Mapping[str, str | None], fields: Sequence[Field]) -> dict[str, str]:
+    """A user's mapping as column title -> field ("" ignores the column), checked against the file and the fields.
+
+    ``explicit`` maps column title -> field, or field -> column title (told apart by its keys).
     """
-    names = {f.name for f in fields}
-    titles = {m.title: m for m in mapping.columns}
+    names = [f.name for f in fields]
+    titles = set(header)
     if explicit and all(k in names for k in explicit) and not any(k in titles for k in explicit):
         explicit = {column: field for field, column in explicit.items() if column}
     for title, field_name in explicit.items():
         if title not in titles:
-            raise UsageError(f"the mapping names column {title!r}, which is not in the file")
+            raise UsageError(f"the mapping names column {title!r}, which is not in the file{closest(title, titles)}")
         if field_name and field_name not in names:
-            raise UsageError(f"the mapping links column {title!r} to unknown field {field_name!r}")
-        for match in mapping.columns:
-            if field_name and match.field == field_name:
-                match.field, match.how = None, ""
-        match = titles[title]
-        match.field, match.how, match.score, match.note = (field_name or None), EXPLICIT, 1.0, ""
-    used = {m.field for m in mapping.columns if m.field}
-    mapping.unmapped_fields = [f.name for f in fields if f.name not in used]
-    return mapping
+            raise UsageError(f"the mapping links column {title!r} to unknown field {field_name!r}"
+                             f"{closest(field_name, names)} (the fields: {', '.join(names)})")
+    return {title: field_name or "" for title, field_name in explicit.items()}
 
 
 def load_mapping_file(path) -> dict[str, str | None]:

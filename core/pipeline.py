@@ -15,7 +15,7 @@ from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, R
 from .errors import EtlError, InputError, Interrupted, RowError, Terminated, UsageError
 from .history import import_entry
 from .job import Job
-from .mapping import ColumnMapping, apply_explicit, propose
+from .mapping import SAMPLE_ROWS, ColumnMapping, column_samples, propose
 from .plugin_manager import get_plugin_manager
 from .progress import Progress
 from .read_ahead import read_ahead, worth_reading_ahead
@@ -87,17 +87,24 @@ def open_table(spec: ReaderSpec, job: Job) -> Table:
         return table
 
 
-def propose_mapping(header: Sequence[str], fields: Sequence[Field], explicit: dict) -> ColumnMapping:
-    """The automatic mapping of the header, overridden by the explicit one."""
-    return apply_explicit(propose(header, fields), explicit, fields)
+def propose_mapping(table: Table, fields: Sequence[Field], job: Job) -> ColumnMapping:
+    """The job's explicit mapping, completed from the titles and a sample of the first rows' values."""
+    with about(job.input):
+        samples = column_samples(islice(table.rows(), SAMPLE_ROWS), len(table.header))
+    return propose(table.header, fields, samples, job.mapping)
+
+
+def missing_columns(mapping: ColumnMapping, rules: Rules, job: Job) -> None:
+    """Refuse a mapping that leaves a required field without a column."""
+    missing = rules.missing_fields(set(mapping.field_columns()))
+    if missing:
+        raise UsageError(f"{job.input}: " + "; ".join(missing))
 
 
 def map_columns(table: Table, rules: Rules, job: Job) -> ColumnMapping:
     """The column mapping, refused when a required field has no column."""
-    mapping = propose_mapping(table.header, rules.fields, job.mapping)
-    missing = rules.missing_fields(set(mapping.field_columns()))
-    if missing:
-        raise UsageError(f"{job.input}: " + "; ".join(missing))
+    mapping = propose_mapping(table, rules.fields, job)
+    missing_columns(mapping, rules, job)
     return mapping
 
 
@@ -244,7 +251,7 @@ class Run:
         job, report, hooks = self.job, self.report, get_plugin_manager().hook
         mapping = map_columns(table, rules, job)
         report.declare(rules.kinds)
-        report.mapping = {v: k for k, v in mapping.titles().items()}
+        report.mapping = mapping
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         try:
             hooks.job_started(job=job)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from .components import CREATED, UNCHANGED, UPDATED
 from .errors import RowError
+from .mapping import ColumnMapping
 
 OUTCOMES = (CREATED, UPDATED, UNCHANGED, "rejected")
 
@@ -21,8 +22,8 @@ class Report:
     warnings: list[RowError] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     dry_run: bool = False
-    mapping: dict[str, str] = field(default_factory=dict)
-    """The file's column titles and the field each one filled."""
+    mapping: ColumnMapping | None = None
+    """How the file's columns were linked to the fields."""
     _rejected_cache: tuple[tuple[int, int], set[int]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -77,10 +78,25 @@ class Report:
             **self.counts,
             "errors": [error.as_dict() for error in self.sorted_errors()],
             "warnings": [warning.as_dict() for warning in sorted(self.warnings, key=lambda w: w.line)],
+            "mapping": [m.as_dict() for m in self.mapping.columns if m.field] if self.mapping else [],
+            "ignored_columns": [m.as_dict() for m in self.mapping.ignored()] if self.mapping else [],
         }
 
     def write(self, path: Path) -> None:
         path.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+    def mapping_summary(self) -> list[str]:
+        """The columns linked by a guess and the columns ignored, for people to check."""
+        if self.mapping is None:
+            return []
+        lines = []
+        if guesses := self.mapping.guesses():
+            lines.append("columns matched by a guess: " + ", ".join(
+                f"{m.title!r} -> {m.field} ({m.how})" for m in guesses))
+        if ignored := self.mapping.ignored():
+            lines.append("columns ignored: " + ", ".join(
+                f"{m.title!r}" + (f" ({m.note})" if m.note else "") for m in ignored))
+        return lines
 
     def summary(self) -> str:
         """A few plain lines for people."""

@@ -10,7 +10,7 @@ from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, valida
 
 from etl.mapping import normalise
 
-from .fields import POSITIONS
+POSITIONS = ("ACCOUNTING", "SALES", "PURCHASER", "PAYER")
 
 PLAIN_EMAIL = re.compile(
     r"(?=.{1,254}\Z)"  # the library's length limit (it allows a local part longer than 64)
@@ -42,6 +42,13 @@ POSITION_WORDS = {
     "achat": "PURCHASER",
     "achats": "PURCHASER",
     "payeur": "PAYER",
+    "accounts": "ACCOUNTING",
+    "accounts payable": "ACCOUNTING",
+    "finance": "ACCOUNTING",
+    "purchasing": "PURCHASER",
+    "procurement": "PURCHASER",
+    "billing": "PAYER",
+    "facturation": "PAYER",
 }
 TRUE_WORDS = frozenset({"1", "yes", "y", "oui", "o", "x", "true", "vrai"})
 FALSE_WORDS = frozenset({"0", "no", "n", "non", "false", "faux"})

@@ -380,6 +380,12 @@ GENERATED: dict[str, tuple[Callable[[Path], None], str | None]] = {
 
 COMMITTED_BUGS: dict[str, str] = {}
 
+GOOD_ENOUGH_TO_IMPORT = {
+    "frictionless-py/data/blank-rows.csv": "id and name are a customer's ID and name; the blank row is skipped",
+    "frictionless-py/data/duplicate-headers.csv": "id and name map; the repeated ids are ignored columns, and said so",
+}
+"""Committed inputs that are bad for some tools but import here, with the reason: they may exit 0."""
+
 
 def is_case(path: Path) -> bool:
     name = path.name
@@ -498,8 +504,12 @@ def test_bad_input_ends_in_one_clear_line_naming_the_file(case: str, read_ahead:
              f"{got.line_count} stderr lines:\n{head}")
     assert not got.timed_out, f"killed after {TIMEOUT} s; {where}"
     assert got.rss_kib <= MAX_RSS_KIB, f"peak RSS over {MAX_RSS_KIB // 1024} MiB; {where}"
-    assert got.code in (1, 2), where
     assert not got.traceback, where
+    if case.removeprefix("committed:") in GOOD_ENOUGH_TO_IMPORT:
+        rows = json.loads((tmp_path / "report.json").read_text())["rows"]
+        assert got.code == 0 and rows["read"] == rows["imported"] > 0, where
+        return
+    assert got.code in (1, 2), where
     assert got.lines, f"nothing on stderr; {where}"
     if got.code == 2 and got.lines[0].startswith("etl: error: "):
         assert got.line_count == 1, f"an error of more than one line; {where}"

@@ -41,7 +41,7 @@ def test_close_misspellings_match_with_a_score():
 
 
 def test_a_title_close_to_two_fields_is_never_matched_silently():
-    [match] = propose(["Contact e"], FIELDS).columns
+    [match] = propose(["Prnom du contact"], FIELDS).columns
     assert match.field is None and "close to several fields" in match.note
 
 
@@ -124,9 +124,9 @@ def test_etl_map_interactive_asks_about_doubtful_pairs(etl, tmp_path, monkeypatc
     import io
     import sys
 
-    write_csv(tmp_path / "in.csv", [["C1", "Acme", "z"]], header=["Customer ID", "Contact e", "Custmer nam"])
+    write_csv(tmp_path / "in.csv", [["C1", "Acme", "z"]], header=["Customer ID", "Prnom du contact", "Custmer nam"])
     monkeypatch.setattr(sys, "stdin", io.StringIO("-\ncustomer_name\n"))
     result = etl("map", "in.csv", "--interactive", "--save", "m.json")
     assert result.code == 0, result.err
     assert json.loads((tmp_path / "m.json").read_text()) == {
-        "Customer ID": "customer_id", "Contact e": "", "Custmer nam": "customer_name"}
+        "Customer ID": "customer_id", "Prnom du contact": "", "Custmer nam": "customer_name"}
