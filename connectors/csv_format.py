@@ -1,11 +1,11 @@
-"""The ``csv`` format: delimited text files (``.csv``, ``.txt``), read and written.
+"""The ``csv`` format: delimited text files (``.csv``, ``.txt``, ``.tsv``, ``.tab``), read and written.
 
 Unless given as reader options, reading detects:
 
 * the encoding: a byte order mark (UTF-8, UTF-16, UTF-32), else UTF-16 without one
   (NUL in one byte of most byte pairs), else UTF-8 if the whole file is valid UTF-8,
   else Windows-1252 if it can decode every byte, else Latin-1;
-* the column separator: ';', ',' or '|', whichever splits the most of the first
+* the column separator: ';', ',', '|' or tab, whichever splits the most of the first
   records into as many fields as the header (ties: more fields, then that order).
 
 Reader options (``--reader-option KEY=VALUE``):
@@ -35,7 +35,7 @@ from etl import hookimpl
 from etl.components import ReaderSpec, Row
 from etl.errors import InputError, UsageError
 
-DELIMITERS = (";", ",", "|")
+DELIMITERS = (";", ",", "|", "\t")
 """The separators detected, in tie-break order."""
 
 DELIMITER_NAMES = {";": ";", ",": ",", "|": "|", "tab": "\t", "\t": "\t", "\\t": "\t"}
@@ -227,10 +227,10 @@ def register_readers() -> list[ReaderSpec]:
     return [
         ReaderSpec(
             name="csv",
-            extensions=(".csv", ".txt"),
+            extensions=(".csv", ".txt", ".tsv", ".tab"),
             open=open_csv,
             write=write_csv,
-            description="delimited text: ';', ',' or '|' and UTF-8, UTF-16 or Windows-1252, detected",
+            description="delimited text: ';', ',', '|' or tab and UTF-8, UTF-16 or Windows-1252, detected",
         )
     ]
 

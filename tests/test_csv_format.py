@@ -21,7 +21,7 @@ from etl.connectors import csv_format
 from etl.errors import InputError, UsageError
 
 SPECTRUM = Path(__file__).parent / "data" / "csv" / "csv-spectrum"
-NO_SEPARATOR = "no column separator found: expected ';', ',' or '|' between the column titles"
+NO_SEPARATOR = "no column separator found: expected ';', ',', '|' or tab between the column titles"
 BINARY = "not a text CSV file (binary content)"
 
 
@@ -54,14 +54,14 @@ def csv_file(tmp_path: Path) -> Path:
 
 def test_registers_the_csv_format() -> None:
     [spec] = register_readers()
-    assert (spec.name, spec.extensions) == ("csv", (".csv", ".txt"))
+    assert (spec.name, spec.extensions) == ("csv", (".csv", ".txt", ".tsv", ".tab"))
     assert spec.open is open_csv and spec.write is write_csv
 
 
 # Separators
 
 
-@pytest.mark.parametrize("delimiter", [";", ",", "|"])
+@pytest.mark.parametrize("delimiter", [";", ",", "|", "\t"])
 def test_reads_each_separator(csv_file: Path, delimiter: str) -> None:
     write(csv_file, f"Name{delimiter}Town\nAcme{delimiter}Lyon\nBolt{delimiter}Paris\n")
     header, rows, options = read(csv_file)
@@ -81,6 +81,8 @@ def test_reads_each_separator(csv_file: Path, delimiter: str) -> None:
         ('"a;b",c\n1,2\n', ",", ["1", "2"]),
         ("id|name\n1|Doe, John; Jr\n", "|", ["1", "Doe, John; Jr"]),
         ('id|name\n1|"a|b"\n', "|", ["1", "a|b"]),
+        ("id\tname\n1\tDoe, John; Jr|x\n", "\t", ["1", "Doe, John; Jr|x"]),
+        ("id;name\n1;a\tb\n2;c\td\n", ";", ["1", "a\tb"]),
     ],
 )
 def test_values_holding_other_separators_do_not_fool_detection(
@@ -90,6 +92,14 @@ def test_values_holding_other_separators_do_not_fool_detection(
     _, rows, options = read(csv_file)
     assert options["delimiter"] == delimiter
     assert rows[0] == (2, row)
+
+
+def test_a_tab_separated_export_read_as_tsv(tmp_path: Path) -> None:
+    path = write(tmp_path / "export.tsv", "Customer ID\tCustomer name\tCity\r\nC1\tDupont, Fils & Cie\tNice\r\n")
+    header, rows, options = read(path)
+    assert header == ["Customer ID", "Customer name", "City"]
+    assert rows == [(2, ["C1", "Dupont, Fils & Cie", "Nice"])]
+    assert options["delimiter"] == "\t"
 
 
 def test_the_separator_most_consistent_with_the_header_wins(csv_file: Path) -> None:
@@ -105,7 +115,7 @@ def test_ties_go_to_more_fields_then_to_semicolon(csv_file: Path, tmp_path: Path
     assert read(other)[2]["delimiter"] == ";"
 
 
-@pytest.mark.parametrize("content", ["just one title\nvalue\n", "a\tb\n1\t2\n", "Name\n"])
+@pytest.mark.parametrize("content", ["just one title\nvalue\n", "a:b\n1:2\n", "Name\n"])
 def test_a_single_column_is_an_error(csv_file: Path, content: str) -> None:
     write(csv_file, content)
     assert input_error(csv_file) == NO_SEPARATOR
@@ -415,7 +425,7 @@ def test_csv_spectrum_line_numbers() -> None:
 
 # Properties
 
-SEPARATORS_AND_QUOTES = ';,|"\r\n'
+SEPARATORS_AND_QUOTES = ';,|\t"\r\n'
 BLANKS = "\t\r\n "
 EXTRA = st.sampled_from(list(SEPARATORS_AND_QUOTES + BLANKS + "'é€\ufeff\u2028\x85"))
 TEXT_CHARS = {

@@ -105,7 +105,7 @@ FILES = {
     .encode(),
     "unbalanced-quote-swallows-the-rest.csv": lambda: (csv_text(HEADER, GOOD[0]) + 'C2;"Beta;b@beta.example\r\n'
                                                        + csv_text(("C3", "Gamma", "c@gamma.example"))).encode(),
-    "tab-separated.csv": lambda: csv_text(HEADER, *GOOD, delimiter="\t").encode(),
+    "tab-separated.csv": lambda: csv_text(HEADER, *GOOD, BAD_EMAIL, delimiter="\t").encode(),
     "mixed-separators.csv": lambda: (csv_text(HEADER) + csv_text(GOOD[0], delimiter=",")
                                      + csv_text(GOOD[1])).encode(),
     "cr-line-ends-bad-email.csv": lambda: csv_text(HEADER, GOOD[0], BAD_EMAIL).replace("\r\n", "\r").encode(),
