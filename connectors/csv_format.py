@@ -4,7 +4,9 @@ Unless given as reader options, reading detects:
 
 * the encoding: a byte order mark (UTF-8, UTF-16, UTF-32), else UTF-16 without one
   (NUL in one byte of most byte pairs), else UTF-8 if the whole file is valid UTF-8,
-  else Windows-1252 if it can decode every byte, else Latin-1;
+  else Windows-1252 if it can decode every byte, else Latin-1. A UTF-8 file (with a BOM,
+  or with some non-ASCII line in UTF-8) whose other lines are not UTF-8 has those lines
+  read as Windows-1252 (as Excel re-saves some lines), with a warning;
 * the column separator: ';', ',', '|' or tab, whichever splits the most of the first
   records into as many fields as the header (ties: more fields, then that order).
 
@@ -33,7 +35,7 @@ from typing import IO, Any, NamedTuple
 
 from etl import hookimpl
 from etl.components import ReaderSpec, Row
-from etl.errors import InputError, UsageError
+from etl.errors import InputError, RowError, UsageError
 
 DELIMITERS = (";", ",", "|", "\t")
 """The separators detected, in tie-break order."""
@@ -85,12 +87,27 @@ class CsvOptions(NamedTuple):
     max_field_size: int
 
 
+class Decoding(NamedTuple):
+    """How to decode a file: its encoding, and the lines of a UTF-8 file read as Windows-1252."""
+
+    encoding: str
+    windows_1252_lines: list[int]
+
+    @property
+    def errors(self) -> str:
+        """The codecs error handler to decode with."""
+        return WINDOWS_1252_LINES if self.windows_1252_lines else "strict"
+
+
 class CsvTable:
     """An opened CSV file: its header, and its rows, read afresh by each ``rows()`` call."""
 
-    def __init__(self, path: Path, delimiter: str, encoding: str, lineterminator: str, max_field_size: int) -> None:
+    def __init__(self, path: Path, delimiter: str, decoding: Decoding, lineterminator: str,
+                 max_field_size: int) -> None:
         self.path = path
-        self.format_options = {"delimiter": delimiter, "encoding": encoding, "lineterminator": lineterminator}
+        self.format_options = {"delimiter": delimiter, "encoding": decoding.encoding, "lineterminator": lineterminator}
+        self.warnings = _decoding_warnings(decoding.windows_1252_lines)
+        self._errors = decoding.errors
         self._max_field_size = max_field_size
         self._streams: set[IO[str]] = set()
         self.header = self._read_header()
@@ -111,7 +128,7 @@ class CsvTable:
         wanted = sorted(line for line in set(lines) if line > self._header_line)
         delimiter = self.format_options["delimiter"]
         found: list[Row] = []
-        with open(self.path, encoding=self.format_options["encoding"], newline="") as stream:
+        with open(self.path, encoding=self.format_options["encoding"], errors=self._errors, newline="") as stream:
             first, tail = 1, ""  # the physical line where ``tail`` starts
             while True:
                 block = stream.read(LINES_BLOCK_SIZE)
@@ -152,7 +169,7 @@ class CsvTable:
 
     def _records(self) -> Iterator[Row]:
         """Every non-blank record of the file, header included, with the line where it starts."""
-        with open(self.path, encoding=self.format_options["encoding"], newline="") as stream:
+        with open(self.path, encoding=self.format_options["encoding"], errors=self._errors, newline="") as stream:
             self._streams.add(stream)
             try:
                 yield from self._parse(stream)
@@ -196,13 +213,13 @@ def open_csv(path: Path, options: Mapping[str, str]) -> CsvTable:
     OSError is left to the caller, which names the file.
     """
     settings = parse_options(options)
-    encoding = _choose_encoding(path, settings.encoding)
-    sample = _text_sample(path, encoding)
+    decoding = _choose_encoding(path, settings.encoding)
+    sample = _text_sample(path, decoding)
     delimiter = settings.delimiter or _detect_delimiter(sample, settings.max_field_size)
-    table = CsvTable(path, delimiter, encoding, _line_terminator(sample), settings.max_field_size)
+    table = CsvTable(path, delimiter, decoding, _line_terminator(sample), settings.max_field_size)
     if len(table.header) < 2:
         raise InputError(_no_separator_message((delimiter,)))
-    table.estimated_rows = _estimated_rows(path, sample, encoding)
+    table.estimated_rows = _estimated_rows(path, sample, decoding.encoding)
     return table
 
 
@@ -283,8 +300,8 @@ def _parse_max_field_size(value: str | None) -> int:
 # Encoding
 
 
-def _choose_encoding(path: Path, forced: str | None) -> str:
-    """The encoding to read ``path`` with, checked against the whole file."""
+def _choose_encoding(path: Path, forced: str | None) -> Decoding:
+    """How to decode ``path``, checked against the whole file."""
     with open(path, "rb") as file:
         head = file.read(SAMPLE_SIZE)
     encoding = forced or _bom_encoding(head) or _utf16_without_bom(head)
@@ -292,9 +309,11 @@ def _choose_encoding(path: Path, forced: str | None) -> str:
         _check_not_binary(head.decode("latin-1"))  # one character per byte
         return _guess_8bit_encoding(path)
     if not _is_decodable(path, encoding):
+        if encoding == "utf-8-sig" and not forced:
+            return Decoding(encoding, _non_utf8_lines(path).lines)
         raise InputError(_undecodable_message(_undecodable_line(path, encoding), encoding))
     _check_not_binary(codecs.getincrementaldecoder(encoding)().decode(head))
-    return encoding
+    return Decoding(encoding, [])
 
 
 def _bom_encoding(head: bytes) -> str | None:
@@ -319,27 +338,98 @@ def _check_not_binary(text: str) -> None:
         raise InputError(BINARY_MESSAGE)
 
 
-UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
-NON_ASCII = re.compile(rb"[\x80-\xff]")
-
-
-def _guess_8bit_encoding(path: Path) -> str:
-    """UTF-8 if it decodes the whole file, else Windows-1252 if it does, else Latin-1.
-
-    A file that is mostly UTF-8 with some lines in another encoding is refused: reading it
-    all as Windows-1252 would garble its UTF-8 lines ("SociÃ©tÃ©").
+def _guess_8bit_encoding(path: Path) -> Decoding:
+    """UTF-8 if it decodes the whole file; else UTF-8 with the lines it cannot decode read as
+    Windows-1252 if some non-ASCII line is UTF-8 (reading it all as Windows-1252 would
+    garble those: "SociÃ©tÃ©"); else Windows-1252 if it decodes the whole file, else Latin-1.
     """
     if _is_decodable(path, "utf-8"):
-        return "utf-8"
+        return Decoding("utf-8", [])
+    scan = _non_utf8_lines(path)
+    if scan.some_utf8:
+        return Decoding("utf-8", scan.lines)
+    return Decoding("cp1252" if _is_decodable(path, "cp1252") else "latin-1", [])
+
+
+class _Utf8Scan(NamedTuple):
+    lines: list[int]
+    """The lines that are not UTF-8."""
+    some_utf8: bool
+    """Whether some line with a non-ASCII character is UTF-8."""
+
+
+def _non_utf8_lines(path: Path) -> _Utf8Scan:
+    """Which lines of ``path`` are not UTF-8: blocks of lines are decoded at once, and only
+    those that fail line by line. A NUL character is an InputError."""
+    lines: list[int] = []
+    counter, some_utf8 = _LineCounter(), False
+    for block in _line_blocks(path):
+        if b"\x00" in block:
+            counter.add(block[: block.index(b"\x00")].decode("latin-1"))
+            raise InputError(f"line {counter.current}: a NUL character: {BINARY_MESSAGE}")
+        for piece in _utf8_pieces(block):
+            if not piece.isascii():
+                try:
+                    piece.decode("utf-8")
+                    some_utf8 = True
+                except UnicodeDecodeError:
+                    lines.append(counter.current)
+            counter.add(piece.decode("latin-1"))  # one character per byte: the line ends are kept
+    return _Utf8Scan(lines, some_utf8)
+
+
+def _utf8_pieces(block: bytes) -> list[bytes]:
+    """``block`` whole if it is UTF-8, else its lines."""
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return block.splitlines(keepends=True)
+    return [block]
+
+
+def _line_blocks(path: Path) -> Iterator[bytes]:
+    """The bytes of ``path`` about CHUNK_SIZE at a time, each block cut after a line end (LF or CR)."""
+    tail = b""
     with open(path, "rb") as file:
-        sample = file.read(CHUNK_SIZE * 64)
-    utf8_bytes = sum(len(match) for match in UTF8_SEQUENCE.findall(sample))
-    if utf8_bytes * 2 >= len(NON_ASCII.findall(sample)):
-        raise InputError(
-            f"line {_undecodable_line(path, 'utf-8')}: the text is not UTF-8 while the rest of the file is "
-            "(mixed encodings): fix that line, or give the encoding with --reader-option encoding=NAME"
-        )
-    return "cp1252" if _is_decodable(path, "cp1252") else "latin-1"
+        while chunk := file.read(CHUNK_SIZE):
+            data = tail + chunk
+            end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+            if end:
+                yield data[:end]
+            tail = data[end:]
+    if tail:
+        yield tail
+
+
+WINDOWS_1252_LINES = "etl-windows-1252-lines"
+"""The codecs error handler that decodes the rest of a line that is not UTF-8 as Windows-1252."""
+
+LINE_END = re.compile(rb"[\r\n]")
+
+
+def _rest_of_line_as_windows_1252(error: UnicodeError) -> tuple[str, int]:
+    """Decode from the undecodable byte to the end of its line as Windows-1252 (Latin-1 for the
+    five bytes Windows-1252 leaves undefined)."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    end = LINE_END.search(error.object, error.start)
+    stop = end.start() if end else len(error.object)
+    piece = error.object[error.start:stop]
+    try:
+        return piece.decode("cp1252"), stop
+    except UnicodeDecodeError:
+        return piece.decode("latin-1"), stop
+
+
+codecs.register_error(WINDOWS_1252_LINES, _rest_of_line_as_windows_1252)
+
+
+def _decoding_warnings(windows_1252_lines: list[int]) -> list[RowError]:
+    if not windows_1252_lines:
+        return []
+    count, first = len(windows_1252_lines), windows_1252_lines[0]
+    lines = "1 line is" if count == 1 else f"{count} lines (the first: line {first}) are"
+    return [RowError(first, f"{lines} not UTF-8 like the rest of the file: read as Windows-1252")]
 
 
 BYTE_FOR_BYTE_NUL = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "ascii"})
@@ -428,10 +518,10 @@ class _LineCounter:
 # Separator
 
 
-def _text_sample(path: Path, encoding: str) -> str:
+def _text_sample(path: Path, decoding: Decoding) -> str:
     """Up to SAMPLE_SIZE characters from the first non-blank ones (skipping blank chunks),
     cut after the last whole line if the file goes on; "" if the file is blank."""
-    with open(path, encoding=encoding, newline="") as stream:
+    with open(path, encoding=decoding.encoding, errors=decoding.errors, newline="") as stream:
         while text := stream.read(SAMPLE_SIZE):
             if not text.isspace():
                 break

@@ -193,6 +193,52 @@ def test_the_whole_file_decides_the_encoding(csv_file: Path, late: str, encoding
     assert rows[-1][1] == [late, "end"]
 
 
+def test_lines_excel_resaved_in_windows_1252_are_read_as_such_with_one_warning(csv_file: Path) -> None:
+    utf8 = "Nom;Ville\r\nSociété Générale;Orléans\r\n"
+    write(csv_file, utf8.encode() + "Crédit Agricole;Nîmes\r\n".encode("cp1252") + "Café;Prix 5 €\r\n".encode()
+          + "Hôtel;Sète\r\n".encode("cp1252") + "x;\x81\r\n".encode("latin-1"))  # 0x81: undefined in cp1252
+    table = open_csv(csv_file, {})
+    assert list(table.rows()) == [(2, ["Société Générale", "Orléans"]), (3, ["Crédit Agricole", "Nîmes"]),
+                                  (4, ["Café", "Prix 5 €"]), (5, ["Hôtel", "Sète"]), (6, ["x", "\x81"])]
+    assert table.rows_on([3, 4]) == [(3, ["Crédit Agricole", "Nîmes"]), (4, ["Café", "Prix 5 €"])]
+    assert table.format_options["encoding"] == "utf-8"  # rejects are written in UTF-8
+    assert [(w.line, w.message) for w in table.warnings] == [
+        (3, "3 lines (the first: line 3) are not UTF-8 like the rest of the file: read as Windows-1252")]
+
+
+def test_a_windows_1252_line_after_the_first_16_mb_of_utf8(csv_file: Path) -> None:
+    filler = "".join(f"{n};Société n° {n:07d} {'x' * 40}\n" for n in range(300_000))
+    write(csv_file, f"Nom;Ville\n{filler}".encode() + "Crédit;Orléans\r\n".encode("cp1252") + b"end;1\n")
+    assert csv_file.stat().st_size > 16 << 20
+    table = open_csv(csv_file, {})
+    rows = list(table.rows())
+    assert rows[1] == (3, ["1", "Société n° 0000001 " + "x" * 40])
+    assert rows[-2:] == [(300_002, ["Crédit", "Orléans"]), (300_003, ["end", "1"])]
+    assert [(w.line, w.message) for w in table.warnings] == [
+        (300_002, "1 line is not UTF-8 like the rest of the file: read as Windows-1252")]
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r", "\r\n"])
+def test_windows_1252_lines_after_a_utf8_bom_name_their_line(csv_file: Path, line_end: str) -> None:
+    write(csv_file, codecs.BOM_UTF8 + f"Nom;Ville{line_end}1;2{line_end}".encode()
+          + f"Crédit;Orléans{line_end}".encode("cp1252"))
+    table = open_csv(csv_file, {})
+    assert table.header == ["Nom", "Ville"]
+    assert list(table.rows()) == [(2, ["1", "2"]), (3, ["Crédit", "Orléans"])]
+    assert [w.line for w in table.warnings] == [3]
+
+
+def test_a_nul_after_windows_1252_lines_is_still_refused(csv_file: Path) -> None:
+    filler = b"a;b\n" * SAMPLE_SIZE  # the NUL comes after the head checked for binary content
+    write(csv_file, "Nom;Ville\nSociété;Orléans\n".encode() + "Crédit;Nîmes\n".encode("cp1252") + filler + b"a;\x00\n")
+    assert input_error(csv_file) == f"line {4 + SAMPLE_SIZE}: a NUL character: {BINARY}"
+
+
+def test_a_forced_utf8_still_refuses_windows_1252_lines(csv_file: Path) -> None:
+    write(csv_file, "Nom;Ville\nSociété;Orléans\n".encode() + "Crédit;Nîmes\n".encode("cp1252"))
+    assert input_error(csv_file, encoding="utf-8").startswith("line 3: the text cannot be decoded as utf-8 ")
+
+
 def test_the_encoding_option_overrides_detection(csv_file: Path) -> None:
     write(csv_file, ACCENTS)
     _, rows, options = read(csv_file, encoding="latin-1")
@@ -493,8 +539,8 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @given(table=encoded_tables())
 def test_any_written_table_reads_back(scratch: Path, table) -> None:
     header, rows, encoding, delimiter, data, plain_titles = table
-    # Windows-1252 bytes that happen to be valid UTF-8 are (rightly) read as UTF-8.
-    assume(not (encoding == "cp1252" and not data.isascii() and is_utf8(data)))
+    # Windows-1252 lines that happen to be valid UTF-8 are (rightly) read as UTF-8.
+    assume(not (encoding == "cp1252" and any(not line.isascii() and is_utf8(line) for line in data.splitlines())))
     path = write(scratch, data)
     # Titles holding separators make the separator ambiguous: give it.
     options = {} if plain_titles else {"delimiter": delimiter}

@@ -88,8 +88,9 @@ FILES = {
     "utf16-odd-byte-count.csv": lambda: csv_text(HEADER, *GOOD).encode("utf-16") + b"A",
     "mixed-encodings.csv": lambda: (csv_text(HEADER, ("C1", "Société Générale", "compta@societe.example"))
                                     .encode("utf-8")
-                                    + csv_text(("C2", "Crédit Agricole", "credit@credit.example")).encode("cp1252")),
-    "utf8-bom-then-cp1252.csv": lambda: b"\xef\xbb\xbf" + csv_text(HEADER, ("C1", "Crédit", "a@b.example"))
+                                    + csv_text(("C2", "Crédit Agricole", "credit@credit.example"), BAD_EMAIL)
+                                    .encode("cp1252")),
+    "utf8-bom-then-cp1252.csv": lambda: b"\xef\xbb\xbf" + csv_text(HEADER, ("C1", "Crédit", "a@b.example"), BAD_EMAIL)
     .encode("cp1252"),
     "utf16-bom-then-utf8.csv": lambda: b"\xff\xfe" + csv_text(HEADER, ("C1", "Crédit", "a@b.example")).encode(),
     "bom-only.csv": lambda: b"\xef\xbb\xbf",
