@@ -8,7 +8,8 @@ Unless given as reader options, reading detects:
   or with some non-ASCII line in UTF-8) whose other lines are not UTF-8 has those lines
   read as Windows-1252 (as Excel re-saves some lines), with a warning;
 * the column separator: ';', ',', '|' or tab, whichever splits the most of the first
-  records into as many fields as the header (ties: more fields, then that order).
+  records into as many fields as the header, title rows above it left out (ties: more
+  fields, then that order).
 
 Reader options (``--reader-option KEY=VALUE``):
 
@@ -19,8 +20,10 @@ Reader options (``--reader-option KEY=VALUE``):
 ``max_field_size``
     the longest field accepted, in characters (default 10,000,000).
 
-Rows carry the physical line where their record starts (the header being line 1);
-blank lines are skipped but counted. Values are given exactly as in the file.
+The header is the first non-blank record, unless title rows come before it (see
+``layout``); title rows, and footer rows at the end (TOTAL, a timestamp...), are skipped
+with a warning. Rows carry the physical line where their record starts (the first line
+being line 1); blank lines are skipped but counted. Values are given exactly as in the file.
 """
 from __future__ import annotations
 
@@ -30,12 +33,15 @@ import io
 import re
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from itertools import islice, takewhile
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from etl import hookimpl
 from etl.components import ReaderSpec, Row
 from etl.errors import InputError, RowError, UsageError
+
+from .layout import HEADER_SEARCH_ROWS, MAX_FOOTER_ROWS, footer_count, footer_warning, header_index, title_warning
 
 DELIMITERS = (";", ",", "|", "\t")
 """The separators detected, in tie-break order."""
@@ -58,7 +64,12 @@ CHUNK_SIZE = 1 << 18
 """Bytes decoded at a time when checking the encoding of the whole file."""
 
 LINES_BLOCK_SIZE = 1 << 20
-"""Characters read at a time by ``rows_on``."""
+"""Characters read at a time by ``rows_on``, and when looking for footer rows."""
+
+TAIL_SIZE = 1 << 14
+"""Characters at the end of the file looked at for footer rows."""
+
+LINE_BREAK = re.compile("\r\n|\r|\n")
 
 BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM starts it
@@ -111,13 +122,19 @@ class CsvTable:
         self._max_field_size = max_field_size
         self._streams: set[IO[str]] = set()
         self.header = self._read_header()
+        self._footer_line = self._find_footer()
         self.estimated_rows: int | None = None
 
     def rows(self) -> Iterator[Row]:
-        """Every non-blank record after the header, with the line where it starts."""
+        """Every non-blank record after the header and before any footer, with the line where it starts."""
         records = self._records()
-        next(records, None)  # the header
-        yield from records
+        for line, _ in records:
+            if line == self._header_line:
+                break
+        if self._footer_line is None:
+            yield from records
+        else:
+            yield from takewhile(lambda row: row[0] < self._footer_line, records)
 
     def rows_on(self, lines: Collection[int]) -> list[Row]:
         """The rows of ``rows()`` that start on ``lines``, in file order.
@@ -154,18 +171,43 @@ class CsvTable:
             stream.close()
 
     def _read_header(self) -> list[str]:
-        """The first non-blank record, titles stripped of whitespace (and a BOM)."""
+        """The column titles (see ``header_index``), stripped of whitespace (and a BOM)."""
         records = self._records()
         try:
-            first = next(records, None)
+            first = list(islice(records, HEADER_SEARCH_ROWS))
         finally:
             records.close()
-        if first is None:
+        if not first:
             raise InputError(EMPTY_MESSAGE)
-        self._header_line = first[0]
-        titles = first[1]
-        titles[0] = titles[0].removeprefix("\ufeff")
+        first[0][1][0] = first[0][1][0].removeprefix("\ufeff")
+        index = header_index([values for _, values in first])
+        if index:
+            self.warnings.append(title_warning([line for line, _ in first[:index]]))
+        self._header_line, titles = first[index]
         return [title.strip() for title in titles]
+
+    def _find_footer(self) -> int | None:
+        """The line of the first footer row, if the file ends with some (warned about)."""
+        candidates, more_above = self._last_records()
+        count = footer_count([values for _, values in candidates], len(self.header), more_above)
+        if not count:
+            return None
+        self.warnings.extend(footer_warning(line, values) for line, values in candidates[-count:])
+        return candidates[-count][0]
+
+    def _last_records(self) -> tuple[list[Row], bool]:
+        """The last non-blank lines below the header that are records by themselves (an even
+        number of quotes), up to MAX_FOOTER_ROWS + 1 of them, in file order, with their line;
+        and whether other lines come between the header and them."""
+        lines, last_line = _last_lines(self.path, self.format_options["encoding"], self._errors)
+        found: list[Row] = []
+        for number, text in zip(range(last_line, self._header_line, -1), reversed(lines)):
+            if text.count('"') % 2 or len(found) > MAX_FOOTER_ROWS:
+                return found[::-1], True
+            values = next(csv.reader([text], delimiter=self.format_options["delimiter"]), [])
+            if not _is_blank(values):
+                found.append((number, values))
+        return found[::-1], last_line - len(lines) > self._header_line
 
     def _records(self) -> Iterator[Row]:
         """Every non-blank record of the file, header included, with the line where it starts."""
@@ -200,6 +242,19 @@ class CsvTable:
                 " (raise the limit with --reader-option max_field_size=N)"
             )
         return f"line {line}: {exc}"
+
+
+def _last_lines(path: Path, encoding: str, errors: str) -> tuple[list[str], int]:
+    """The last whole physical lines of ``path`` (about TAIL_SIZE characters), and the number of the last one."""
+    counter, tail = _LineCounter(), ""
+    with open(path, encoding=encoding, errors=errors, newline="") as stream:
+        while block := stream.read(LINES_BLOCK_SIZE):
+            counter.add(block)
+            tail = (tail + block)[-TAIL_SIZE:] if len(block) < TAIL_SIZE else block[-TAIL_SIZE:]
+    lines = LINE_BREAK.split(tail)
+    if counter.current > len(lines):
+        lines.pop(0)  # cut at its start
+    return lines, counter.current
 
 
 def _is_blank(values: list[str]) -> bool:
@@ -509,7 +564,9 @@ class _LineCounter:
         """Count the line ends of the next piece of text."""
         if not text:
             return
-        self.breaks += text.count("\n") + text.count("\r") - text.count("\r\n")
+        self.breaks += text.count("\n")
+        if "\r" in text:  # rare: counted only then
+            self.breaks += text.count("\r") - text.count("\r\n")
         if self._after_cr and text[0] == "\n":
             self.breaks -= 1
         self._after_cr = text[-1] == "\r"
@@ -548,17 +605,19 @@ def _detect_delimiter(sample: str, max_field_size: int) -> str:
 
 
 def _field_counts(sample: str, delimiter: str) -> list[int]:
-    """The number of fields of the header and of up to SAMPLE_RECORDS non-blank records."""
-    counts: list[int] = []
+    """The number of fields of the header (title rows above it left out) and of up to
+    SAMPLE_RECORDS non-blank records after it."""
+    records: list[list[str]] = []
     try:
         for values in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
             if not _is_blank(values):
-                counts.append(len(values))
-                if len(counts) > SAMPLE_RECORDS:
+                records.append(values)
+                if len(records) > HEADER_SEARCH_ROWS + SAMPLE_RECORDS:
                     break
     except csv.Error:
         pass  # a field over the size limit: judge on the records before it, reading will report it
-    return counts
+    start = header_index(records[:HEADER_SEARCH_ROWS])
+    return [len(values) for values in records[start : start + SAMPLE_RECORDS + 1]]
 
 
 def _no_separator_message(delimiters: Sequence[str]) -> str:

@@ -257,12 +257,14 @@ def test_rows_can_be_read_again_until_closed(tmp_path: Path) -> None:
         list(table.rows())
 
 
-def test_title_row_is_refused(tmp_path: Path) -> None:
-    path = write_rows(tmp_path / "title.xlsx", [["Customer list 2024"], [], ["Name", "City"], ["Ann", "Nice"]])
-    assert input_error(path) == (
-        "row 1 looks like a title ('Customer list 2024'), not column titles: remove the rows above the column titles"
-    )
-    assert input_error(FRICTIONLESS / "skip-rows.xlsx").startswith("row 1 looks like a title ('Table 1')")
+def test_title_and_footer_rows_are_skipped_with_warnings() -> None:
+    table = open_excel(FRICTIONLESS / "skip-rows.xlsx", {})  # "Table 1", the header, a row, "TOTAL"
+    try:
+        assert (table.header, list(table.rows())) == (["A", "B"], [(3, ["8", "9"])])
+        assert [(w.line, w.message) for w in table.warnings] == [
+            (1, "1 title row above the header (line 1) was skipped"), (4, "footer line 4 ('TOTAL') was skipped")]
+    finally:
+        table.close()
 
 
 def test_one_column_sheet_is_not_a_title(tmp_path: Path) -> None:
