@@ -23,7 +23,10 @@ Values are given as text, as the user typed them: 1001.0 -> "1001", 33123456789 
 274.65999999999997 -> "274.66"), dates and times in ISO 8601 ("2024-01-31",
 "2024-01-31T10:00:00", "10:30:00"; a datetime at midnight is a date), durations as
 "30:00:00", booleans "TRUE"/"FALSE", an empty cell "". In .xlsx and .xlsm files an error
-cell gives its text ("#N/A"); .xls and .ods ones read as "".
+cell gives its text ("#N/A"), and a whole number whose cell's format is zeros only keeps
+the leading zeros it shows (6000 formatted "00000" -> "06000", python-calamine giving no
+number formats: ``excel_archive`` finds those cells); .xls and .ods ones read as "" and
+as the number.
 
 The first non-blank row holds the column titles, unless title rows come before it (see
 ``layout``); title rows, and footer rows at the end (TOTAL, a timestamp...), are skipped
@@ -93,9 +96,9 @@ class ExcelOptions:
 class ExcelTable:
     """One sheet of an opened workbook: its column titles, and its rows read afresh by each ``rows()``."""
 
-    def __init__(self, sheet: CalamineSheet, name: str, errors: dict[int, dict[int, str]]) -> None:
+    def __init__(self, sheet: CalamineSheet, name: str, scan: PartScan) -> None:
         self._sheet: CalamineSheet | None = sheet
-        self._errors = errors
+        self._scan = scan
         self.format_options = {"sheet": name}
         self.warnings: list[RowError] = []
         self._header_row, self.header = self._read_header(name)
@@ -107,7 +110,7 @@ class ExcelTable:
         if self._sheet is None:
             raise ValueError("the table is closed")
         width = len(self.header)
-        for number, values in _text_rows(self._sheet, self._errors):
+        for number, values in _text_rows(self._sheet, self._scan):
             if number >= self._footer_row:
                 return
             if number > self._header_row:
@@ -120,7 +123,7 @@ class ExcelTable:
     def _read_header(self, name: str) -> tuple[int, list[str]]:
         """The header row (see ``header_index``) and its titles, stripped, without empty ones at its end."""
         assert self._sheet is not None
-        first = list(islice(_text_rows(self._sheet, self._errors), HEADER_SEARCH_ROWS))
+        first = list(islice(_text_rows(self._sheet, self._scan), HEADER_SEARCH_ROWS))
         if not first:
             raise InputError(f"the sheet {name!r} is empty")
         index = header_index([values for _, values in first])
@@ -135,7 +138,7 @@ class ExcelTable:
         """The number of the first footer row, if the sheet ends with some (warned about), else
         one past the last row."""
         last = deque(enumerate(sheet.iter_rows(), 1), maxlen=TAIL_ROWS)  # only these rows made text
-        tail = [row for row in _rows_as_text(last, sheet, self._errors) if row[0] > self._header_row]
+        tail = [row for row in _rows_as_text(last, sheet, self._scan) if row[0] > self._header_row]
         candidates = tail[-MAX_FOOTER_ROWS - 1:]
         more_above = len(tail) > len(candidates) or last[0][0] > self._header_row + 1
         count = footer_count([values for _, values in candidates], len(self.header), more_above)
@@ -145,7 +148,7 @@ class ExcelTable:
         return candidates[-count][0]
 
 
-def _text_rows(sheet: CalamineSheet, errors: dict[int, dict[int, str]]) -> Iterator[Row]:
+def _text_rows(sheet: CalamineSheet, scan: PartScan) -> Iterator[Row]:
     """Every row of ``sheet`` with a non-blank cell, as text, with its number in the sheet.
 
     python-calamine's ``iter_rows`` starts at the sheet's first row, and at its first
@@ -153,17 +156,19 @@ def _text_rows(sheet: CalamineSheet, errors: dict[int, dict[int, str]]) -> Itera
     """
     if sheet.start is None:
         return
-    yield from _rows_as_text(enumerate(sheet.iter_rows(), 1), sheet, errors)
+    yield from _rows_as_text(enumerate(sheet.iter_rows(), 1), sheet, scan)
 
 
-def _rows_as_text(rows: Iterable[tuple[int, list[Any]]], sheet: CalamineSheet,
-                  errors: dict[int, dict[int, str]]) -> Iterator[Row]:
-    """The non-blank ``rows`` of ``sheet`` (numbered cells from ``iter_rows``) as text."""
-    offset, formats = sheet.start[1], _FORMATTERS
+def _rows_as_text(rows: Iterable[tuple[int, list[Any]]], sheet: CalamineSheet, scan: PartScan) -> Iterator[Row]:
+    """The non-blank ``rows`` of ``sheet`` (numbered cells from ``iter_rows``) as text, with the
+    error texts and zero-padded numbers its scan found."""
+    offset, formats, errors, padded = sheet.start[1], _FORMATTERS, scan.errors, scan.padded
     for number, cells in rows:
         values = [value if type(value) is str else formats.get(type(value), str)(value) for value in cells]
         if number in errors:
             _put_errors(values, errors[number], offset)
+        if number in padded:
+            _pad_numbers(values, padded[number], offset)
         joined = "".join(values)
         if joined and not joined.isspace():
             yield number, values
@@ -207,7 +212,7 @@ def _open_sheet(workbook: CalamineWorkbook, wanted: str | None, scans: list[Part
         return _table(_load_sheet(workbook, index), names[index], scans[index])
     for index, name in enumerate(names):
         sheet = _load_sheet(workbook, index)
-        if next(_text_rows(sheet, scans[index].errors), None) is not None:
+        if next(_text_rows(sheet, scans[index]), None) is not None:
             return _table(sheet, name, scans[index])
     if len(names) == 1:
         raise InputError(f"the sheet {names[0]!r} is empty")
@@ -218,7 +223,7 @@ def _table(sheet: CalamineSheet, name: str, scan: PartScan) -> ExcelTable:
     """The table of ``sheet``, refused if it has a formula saved without its result."""
     if scan.uncached_formula is not None:
         raise InputError(_uncached_formula_message(scan.uncached_formula))
-    return ExcelTable(sheet, name, scan.errors)
+    return ExcelTable(sheet, name, scan)
 
 
 def _sheet_index(names: list[str], wanted: str) -> int:
@@ -254,6 +259,14 @@ def _put_errors(values: list[str], errors: dict[int, str], offset: int) -> None:
     for column, error in errors.items():
         if 0 <= column - offset < len(values):
             values[column - offset] = error
+
+
+def _pad_numbers(values: list[str], digits: dict[int, int], offset: int) -> None:
+    """Give whole numbers of a row the leading zeros of their cell's format ("00000": 6000 -> "06000")."""
+    for column, count in digits.items():
+        index = column - offset
+        if 0 <= index < len(values) and values[index].isdigit():
+            values[index] = values[index].zfill(count)
 
 
 def _uncached_formula_message(reference: str) -> str:
