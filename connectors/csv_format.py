@@ -483,7 +483,7 @@ def _decoding_warnings(windows_1252_lines: list[int]) -> list[RowError]:
     if not windows_1252_lines:
         return []
     count, first = len(windows_1252_lines), windows_1252_lines[0]
-    lines = "1 line is" if count == 1 else f"{count} lines (the first: line {first}) are"
+    lines = f"1 line (line {first}) is" if count == 1 else f"{count} lines (the first: line {first}) are"
     return [RowError(first, f"{lines} not UTF-8 like the rest of the file: read as Windows-1252")]
 
 
@@ -565,7 +565,7 @@ class _LineCounter:
         if not text:
             return
         self.breaks += text.count("\n")
-        if "\r" in text:  # rare: counted only then
+        if "\r" in text:  # text with LF line ends spares two counts
             self.breaks += text.count("\r") - text.count("\r\n")
         if self._after_cr and text[0] == "\n":
             self.breaks -= 1

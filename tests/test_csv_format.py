@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from conftest import read_report, read_store
 from etl.connectors.csv_format import (
     SAMPLE_SIZE,
     open_csv,
@@ -206,6 +207,16 @@ def test_lines_excel_resaved_in_windows_1252_are_read_as_such_with_one_warning(c
         (3, "3 lines (the first: line 3) are not UTF-8 like the rest of the file: read as Windows-1252")]
 
 
+def test_the_windows_1252_warning_reaches_the_report(etl, tmp_path: Path) -> None:
+    lines = ["Customer ID;Customer name;Contact email", "C1;Société Générale;a@sg.example", "C2;Crédit;c@c.example"]
+    write(tmp_path / "mixed.csv", "\r\n".join(lines[:2]).encode() + b"\r\n" + lines[2].encode("cp1252") + b"\r\n")
+    result = etl("run", "mixed.csv", "--report", "report.json")
+    assert result.code == 0, result.err
+    assert [c["name"] for c in read_store(tmp_path / "etl-db.json")["customers"]] == ["Société Générale", "Crédit"]
+    assert [(w["line"], w["message"]) for w in read_report(tmp_path / "report.json")["warnings"]] == [
+        (3, "1 line (line 3) is not UTF-8 like the rest of the file: read as Windows-1252")]
+
+
 def test_a_windows_1252_line_after_the_first_16_mb_of_utf8(csv_file: Path) -> None:
     filler = "".join(f"{n};Société n° {n:07d} {'x' * 40}\n" for n in range(300_000))
     write(csv_file, f"Nom;Ville\n{filler}".encode() + "Crédit;Orléans\r\n".encode("cp1252") + b"end;1\n")
@@ -215,7 +226,7 @@ def test_a_windows_1252_line_after_the_first_16_mb_of_utf8(csv_file: Path) -> No
     assert rows[1] == (3, ["1", "Société n° 0000001 " + "x" * 40])
     assert rows[-2:] == [(300_002, ["Crédit", "Orléans"]), (300_003, ["end", "1"])]
     assert [(w.line, w.message) for w in table.warnings] == [
-        (300_002, "1 line is not UTF-8 like the rest of the file: read as Windows-1252")]
+        (300_002, "1 line (line 300002) is not UTF-8 like the rest of the file: read as Windows-1252")]
 
 
 @pytest.mark.parametrize("line_end", ["\n", "\r", "\r\n"])
@@ -230,7 +241,8 @@ def test_windows_1252_lines_after_a_utf8_bom_name_their_line(csv_file: Path, lin
 
 def test_a_nul_after_windows_1252_lines_is_still_refused(csv_file: Path) -> None:
     filler = b"a;b\n" * SAMPLE_SIZE  # the NUL comes after the head checked for binary content
-    write(csv_file, "Nom;Ville\nSociété;Orléans\n".encode() + "Crédit;Nîmes\n".encode("cp1252") + filler + b"a;\x00\n")
+    head = "Nom;Ville\nSociété;Orléans\n".encode() + "Crédit;Nîmes\n".encode("cp1252")
+    write(csv_file, head + filler + b"a;\x00\n")
     assert input_error(csv_file) == f"line {4 + SAMPLE_SIZE}: a NUL character: {BINARY}"
 
 

@@ -121,7 +121,8 @@ def test_title_rows_of_two_and_three_filled_cells(tmp_path: Path, name: str) -> 
 
 @pytest.mark.parametrize("name", FILES)
 def test_a_title_row_as_wide_as_the_header_but_followed_by_a_wider_one(tmp_path: Path, name: str) -> None:
-    rows: list[Cells] = [["Acme", "Contacts", "2025"], ["ID", "Name", "Email", "Phone"], ["1", "Ann", "a@x.example", "06"]]
+    rows: list[Cells] = [["Acme", "Contacts", "2025"], ["ID", "Name", "Email", "Phone"],
+                         ["1", "Ann", "a@x.example", "06"]]
     header, data, warnings = read(write(tmp_path / name, rows))
     assert header == ["ID", "Name", "Email", "Phone"] and data == [(3, ["1", "Ann", "a@x.example", "06"])]
     assert warnings == [(1, "1 title row above the header (line 1) was skipped")]
