@@ -1,12 +1,15 @@
-"""The ``csv`` format: delimited text files (``.csv``, ``.txt``), read and written.
+"""The ``csv`` format: delimited text files (``.csv``, ``.txt``, ``.tsv``, ``.tab``), read and written.
 
 Unless given as reader options, reading detects:
 
 * the encoding: a byte order mark (UTF-8, UTF-16, UTF-32), else UTF-16 without one
   (NUL in one byte of most byte pairs), else UTF-8 if the whole file is valid UTF-8,
-  else Windows-1252 if it can decode every byte, else Latin-1;
-* the column separator: ';', ',' or '|', whichever splits the most of the first
-  records into as many fields as the header (ties: more fields, then that order).
+  else Windows-1252 if it can decode every byte, else Latin-1. A UTF-8 file (with a BOM,
+  or with some non-ASCII line in UTF-8) whose other lines are not UTF-8 has those lines
+  read as Windows-1252 (as Excel re-saves some lines), with a warning;
+* the column separator: ';', ',', '|' or tab, whichever splits the most of the first
+  records into as many fields as the header, title rows above it left out (ties: more
+  fields, then that order).
 
 Reader options (``--reader-option KEY=VALUE``):
 
@@ -17,8 +20,10 @@ Reader options (``--reader-option KEY=VALUE``):
 ``max_field_size``
     the longest field accepted, in characters (default 10,000,000).
 
-Rows carry the physical line where their record starts (the header being line 1);
-blank lines are skipped but counted. Values are given exactly as in the file.
+The header is the first non-blank record, unless title rows come before it (see
+``layout``); title rows, and footer rows at the end (TOTAL, a timestamp...), are skipped
+with a warning. Rows carry the physical line where their record starts (the first line
+being line 1); blank lines are skipped but counted. Values are given exactly as in the file.
 """
 from __future__ import annotations
 
@@ -28,15 +33,18 @@ import io
 import re
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from itertools import islice, takewhile
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
 from etl import hookimpl
 from etl.components import ReaderSpec, Row
-from etl.errors import InputError, UsageError
+from etl.errors import InputError, RowError, UsageError
 from etl.settings import check_options
 
-DELIMITERS = (";", ",", "|")
+from .layout import HEADER_SEARCH_ROWS, MAX_FOOTER_ROWS, footer_count, footer_warning, header_index, title_warning
+
+DELIMITERS = (";", ",", "|", "\t")
 """The separators detected, in tie-break order."""
 
 DELIMITER_NAMES = {";": ";", ",": ",", "|": "|", "tab": "\t", "\t": "\t", "\\t": "\t"}
@@ -57,7 +65,12 @@ CHUNK_SIZE = 1 << 18
 """Bytes decoded at a time when checking the encoding of the whole file."""
 
 LINES_BLOCK_SIZE = 1 << 20
-"""Characters read at a time by ``rows_on``."""
+"""Characters read at a time by ``rows_on``, and when looking for footer rows."""
+
+TAIL_SIZE = 1 << 14
+"""Characters at the end of the file looked at for footer rows."""
+
+LINE_BREAK = re.compile("\r\n|\r|\n")
 
 BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM starts it
@@ -86,22 +99,43 @@ class CsvOptions(NamedTuple):
     max_field_size: int
 
 
+class Decoding(NamedTuple):
+    """How to decode a file: its encoding, and the lines of a UTF-8 file read as Windows-1252."""
+
+    encoding: str
+    windows_1252_lines: list[int]
+
+    @property
+    def errors(self) -> str:
+        """The codecs error handler to decode with."""
+        return WINDOWS_1252_LINES if self.windows_1252_lines else "strict"
+
+
 class CsvTable:
     """An opened CSV file: its header, and its rows, read afresh by each ``rows()`` call."""
 
-    def __init__(self, path: Path, delimiter: str, encoding: str, lineterminator: str, max_field_size: int) -> None:
+    def __init__(self, path: Path, delimiter: str, decoding: Decoding, lineterminator: str,
+                 max_field_size: int) -> None:
         self.path = path
-        self.format_options = {"delimiter": delimiter, "encoding": encoding, "lineterminator": lineterminator}
+        self.format_options = {"delimiter": delimiter, "encoding": decoding.encoding, "lineterminator": lineterminator}
+        self.warnings = _decoding_warnings(decoding.windows_1252_lines)
+        self._errors = decoding.errors
         self._max_field_size = max_field_size
         self._streams: set[IO[str]] = set()
         self.header = self._read_header()
+        self._footer_line = self._find_footer()
         self.estimated_rows: int | None = None
 
     def rows(self) -> Iterator[Row]:
-        """Every non-blank record after the header, with the line where it starts."""
+        """Every non-blank record after the header and before any footer, with the line where it starts."""
         records = self._records()
-        next(records, None)  # the header
-        yield from records
+        for line, _ in records:
+            if line == self._header_line:
+                break
+        if self._footer_line is None:
+            yield from records
+        else:
+            yield from takewhile(lambda row: row[0] < self._footer_line, records)
 
     def rows_on(self, lines: Collection[int]) -> list[Row]:
         """The rows of ``rows()`` that start on ``lines``, in file order.
@@ -112,7 +146,7 @@ class CsvTable:
         wanted = sorted(line for line in set(lines) if line > self._header_line)
         delimiter = self.format_options["delimiter"]
         found: list[Row] = []
-        with open(self.path, encoding=self.format_options["encoding"], newline="") as stream:
+        with open(self.path, encoding=self.format_options["encoding"], errors=self._errors, newline="") as stream:
             first, tail = 1, ""  # the physical line where ``tail`` starts
             while True:
                 block = stream.read(LINES_BLOCK_SIZE)
@@ -138,22 +172,47 @@ class CsvTable:
             stream.close()
 
     def _read_header(self) -> list[str]:
-        """The first non-blank record, titles stripped of whitespace (and a BOM)."""
+        """The column titles (see ``header_index``), stripped of whitespace (and a BOM)."""
         records = self._records()
         try:
-            first = next(records, None)
+            first = list(islice(records, HEADER_SEARCH_ROWS))
         finally:
             records.close()
-        if first is None:
+        if not first:
             raise InputError(EMPTY_MESSAGE)
-        self._header_line = first[0]
-        titles = first[1]
-        titles[0] = titles[0].removeprefix("\ufeff")
+        first[0][1][0] = first[0][1][0].removeprefix("\ufeff")
+        index = header_index([values for _, values in first])
+        if index:
+            self.warnings.append(title_warning([line for line, _ in first[:index]]))
+        self._header_line, titles = first[index]
         return [title.strip() for title in titles]
+
+    def _find_footer(self) -> int | None:
+        """The line of the first footer row, if the file ends with some (warned about)."""
+        candidates, more_above = self._last_records()
+        count = footer_count([values for _, values in candidates], len(self.header), more_above)
+        if not count:
+            return None
+        self.warnings.extend(footer_warning(line, values) for line, values in candidates[-count:])
+        return candidates[-count][0]
+
+    def _last_records(self) -> tuple[list[Row], bool]:
+        """The last non-blank lines below the header that are records by themselves (an even
+        number of quotes), up to MAX_FOOTER_ROWS + 1 of them, in file order, with their line;
+        and whether other lines come between the header and them."""
+        lines, last_line = _last_lines(self.path, self.format_options["encoding"], self._errors)
+        found: list[Row] = []
+        for number, text in zip(range(last_line, self._header_line, -1), reversed(lines)):
+            if text.count('"') % 2 or len(found) > MAX_FOOTER_ROWS:
+                return found[::-1], True
+            values = next(csv.reader([text], delimiter=self.format_options["delimiter"]), [])
+            if not _is_blank(values):
+                found.append((number, values))
+        return found[::-1], last_line - len(lines) > self._header_line
 
     def _records(self) -> Iterator[Row]:
         """Every non-blank record of the file, header included, with the line where it starts."""
-        with open(self.path, encoding=self.format_options["encoding"], newline="") as stream:
+        with open(self.path, encoding=self.format_options["encoding"], errors=self._errors, newline="") as stream:
             self._streams.add(stream)
             try:
                 yield from self._parse(stream)
@@ -186,6 +245,19 @@ class CsvTable:
         return f"line {line}: {exc}"
 
 
+def _last_lines(path: Path, encoding: str, errors: str) -> tuple[list[str], int]:
+    """The last whole physical lines of ``path`` (about TAIL_SIZE characters), and the number of the last one."""
+    counter, tail = _LineCounter(), ""
+    with open(path, encoding=encoding, errors=errors, newline="") as stream:
+        while block := stream.read(LINES_BLOCK_SIZE):
+            counter.add(block)
+            tail = (tail + block)[-TAIL_SIZE:] if len(block) < TAIL_SIZE else block[-TAIL_SIZE:]
+    lines = LINE_BREAK.split(tail)
+    if counter.current > len(lines):
+        lines.pop(0)  # cut at its start
+    return lines, counter.current
+
+
 def _is_blank(values: list[str]) -> bool:
     """Whether a record has nothing but whitespace (cheap for the common record: its first cell says)."""
     return not (values and (values[0].strip() or "".join(values).strip()))
@@ -197,13 +269,13 @@ def open_csv(path: Path, options: Mapping[str, str]) -> CsvTable:
     OSError is left to the caller, which names the file.
     """
     settings = parse_options(options)
-    encoding = _choose_encoding(path, settings.encoding)
-    sample = _text_sample(path, encoding)
+    decoding = _choose_encoding(path, settings.encoding)
+    sample = _text_sample(path, decoding)
     delimiter = settings.delimiter or _detect_delimiter(sample, settings.max_field_size)
-    table = CsvTable(path, delimiter, encoding, _line_terminator(sample), settings.max_field_size)
+    table = CsvTable(path, delimiter, decoding, _line_terminator(sample), settings.max_field_size)
     if len(table.header) < 2:
         raise InputError(_no_separator_message((delimiter,)))
-    table.estimated_rows = _estimated_rows(path, sample, encoding)
+    table.estimated_rows = _estimated_rows(path, sample, decoding.encoding)
     return table
 
 
@@ -228,10 +300,10 @@ def register_readers() -> list[ReaderSpec]:
     return [
         ReaderSpec(
             name="csv",
-            extensions=(".csv", ".txt"),
+            extensions=(".csv", ".txt", ".tsv", ".tab"),
             open=open_csv,
             write=write_csv,
-            description="delimited text: ';', ',' or '|' and UTF-8, UTF-16 or Windows-1252, detected",
+            description="delimited text: ';', ',', '|' or tab and UTF-8, UTF-16 or Windows-1252, detected",
         )
     ]
 
@@ -282,8 +354,8 @@ def _parse_max_field_size(value: str | None) -> int:
 # Encoding
 
 
-def _choose_encoding(path: Path, forced: str | None) -> str:
-    """The encoding to read ``path`` with, checked against the whole file."""
+def _choose_encoding(path: Path, forced: str | None) -> Decoding:
+    """How to decode ``path``, checked against the whole file."""
     with open(path, "rb") as file:
         head = file.read(SAMPLE_SIZE)
     encoding = forced or _bom_encoding(head) or _utf16_without_bom(head)
@@ -291,9 +363,11 @@ def _choose_encoding(path: Path, forced: str | None) -> str:
         _check_not_binary(head.decode("latin-1"))  # one character per byte
         return _guess_8bit_encoding(path)
     if not _is_decodable(path, encoding):
+        if encoding == "utf-8-sig" and not forced:
+            return Decoding(encoding, _non_utf8_lines(path).lines)
         raise InputError(_undecodable_message(_undecodable_line(path, encoding), encoding))
     _check_not_binary(codecs.getincrementaldecoder(encoding)().decode(head))
-    return encoding
+    return Decoding(encoding, [])
 
 
 def _bom_encoding(head: bytes) -> str | None:
@@ -318,27 +392,98 @@ def _check_not_binary(text: str) -> None:
         raise InputError(BINARY_MESSAGE)
 
 
-UTF8_SEQUENCE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
-NON_ASCII = re.compile(rb"[\x80-\xff]")
-
-
-def _guess_8bit_encoding(path: Path) -> str:
-    """UTF-8 if it decodes the whole file, else Windows-1252 if it does, else Latin-1.
-
-    A file that is mostly UTF-8 with some lines in another encoding is refused: reading it
-    all as Windows-1252 would garble its UTF-8 lines ("SociÃ©tÃ©").
+def _guess_8bit_encoding(path: Path) -> Decoding:
+    """UTF-8 if it decodes the whole file; else UTF-8 with the lines it cannot decode read as
+    Windows-1252 if some non-ASCII line is UTF-8 (reading it all as Windows-1252 would
+    garble those: "SociÃ©tÃ©"); else Windows-1252 if it decodes the whole file, else Latin-1.
     """
     if _is_decodable(path, "utf-8"):
-        return "utf-8"
+        return Decoding("utf-8", [])
+    scan = _non_utf8_lines(path)
+    if scan.some_utf8:
+        return Decoding("utf-8", scan.lines)
+    return Decoding("cp1252" if _is_decodable(path, "cp1252") else "latin-1", [])
+
+
+class _Utf8Scan(NamedTuple):
+    lines: list[int]
+    """The lines that are not UTF-8."""
+    some_utf8: bool
+    """Whether some line with a non-ASCII character is UTF-8."""
+
+
+def _non_utf8_lines(path: Path) -> _Utf8Scan:
+    """Which lines of ``path`` are not UTF-8: blocks of lines are decoded at once, and only
+    those that fail line by line. A NUL character is an InputError."""
+    lines: list[int] = []
+    counter, some_utf8 = _LineCounter(), False
+    for block in _line_blocks(path):
+        if b"\x00" in block:
+            counter.add(block[: block.index(b"\x00")].decode("latin-1"))
+            raise InputError(f"line {counter.current}: a NUL character: {BINARY_MESSAGE}")
+        for piece in _utf8_pieces(block):
+            if not piece.isascii():
+                try:
+                    piece.decode("utf-8")
+                    some_utf8 = True
+                except UnicodeDecodeError:
+                    lines.append(counter.current)
+            counter.add(piece.decode("latin-1"))  # one character per byte: the line ends are kept
+    return _Utf8Scan(lines, some_utf8)
+
+
+def _utf8_pieces(block: bytes) -> list[bytes]:
+    """``block`` whole if it is UTF-8, else its lines."""
+    try:
+        block.decode("utf-8")
+    except UnicodeDecodeError:
+        return block.splitlines(keepends=True)
+    return [block]
+
+
+def _line_blocks(path: Path) -> Iterator[bytes]:
+    """The bytes of ``path`` about CHUNK_SIZE at a time, each block cut after a line end (LF or CR)."""
+    tail = b""
     with open(path, "rb") as file:
-        sample = file.read(CHUNK_SIZE * 64)
-    utf8_bytes = sum(len(match) for match in UTF8_SEQUENCE.findall(sample))
-    if utf8_bytes * 2 >= len(NON_ASCII.findall(sample)):
-        raise InputError(
-            f"line {_undecodable_line(path, 'utf-8')}: the text is not UTF-8 while the rest of the file is "
-            "(mixed encodings): fix that line, or give the encoding with --reader-option encoding=NAME"
-        )
-    return "cp1252" if _is_decodable(path, "cp1252") else "latin-1"
+        while chunk := file.read(CHUNK_SIZE):
+            data = tail + chunk
+            end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+            if end:
+                yield data[:end]
+            tail = data[end:]
+    if tail:
+        yield tail
+
+
+WINDOWS_1252_LINES = "etl-windows-1252-lines"
+"""The codecs error handler that decodes the rest of a line that is not UTF-8 as Windows-1252."""
+
+LINE_END = re.compile(rb"[\r\n]")
+
+
+def _rest_of_line_as_windows_1252(error: UnicodeError) -> tuple[str, int]:
+    """Decode from the undecodable byte to the end of its line as Windows-1252 (Latin-1 for the
+    five bytes Windows-1252 leaves undefined)."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    end = LINE_END.search(error.object, error.start)
+    stop = end.start() if end else len(error.object)
+    piece = error.object[error.start:stop]
+    try:
+        return piece.decode("cp1252"), stop
+    except UnicodeDecodeError:
+        return piece.decode("latin-1"), stop
+
+
+codecs.register_error(WINDOWS_1252_LINES, _rest_of_line_as_windows_1252)
+
+
+def _decoding_warnings(windows_1252_lines: list[int]) -> list[RowError]:
+    if not windows_1252_lines:
+        return []
+    count, first = len(windows_1252_lines), windows_1252_lines[0]
+    lines = f"1 line (line {first}) is" if count == 1 else f"{count} lines (the first: line {first}) are"
+    return [RowError(first, f"{lines} not UTF-8 like the rest of the file: read as Windows-1252")]
 
 
 BYTE_FOR_BYTE_NUL = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "ascii"})
@@ -418,7 +563,9 @@ class _LineCounter:
         """Count the line ends of the next piece of text."""
         if not text:
             return
-        self.breaks += text.count("\n") + text.count("\r") - text.count("\r\n")
+        self.breaks += text.count("\n")
+        if "\r" in text:  # text with LF line ends spares two counts
+            self.breaks += text.count("\r") - text.count("\r\n")
         if self._after_cr and text[0] == "\n":
             self.breaks -= 1
         self._after_cr = text[-1] == "\r"
@@ -427,10 +574,10 @@ class _LineCounter:
 # Separator
 
 
-def _text_sample(path: Path, encoding: str) -> str:
+def _text_sample(path: Path, decoding: Decoding) -> str:
     """Up to SAMPLE_SIZE characters from the first non-blank ones (skipping blank chunks),
     cut after the last whole line if the file goes on; "" if the file is blank."""
-    with open(path, encoding=encoding, newline="") as stream:
+    with open(path, encoding=decoding.encoding, errors=decoding.errors, newline="") as stream:
         while text := stream.read(SAMPLE_SIZE):
             if not text.isspace():
                 break
@@ -457,17 +604,19 @@ def _detect_delimiter(sample: str, max_field_size: int) -> str:
 
 
 def _field_counts(sample: str, delimiter: str) -> list[int]:
-    """The number of fields of the header and of up to SAMPLE_RECORDS non-blank records."""
-    counts: list[int] = []
+    """The number of fields of the header (title rows above it left out) and of up to
+    SAMPLE_RECORDS non-blank records after it."""
+    records: list[list[str]] = []
     try:
         for values in csv.reader(io.StringIO(sample, newline=""), delimiter=delimiter):
             if not _is_blank(values):
-                counts.append(len(values))
-                if len(counts) > SAMPLE_RECORDS:
+                records.append(values)
+                if len(records) > HEADER_SEARCH_ROWS + SAMPLE_RECORDS:
                     break
     except csv.Error:
         pass  # a field over the size limit: judge on the records before it, reading will report it
-    return counts
+    start = header_index(records[:HEADER_SEARCH_ROWS])
+    return [len(values) for values in records[start : start + SAMPLE_RECORDS + 1]]
 
 
 def _no_separator_message(delimiters: Sequence[str]) -> str:

@@ -68,6 +68,13 @@ REFERENCE = re.compile(rb"r\s*=\s*[\"']([A-Za-z]+)(\d+)")
 """Anything like a cell's ``r`` attribute, wherever it is (duplicate attributes included:
 calamine takes the last one). Row references have no letters: calamine places no cell by
 them when every cell has its own."""
+ZEROS_FORMAT = re.compile(r"0{2,}")
+"""A number format of zeros only: the number shown with at least that many digits (postal codes, SIREN)."""
+CELL_XFS = re.compile(rb"<(?:[^\s<>/:]+:)?cellXfs[\s>].*?</(?:[^\s<>/:]+:)?cellXfs>", re.DOTALL)
+CELL_START = re.compile(rb"<(?:[^\s<>/:]+:)?c\s([^>]*)>")
+CELL_STYLE = re.compile(rb"(?:^|\s)s\s*=\s*[\"'](\d+)")
+CELL_TYPE_NOT_NUMBER = re.compile(rb"(?:^|\s)t\s*=\s*[\"'](?!n[\"'])")
+
 LARGEST_REFERENCE = 10**9
 """Beyond any valid row or column: what longer digit or letter runs count as."""
 UNCACHED_FORMULA = re.compile(
@@ -92,6 +99,9 @@ class PartScan:
     """The reference of the first formula cell saved without its result."""
     errors: dict[int, dict[int, str]] = field(default_factory=dict)
     """Error texts by sheet row (from 1), then column (from 0)."""
+    padded: dict[int, dict[int, int]] = field(default_factory=dict)
+    """The digits a number cell shows (format "00000": 5) by sheet row (from 1), then column
+    (from 0), for cells whose number format is zeros only."""
 
 
 
@@ -161,7 +171,7 @@ def check_archive(path: Path, max_uncompressed_size: int, max_cells: int) -> tup
                 _check_well_formed(archive, part)
             if path.suffix.lower() == ".ods":
                 return {}, []
-            return _scan_parts(archive, max_cells), _sheet_parts(archive, names)
+            return _scan_parts(archive, max_cells, _zero_padded_styles(archive, names)), _sheet_parts(archive, names)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
             OverflowError, IndexError, struct.error) as exc:  # ValueError: names not UTF-8; IndexError: empty names
         raise InputError(f"not a valid Excel file: {first_line(exc)}") from None
@@ -221,7 +231,7 @@ def _normalized(name: str) -> str:
     return name.replace("\\", "/").lower()
 
 
-def _scan_parts(archive: zipfile.ZipFile, max_cells: int) -> dict[str, PartScan]:
+def _scan_parts(archive: zipfile.ZipFile, max_cells: int, padded_styles: dict[bytes, int]) -> dict[str, PartScan]:
     """Scan every member that is a worksheet; raise InputError if one spans more than ``max_cells``.
 
     Every member is scanned, not only the sheets the workbook lists: calamine's way of
@@ -229,23 +239,25 @@ def _scan_parts(archive: zipfile.ZipFile, max_cells: int) -> dict[str, PartScan]
     """
     scans = {}
     for member in archive.infolist():
-        scan = None if member.is_dir() else _scan_part(archive, member, max_cells)
+        scan = None if member.is_dir() else _scan_part(archive, member, max_cells, padded_styles)
         if scan is not None:
             scans[member.filename] = scan
     return scans
 
 
-def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_cells: int) -> PartScan | None:
+def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_cells: int,
+               padded_styles: dict[bytes, int]) -> PartScan | None:
     """The scan of ``member`` if it is a worksheet (it has sheetData), else None.
 
     The fast scan counts empty cells too (calamine leaves them out); only when that makes
-    the sheet too large is it done again without them, which takes longer.
+    the sheet too large is it done again without them, which takes longer. The exact scan
+    does not find zero-padded cells.
     """
     with archive.open(member) as stream:
-        scan = _fast_scan(stream, keep_empty=True)
+        scan = _fast_scan(stream, True, padded_styles)
         if scan.has_sheet_data and not scan.irregular and _area(scan) > max_cells:
             stream.seek(0)
-            scan = _fast_scan(stream, keep_empty=False)
+            scan = _fast_scan(stream, False, padded_styles)
         if scan.irregular and scan.has_sheet_data:
             stream.seek(0)
             scan = ExactScanner().scan(stream, member.filename)
@@ -264,7 +276,7 @@ def _area(scan: PartScan) -> int:
     return scan.max_row * scan.max_column
 
 
-def _fast_scan(stream: IO[bytes], keep_empty: bool) -> PartScan:
+def _fast_scan(stream: IO[bytes], keep_empty: bool, padded_styles: dict[bytes, int]) -> PartScan:
     """Scan XML with regular expressions; sets ``irregular`` if it needs the exact scan
     (UTF-16 included: the expressions see ASCII bytes)."""
     scan = PartScan()
@@ -281,7 +293,31 @@ def _fast_scan(stream: IO[bytes], keep_empty: bool) -> PartScan:
         if b't="e"' in piece:
             for letters, row, error in ERROR_CELL.findall(piece):
                 scan.errors.setdefault(int(row), {})[_column_number(letters) - 1] = error.decode("utf-8", "replace")
+        if padded_styles:
+            _scan_padded_cells(piece, padded_styles, scan)
     return scan
+
+
+def _scan_padded_cells(piece: bytes, padded_styles: dict[bytes, int], scan: PartScan) -> None:
+    """Record the number cells of ``piece`` whose style is zero-padded."""
+    for attributes in CELL_START.findall(piece):
+        style, reference = CELL_STYLE.search(attributes), REFERENCE.search(attributes)
+        if style and reference and style[1] in padded_styles and not CELL_TYPE_NOT_NUMBER.search(attributes):
+            row = int(reference[2]) if len(reference[2]) < 10 else LARGEST_REFERENCE
+            scan.padded.setdefault(row, {})[_column_number(reference[1]) - 1] = padded_styles[style[1]]
+
+
+def _zero_padded_styles(archive: zipfile.ZipFile, names: dict[str, str]) -> dict[bytes, int]:
+    """The cell styles (their index in cellXfs, as written in a cell's ``s``) whose number
+    format is zeros only ("00000"), with its number of digits; usually none."""
+    styles = _read_small(archive, names, "xl/styles.xml")
+    digits = {fmt.get("numFmtId"): len(fmt["formatCode"]) for fmt in _elements(styles, b"numFmt")
+              if ZEROS_FORMAT.fullmatch(fmt.get("formatCode", ""))}
+    if not digits:
+        return {}
+    cell_formats = CELL_XFS.search(styles)
+    xfs = _elements(cell_formats[0], b"xf") if cell_formats else []
+    return {str(index).encode(): digits[xf["numFmtId"]] for index, xf in enumerate(xfs) if xf.get("numFmtId") in digits}
 
 
 def _pieces(stream: IO[bytes]) -> Iterator[tuple[bytes, bool]]:

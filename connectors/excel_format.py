@@ -23,11 +23,14 @@ Values are given as text, as the user typed them: 1001.0 -> "1001", 33123456789 
 274.65999999999997 -> "274.66"), dates and times in ISO 8601 ("2024-01-31",
 "2024-01-31T10:00:00", "10:30:00"; a datetime at midnight is a date), durations as
 "30:00:00", booleans "TRUE"/"FALSE", an empty cell "". In .xlsx and .xlsm files an error
-cell gives its text ("#N/A"); .xls and .ods ones read as "".
+cell gives its text ("#N/A"), and a whole number whose cell's format is zeros only keeps
+the leading zeros it shows (6000 formatted "00000" -> "06000", python-calamine giving no
+number formats: ``excel_archive`` finds those cells); .xls and .ods ones read as "" and
+as the number.
 
-The first non-blank row holds the column titles; a sheet starting with a title line (one
-filled cell above a fuller row) is refused. Rows carry their number in the sheet; blank rows
-are skipped.
+The first non-blank row holds the column titles, unless title rows come before it (see
+``layout``); title rows, and footer rows at the end (TOTAL, a timestamp...), are skipped
+with a warning. Rows carry their number in the sheet; blank rows are skipped.
 
 Hostile files end in InputError, in bounded time and memory: see ``excel_archive``, which
 checks a workbook before python-calamine opens it.
@@ -38,19 +41,22 @@ import datetime as dt
 import os
 import re
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from etl import hookimpl
 from etl.components import ReaderSpec, Row
-from etl.errors import InputError, UsageError
+from etl.errors import InputError, RowError, UsageError
 from etl.settings import check_options
 
 from .excel_archive import PartScan, check_archive, first_line, probe_in_a_child, scans_by_sheet
 from .excel_template import write_template
+from .layout import HEADER_SEARCH_ROWS, MAX_FOOTER_ROWS, footer_count, footer_warning, header_index, title_warning
 
 if TYPE_CHECKING:
     from python_calamine import CalamineSheet, CalamineWorkbook
@@ -67,6 +73,9 @@ SIZE_OPTION = re.compile(r"\s*(\d+)\s*([kmg]?)(?:i?b)?\s*", re.IGNORECASE)
 
 PASSWORD_MESSAGE = "the file is password-protected: save a copy without the password and import that one"
 EMPTY_FILE_MESSAGE = "the file is empty"
+
+TAIL_ROWS = 100
+"""Rows at the end of a sheet looked at for footer rows (blank ones included)."""
 
 SHEET_TITLE_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 ILLEGAL_XML_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -88,18 +97,23 @@ class ExcelOptions:
 class ExcelTable:
     """One sheet of an opened workbook: its column titles, and its rows read afresh by each ``rows()``."""
 
-    def __init__(self, sheet: CalamineSheet, name: str, errors: dict[int, dict[int, str]]) -> None:
+    def __init__(self, sheet: CalamineSheet, name: str, scan: PartScan) -> None:
         self._sheet: CalamineSheet | None = sheet
-        self._errors = errors
+        self._scan = scan
         self.format_options = {"sheet": name}
+        self.warnings: list[RowError] = []
         self._header_row, self.header = self._read_header(name)
+        self._footer_row = self._find_footer(sheet)
 
     def rows(self) -> Iterator[Row]:
-        """Every non-blank row below the header, with its number in the sheet, fitted to the header."""
+        """Every non-blank row below the header and above any footer, with its number in the
+        sheet, fitted to the header."""
         if self._sheet is None:
             raise ValueError("the table is closed")
         width = len(self.header)
-        for number, values in _text_rows(self._sheet, self._errors):
+        for number, values in _text_rows(self._sheet, self._scan):
+            if number >= self._footer_row:
+                return
             if number > self._header_row:
                 yield number, _fit(values, width)
 
@@ -108,20 +122,34 @@ class ExcelTable:
         self._sheet = None
 
     def _read_header(self, name: str) -> tuple[int, list[str]]:
-        """The first non-blank row and its titles, stripped, without empty ones at its end."""
+        """The header row (see ``header_index``) and its titles, stripped, without empty ones at its end."""
         assert self._sheet is not None
-        rows = _text_rows(self._sheet, self._errors)
-        first, second = next(rows, None), next(rows, None)
-        if first is None:
+        first = list(islice(_text_rows(self._sheet, self._scan), HEADER_SEARCH_ROWS))
+        if not first:
             raise InputError(f"the sheet {name!r} is empty")
-        _refuse_title(first, second)
-        titles = [title.strip() for title in first[1]]
+        index = header_index([values for _, values in first])
+        if index:
+            self.warnings.append(title_warning([number for number, _ in first[:index]]))
+        titles = [title.strip() for title in first[index][1]]
         while titles and not titles[-1]:
             titles.pop()
-        return first[0], titles
+        return first[index][0], titles
+
+    def _find_footer(self, sheet: CalamineSheet) -> int:
+        """The number of the first footer row, if the sheet ends with some (warned about), else
+        one past the last row."""
+        last = deque(enumerate(sheet.iter_rows(), 1), maxlen=TAIL_ROWS)  # only these rows made text
+        tail = [row for row in _rows_as_text(last, sheet, self._scan) if row[0] > self._header_row]
+        candidates = tail[-MAX_FOOTER_ROWS - 1:]
+        more_above = len(tail) > len(candidates) or last[0][0] > self._header_row + 1
+        count = footer_count([values for _, values in candidates], len(self.header), more_above)
+        if not count:
+            return sys.maxsize
+        self.warnings.extend(footer_warning(number, values) for number, values in candidates[-count:])
+        return candidates[-count][0]
 
 
-def _text_rows(sheet: CalamineSheet, errors: dict[int, dict[int, str]]) -> Iterator[Row]:
+def _text_rows(sheet: CalamineSheet, scan: PartScan) -> Iterator[Row]:
     """Every row of ``sheet`` with a non-blank cell, as text, with its number in the sheet.
 
     python-calamine's ``iter_rows`` starts at the sheet's first row, and at its first
@@ -129,11 +157,19 @@ def _text_rows(sheet: CalamineSheet, errors: dict[int, dict[int, str]]) -> Itera
     """
     if sheet.start is None:
         return
-    offset, formats = sheet.start[1], _FORMATTERS
-    for number, cells in enumerate(sheet.iter_rows(), 1):
+    yield from _rows_as_text(enumerate(sheet.iter_rows(), 1), sheet, scan)
+
+
+def _rows_as_text(rows: Iterable[tuple[int, list[Any]]], sheet: CalamineSheet, scan: PartScan) -> Iterator[Row]:
+    """The non-blank ``rows`` of ``sheet`` (numbered cells from ``iter_rows``) as text, with the
+    error texts and zero-padded numbers its scan found."""
+    offset, formats, errors, padded = sheet.start[1], _FORMATTERS, scan.errors, scan.padded
+    for number, cells in rows:
         values = [value if type(value) is str else formats.get(type(value), str)(value) for value in cells]
         if number in errors:
             _put_errors(values, errors[number], offset)
+        if number in padded:
+            _pad_numbers(values, padded[number], offset)
         joined = "".join(values)
         if joined and not joined.isspace():
             yield number, values
@@ -177,7 +213,7 @@ def _open_sheet(workbook: CalamineWorkbook, wanted: str | None, scans: list[Part
         return _table(_load_sheet(workbook, index), names[index], scans[index])
     for index, name in enumerate(names):
         sheet = _load_sheet(workbook, index)
-        if next(_text_rows(sheet, scans[index].errors), None) is not None:
+        if next(_text_rows(sheet, scans[index]), None) is not None:
             return _table(sheet, name, scans[index])
     if len(names) == 1:
         raise InputError(f"the sheet {names[0]!r} is empty")
@@ -188,7 +224,7 @@ def _table(sheet: CalamineSheet, name: str, scan: PartScan) -> ExcelTable:
     """The table of ``sheet``, refused if it has a formula saved without its result."""
     if scan.uncached_formula is not None:
         raise InputError(_uncached_formula_message(scan.uncached_formula))
-    return ExcelTable(sheet, name, scan.errors)
+    return ExcelTable(sheet, name, scan)
 
 
 def _sheet_index(names: list[str], wanted: str) -> int:
@@ -204,16 +240,6 @@ def _sheet_index(names: list[str], wanted: str) -> int:
         f"there is no sheet {wanted!r} in the file: give a sheet name or a position from 1 to {len(names)}"
         f" (sheets: {_quoted(names)})"
     )
-
-
-def _refuse_title(first: Row, second: Row | None) -> None:
-    """Raise InputError if the first row is one filled cell above a row with two or more."""
-    filled = [value.strip() for value in first[1] if value.strip()]
-    if len(filled) == 1 and second is not None and sum(1 for value in second[1] if value.strip()) >= 2:
-        raise InputError(
-            f"row {first[0]} looks like a title ({filled[0]!r}), not column titles:"
-            " remove the rows above the column titles"
-        )
 
 
 def _fit(values: list[str], width: int) -> list[str]:
@@ -234,6 +260,14 @@ def _put_errors(values: list[str], errors: dict[int, str], offset: int) -> None:
     for column, error in errors.items():
         if 0 <= column - offset < len(values):
             values[column - offset] = error
+
+
+def _pad_numbers(values: list[str], digits: dict[int, int], offset: int) -> None:
+    """Give whole numbers of a row the leading zeros of their cell's format ("00000": 6000 -> "06000")."""
+    for column, count in digits.items():
+        index = column - offset
+        if 0 <= index < len(values) and values[index].isdigit():
+            values[index] = values[index].zfill(count)
 
 
 def _uncached_formula_message(reference: str) -> str:

@@ -36,6 +36,11 @@ class Table(Protocol):
     estimated_rows: int | None
     """About how many data rows the file has, for progress (None when unknown; optional)."""
 
+    warnings: list[RowError]
+    """What reading will skip or read in a special way without rejecting a line (title rows
+    above the header, footer rows, lines in another encoding...), known once the table is
+    opened; the run adds them to its report (optional)."""
+
     def rows(self) -> Iterator[Row]:
         """Every data row after the header, in file order; fully blank rows are skipped."""
 

@@ -258,6 +258,7 @@ class Run:
             rules.start(self.settings, sink.existing)
             with about(job.input):
                 read_all(table, mapping, rules, self.validators, self.settings, job, report, self.progress)
+            report.warnings.extend(getattr(table, "warnings", []))
             if not report.read:
                 raise InputError(f"{job.input}: no data lines below the header: nothing to import")
             changed = load(sink, rules_outcome(rules, report), report, self.progress)

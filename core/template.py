@@ -28,7 +28,7 @@ def template(format_: str, lang: str, rules: str, out: Path | None) -> None:
             spec.write_template(out, fields, lang)
         else:
             header = [f.labels.get(lang) or f.labels["en"] for f in fields]
-            spec.write(out, header, [], {"delimiter": ";" if lang == "fr" else ","})
+            spec.write(out, header, [], {"delimiter": ";" if lang == "fr" else ",", "encoding": "utf-8-sig"})
     except OSError as exc:
         raise EtlError(f"{out}: cannot write the template: {exc.strerror or exc}") from None
     click.echo(f"template written to {out}", err=True)

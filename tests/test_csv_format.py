@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from conftest import read_report, read_store
 from etl.connectors.csv_format import (
     SAMPLE_SIZE,
     open_csv,
@@ -21,7 +22,7 @@ from etl.connectors import csv_format
 from etl.errors import InputError, UsageError
 
 SPECTRUM = Path(__file__).parent / "data" / "csv" / "csv-spectrum"
-NO_SEPARATOR = "no column separator found: expected ';', ',' or '|' between the column titles"
+NO_SEPARATOR = "no column separator found: expected ';', ',', '|' or tab between the column titles"
 BINARY = "not a text CSV file (binary content)"
 
 
@@ -54,14 +55,14 @@ def csv_file(tmp_path: Path) -> Path:
 
 def test_registers_the_csv_format() -> None:
     [spec] = register_readers()
-    assert (spec.name, spec.extensions) == ("csv", (".csv", ".txt"))
+    assert (spec.name, spec.extensions) == ("csv", (".csv", ".txt", ".tsv", ".tab"))
     assert spec.open is open_csv and spec.write is write_csv
 
 
 # Separators
 
 
-@pytest.mark.parametrize("delimiter", [";", ",", "|"])
+@pytest.mark.parametrize("delimiter", [";", ",", "|", "\t"])
 def test_reads_each_separator(csv_file: Path, delimiter: str) -> None:
     write(csv_file, f"Name{delimiter}Town\nAcme{delimiter}Lyon\nBolt{delimiter}Paris\n")
     header, rows, options = read(csv_file)
@@ -81,6 +82,8 @@ def test_reads_each_separator(csv_file: Path, delimiter: str) -> None:
         ('"a;b",c\n1,2\n', ",", ["1", "2"]),
         ("id|name\n1|Doe, John; Jr\n", "|", ["1", "Doe, John; Jr"]),
         ('id|name\n1|"a|b"\n', "|", ["1", "a|b"]),
+        ("id\tname\n1\tDoe, John; Jr|x\n", "\t", ["1", "Doe, John; Jr|x"]),
+        ("id;name\n1;a\tb\n2;c\td\n", ";", ["1", "a\tb"]),
     ],
 )
 def test_values_holding_other_separators_do_not_fool_detection(
@@ -90,6 +93,14 @@ def test_values_holding_other_separators_do_not_fool_detection(
     _, rows, options = read(csv_file)
     assert options["delimiter"] == delimiter
     assert rows[0] == (2, row)
+
+
+def test_a_tab_separated_export_read_as_tsv(tmp_path: Path) -> None:
+    path = write(tmp_path / "export.tsv", "Customer ID\tCustomer name\tCity\r\nC1\tDupont, Fils & Cie\tNice\r\n")
+    header, rows, options = read(path)
+    assert header == ["Customer ID", "Customer name", "City"]
+    assert rows == [(2, ["C1", "Dupont, Fils & Cie", "Nice"])]
+    assert options["delimiter"] == "\t"
 
 
 def test_the_separator_most_consistent_with_the_header_wins(csv_file: Path) -> None:
@@ -105,7 +116,7 @@ def test_ties_go_to_more_fields_then_to_semicolon(csv_file: Path, tmp_path: Path
     assert read(other)[2]["delimiter"] == ";"
 
 
-@pytest.mark.parametrize("content", ["just one title\nvalue\n", "a\tb\n1\t2\n", "Name\n"])
+@pytest.mark.parametrize("content", ["just one title\nvalue\n", "a:b\n1:2\n", "Name\n"])
 def test_a_single_column_is_an_error(csv_file: Path, content: str) -> None:
     write(csv_file, content)
     assert input_error(csv_file) == NO_SEPARATOR
@@ -181,6 +192,63 @@ def test_the_whole_file_decides_the_encoding(csv_file: Path, late: str, encoding
     _, rows, options = read(csv_file)
     assert options["encoding"] == encoding
     assert rows[-1][1] == [late, "end"]
+
+
+def test_lines_excel_resaved_in_windows_1252_are_read_as_such_with_one_warning(csv_file: Path) -> None:
+    utf8 = "Nom;Ville\r\nSociété Générale;Orléans\r\n"
+    write(csv_file, utf8.encode() + "Crédit Agricole;Nîmes\r\n".encode("cp1252") + "Café;Prix 5 €\r\n".encode()
+          + "Hôtel;Sète\r\n".encode("cp1252") + "x;\x81\r\n".encode("latin-1"))  # 0x81: undefined in cp1252
+    table = open_csv(csv_file, {})
+    assert list(table.rows()) == [(2, ["Société Générale", "Orléans"]), (3, ["Crédit Agricole", "Nîmes"]),
+                                  (4, ["Café", "Prix 5 €"]), (5, ["Hôtel", "Sète"]), (6, ["x", "\x81"])]
+    assert table.rows_on([3, 4]) == [(3, ["Crédit Agricole", "Nîmes"]), (4, ["Café", "Prix 5 €"])]
+    assert table.format_options["encoding"] == "utf-8"  # rejects are written in UTF-8
+    assert [(w.line, w.message) for w in table.warnings] == [
+        (3, "3 lines (the first: line 3) are not UTF-8 like the rest of the file: read as Windows-1252")]
+
+
+def test_the_windows_1252_warning_reaches_the_report(etl, tmp_path: Path) -> None:
+    lines = ["Customer ID;Customer name;Contact email", "C1;Société Générale;a@sg.example", "C2;Crédit;c@c.example"]
+    write(tmp_path / "mixed.csv", "\r\n".join(lines[:2]).encode() + b"\r\n" + lines[2].encode("cp1252") + b"\r\n")
+    result = etl("run", "mixed.csv", "--report", "report.json")
+    assert result.code == 0, result.err
+    assert [c["name"] for c in read_store(tmp_path / "etl-db.json")["customers"]] == ["Société Générale", "Crédit"]
+    assert [(w["line"], w["message"]) for w in read_report(tmp_path / "report.json")["warnings"]] == [
+        (3, "1 line (line 3) is not UTF-8 like the rest of the file: read as Windows-1252")]
+
+
+def test_a_windows_1252_line_after_the_first_16_mb_of_utf8(csv_file: Path) -> None:
+    filler = "".join(f"{n};Société n° {n:07d} {'x' * 40}\n" for n in range(300_000))
+    write(csv_file, f"Nom;Ville\n{filler}".encode() + "Crédit;Orléans\r\n".encode("cp1252") + b"end;1\n")
+    assert csv_file.stat().st_size > 16 << 20
+    table = open_csv(csv_file, {})
+    rows = list(table.rows())
+    assert rows[1] == (3, ["1", "Société n° 0000001 " + "x" * 40])
+    assert rows[-2:] == [(300_002, ["Crédit", "Orléans"]), (300_003, ["end", "1"])]
+    assert [(w.line, w.message) for w in table.warnings] == [
+        (300_002, "1 line (line 300002) is not UTF-8 like the rest of the file: read as Windows-1252")]
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r", "\r\n"])
+def test_windows_1252_lines_after_a_utf8_bom_name_their_line(csv_file: Path, line_end: str) -> None:
+    write(csv_file, codecs.BOM_UTF8 + f"Nom;Ville{line_end}1;2{line_end}".encode()
+          + f"Crédit;Orléans{line_end}".encode("cp1252"))
+    table = open_csv(csv_file, {})
+    assert table.header == ["Nom", "Ville"]
+    assert list(table.rows()) == [(2, ["1", "2"]), (3, ["Crédit", "Orléans"])]
+    assert [w.line for w in table.warnings] == [3]
+
+
+def test_a_nul_after_windows_1252_lines_is_still_refused(csv_file: Path) -> None:
+    filler = b"a;b\n" * SAMPLE_SIZE  # the NUL comes after the head checked for binary content
+    head = "Nom;Ville\nSociété;Orléans\n".encode() + "Crédit;Nîmes\n".encode("cp1252")
+    write(csv_file, head + filler + b"a;\x00\n")
+    assert input_error(csv_file) == f"line {4 + SAMPLE_SIZE}: a NUL character: {BINARY}"
+
+
+def test_a_forced_utf8_still_refuses_windows_1252_lines(csv_file: Path) -> None:
+    write(csv_file, "Nom;Ville\nSociété;Orléans\n".encode() + "Crédit;Nîmes\n".encode("cp1252"))
+    assert input_error(csv_file, encoding="utf-8").startswith("line 3: the text cannot be decoded as utf-8 ")
 
 
 def test_the_encoding_option_overrides_detection(csv_file: Path) -> None:
@@ -415,7 +483,7 @@ def test_csv_spectrum_line_numbers() -> None:
 
 # Properties
 
-SEPARATORS_AND_QUOTES = ';,|"\r\n'
+SEPARATORS_AND_QUOTES = ';,|\t"\r\n'
 BLANKS = "\t\r\n "
 EXTRA = st.sampled_from(list(SEPARATORS_AND_QUOTES + BLANKS + "'é€\ufeff\u2028\x85"))
 TEXT_CHARS = {
@@ -483,8 +551,8 @@ def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @given(table=encoded_tables())
 def test_any_written_table_reads_back(scratch: Path, table) -> None:
     header, rows, encoding, delimiter, data, plain_titles = table
-    # Windows-1252 bytes that happen to be valid UTF-8 are (rightly) read as UTF-8.
-    assume(not (encoding == "cp1252" and not data.isascii() and is_utf8(data)))
+    # Windows-1252 lines that happen to be valid UTF-8 are (rightly) read as UTF-8.
+    assume(not (encoding == "cp1252" and any(not line.isascii() and is_utf8(line) for line in data.splitlines())))
     path = write(scratch, data)
     # Titles holding separators make the separator ambiguous: give it.
     options = {} if plain_titles else {"delimiter": delimiter}

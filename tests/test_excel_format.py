@@ -167,6 +167,34 @@ def test_values_are_read_as_the_user_typed_them(tmp_path: Path) -> None:
     ])]
 
 
+def test_numbers_formatted_with_leading_zeros_keep_them(tmp_path: Path) -> None:
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Zip", "SIREN", "Phone", "Plain", "Text zip", "Long zip", "Fraction"])
+    sheet.append([6000, 12345678, 612345678, 6000, "6000", 1234567, 6000.5])
+    sheet.append([75001, None, None, 42, None, None, None])
+    for row in (2, 3):
+        for column, number_format in {1: "00000", 2: "000000000", 3: "0000000000", 5: "00000", 6: "00000",
+                                      7: "00000"}.items():
+            sheet.cell(row, column).number_format = number_format
+    book.save(tmp_path / "zips.xlsx")
+    assert read(tmp_path / "zips.xlsx")[1] == [
+        (2, ["06000", "012345678", "0612345678", "6000", "6000", "1234567", "6000.5"]),
+        (3, ["75001", "", "", "42", "", "", ""]),
+    ]
+
+
+def test_styles_without_zero_padded_formats_pad_nothing(tmp_path: Path) -> None:
+    book = Workbook()
+    book.active.append(["Zip", "Amount"])
+    book.active.append([6000, 12])
+    book.active["B2"].number_format = "0.00"
+    book.save(tmp_path / "plain.xlsx")
+    with zipfile.ZipFile(tmp_path / "plain.xlsx") as archive:
+        assert excel_archive._zero_padded_styles(archive, {name: name for name in archive.namelist()}) == {}
+    assert read(tmp_path / "plain.xlsx")[1] == [(2, ["6000", "12"])]
+
+
 @pytest.mark.parametrize(("value", "text"), [
     (1234567890123456.0, "1234567890123460"),  # Excel keeps 15 significant digits
     (274.65999999999997, "274.66"),
@@ -257,12 +285,14 @@ def test_rows_can_be_read_again_until_closed(tmp_path: Path) -> None:
         list(table.rows())
 
 
-def test_title_row_is_refused(tmp_path: Path) -> None:
-    path = write_rows(tmp_path / "title.xlsx", [["Customer list 2024"], [], ["Name", "City"], ["Ann", "Nice"]])
-    assert input_error(path) == (
-        "row 1 looks like a title ('Customer list 2024'), not column titles: remove the rows above the column titles"
-    )
-    assert input_error(FRICTIONLESS / "skip-rows.xlsx").startswith("row 1 looks like a title ('Table 1')")
+def test_title_and_footer_rows_are_skipped_with_warnings() -> None:
+    table = open_excel(FRICTIONLESS / "skip-rows.xlsx", {})  # "Table 1", the header, a row, "TOTAL"
+    try:
+        assert (table.header, list(table.rows())) == (["A", "B"], [(3, ["8", "9"])])
+        assert [(w.line, w.message) for w in table.warnings] == [
+            (1, "1 title row above the header (line 1) was skipped"), (4, "footer line 4 ('TOTAL') was skipped")]
+    finally:
+        table.close()
 
 
 def test_one_column_sheet_is_not_a_title(tmp_path: Path) -> None:

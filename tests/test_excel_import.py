@@ -85,9 +85,11 @@ def test_rejects_format_follows_the_extension(etl, tmp_path, source, rejects):
 
 def test_a_title_row_is_never_imported(etl, tmp_path):
     workbook(tmp_path / "t.xlsx", [["C1", "Acme"]], title="Customer list 2026")
-    result = etl("run", "t.xlsx")
-    assert result.code == 2 and "looks like a title" in result.err and "t.xlsx" in result.err
-    assert not (tmp_path / "etl-db.json").exists()
+    result = etl("run", "t.xlsx", "--report", "report.json")
+    assert result.code == 0, result.err
+    assert [c["name"] for c in read_store(tmp_path / "etl-db.json")["customers"]] == ["Acme"]
+    assert read_report(tmp_path / "report.json")["warnings"] == [
+        {"line": 1, "column": None, "value": None, "message": "1 title row above the header (line 1) was skipped"}]
 
 
 def test_sheet_option_and_dates(etl, tmp_path):

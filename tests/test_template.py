@@ -1,11 +1,13 @@
 """`etl template`: an empty import file with every column, that imports with no option once filled."""
 from __future__ import annotations
 
+import codecs
 import csv
 
 import pytest
 
 from conftest import read_store
+from etl.connectors.csv_format import open_csv
 from etl.plugins.fields import FIELDS
 
 
@@ -13,9 +15,11 @@ from etl.plugins.fields import FIELDS
 def test_csv_template_has_every_column_and_imports_once_filled(etl, tmp_path, lang, delimiter):
     result = etl("template", "--format", "csv", "--lang", lang, "--out", "t.csv")
     assert result.code == 0
-    with open(tmp_path / "t.csv", newline="", encoding="utf-8") as handle:
+    assert (tmp_path / "t.csv").read_bytes().startswith(codecs.BOM_UTF8)  # Excel then reads it as UTF-8
+    with open(tmp_path / "t.csv", newline="", encoding="utf-8-sig") as handle:
         header = next(csv.reader(handle, delimiter=delimiter))
     assert header == [f.labels[lang] for f in FIELDS]
+    assert open_csv(tmp_path / "t.csv", {}).header == header  # accents and all, no BOM left
     empty = etl("run", "t.csv")
     assert empty.code == 2 and "no data lines" in empty.err
     with open(tmp_path / "t.csv", "a", newline="", encoding="utf-8") as handle:

@@ -88,8 +88,9 @@ FILES = {
     "utf16-odd-byte-count.csv": lambda: csv_text(HEADER, *GOOD).encode("utf-16") + b"A",
     "mixed-encodings.csv": lambda: (csv_text(HEADER, ("C1", "Société Générale", "compta@societe.example"))
                                     .encode("utf-8")
-                                    + csv_text(("C2", "Crédit Agricole", "credit@credit.example")).encode("cp1252")),
-    "utf8-bom-then-cp1252.csv": lambda: b"\xef\xbb\xbf" + csv_text(HEADER, ("C1", "Crédit", "a@b.example"))
+                                    + csv_text(("C2", "Crédit Agricole", "credit@credit.example"), BAD_EMAIL)
+                                    .encode("cp1252")),
+    "utf8-bom-then-cp1252.csv": lambda: b"\xef\xbb\xbf" + csv_text(HEADER, ("C1", "Crédit", "a@b.example"), BAD_EMAIL)
     .encode("cp1252"),
     "utf16-bom-then-utf8.csv": lambda: b"\xff\xfe" + csv_text(HEADER, ("C1", "Crédit", "a@b.example")).encode(),
     "bom-only.csv": lambda: b"\xef\xbb\xbf",
@@ -105,7 +106,7 @@ FILES = {
     .encode(),
     "unbalanced-quote-swallows-the-rest.csv": lambda: (csv_text(HEADER, GOOD[0]) + 'C2;"Beta;b@beta.example\r\n'
                                                        + csv_text(("C3", "Gamma", "c@gamma.example"))).encode(),
-    "tab-separated.csv": lambda: csv_text(HEADER, *GOOD, delimiter="\t").encode(),
+    "tab-separated.csv": lambda: csv_text(HEADER, *GOOD, BAD_EMAIL, delimiter="\t").encode(),
     "mixed-separators.csv": lambda: (csv_text(HEADER) + csv_text(GOOD[0], delimiter=",")
                                      + csv_text(GOOD[1])).encode(),
     "cr-line-ends-bad-email.csv": lambda: csv_text(HEADER, GOOD[0], BAD_EMAIL).replace("\r\n", "\r").encode(),
