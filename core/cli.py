@@ -134,6 +134,9 @@ def run(
         click.echo(describe(result.mapping), err=True)
     for line in result.mapping_summary():
         click.echo(line, err=True)
+    for warning in sorted(result.warnings, key=lambda w: w.line)[:20]:
+        column = f" column {warning.column!r}" if warning.column else ""
+        click.echo(f"{input}: line {warning.line}{column}: warning: {warning.message}", err=True)
     for error in result.sorted_errors()[:20]:
         column = f" column {error.column!r}" if error.column else ""
         click.echo(f"{input}: line {error.line}{column}: {error.message}", err=True)
@@ -229,6 +232,25 @@ def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...],
         save_mapping(proposal, save)
         click.echo(f"mapping saved to {save}; use it with --mapping {save}", err=True)
     missing_columns(proposal, rule_set, job)
+
+
+@cli.command()
+@click.option("--rules", default="customers", show_default=True, help="Whose fields to list.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
+def fields(rules: str, as_json: bool) -> None:
+    """List the fields a mapping can name, with their titles and the other titles they accept."""
+    from .registry import get_registry
+
+    listing = [{"field": f.name, "titles": dict(f.labels), "accepted": list(f.synonyms), "description": f.description}
+               for f in get_registry().rule_set(rules).create().fields]
+    if as_json:
+        click.echo(json.dumps(listing, indent=2, ensure_ascii=False))
+        return
+    for entry in listing:
+        click.echo(f"{entry['field']}: {' / '.join(entry['titles'].values())}"
+                   + (f"  - {entry['description']}" if entry["description"] else ""))
+        if entry["accepted"]:
+            click.echo(f"    also: {', '.join(entry['accepted'])}")
 
 
 cli.add_command(template)

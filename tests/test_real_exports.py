@@ -1,0 +1,149 @@
+"""Real exports (tests/data/exports: the headers of Upflow, Xero, QuickBooks, Sage, Zoho Books,
+HubSpot and Odoo exports) import with no hand-written mapping, and no column is linked wrong."""
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from conftest import read_store, write_csv
+
+EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
+EXPECTED: dict[str, dict[str, str]] = tomllib.loads((EXPORTS / "expected.toml").read_text(encoding="utf-8"))
+
+KNOWN_WRONG = {
+    ("zoho-books-contacts.csv", "Contact ID"):
+        "Zoho calls its customers contacts: its Contact ID is the customer's, read as the contact's reference",
+    ("zoho-books-contacts.csv", "Contact Name"):
+        "Zoho's Contact Name holds the customer's name, read as the contact's (Upflow's own title for it)",
+    ("zoho-books-contacts.csv", "Company Name"):
+        "a careful person may take Company Name or Display Name as the customer's name: both hold it",
+}
+"""Columns where the mapping differs from expected.toml, and why: each one is a known defect to fix."""
+
+
+UPDATES_OF = {"upflow-assignments.csv": "upflow-customers.csv"}
+"""Files that only update known customers, and the file that creates them."""
+
+
+def import_with_no_mapping(etl, name: str) -> dict:
+    if name in UPDATES_OF:
+        assert etl("run", EXPORTS / UPDATES_OF[name], "--target", f"{name}.json").code in (0, 1)
+    result = etl("run", EXPORTS / name, "--target", f"{name}.json", "--report", "report.json")
+    assert result.code in (0, 1), f"{name}: exit {result.code}: {result.err}"
+    return json.loads(Path("report.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_export_imports_with_no_mapping_and_no_column_linked_wrong(etl, name):
+    report = import_with_no_mapping(etl, name)
+    assert report["rows"]["imported"] > 0
+    linked = {m["column"]: m["field"] for m in report["mapping"]}
+    ignored = {m["column"] for m in report["ignored_columns"]}
+    assert set(linked) | ignored == set(EXPECTED[name]), "every column is in the report, linked or ignored"
+    wrong = {title: (field, EXPECTED[name][title]) for title, field in linked.items()
+             if field != EXPECTED[name][title] and (name, title) not in KNOWN_WRONG}
+    assert not wrong, f"column: (linked to, expected): {wrong}"
+
+
+def test_at_least_95_percent_of_the_columns_a_careful_person_maps_are_mapped_right(etl):
+    right = wanted = 0
+    for name, expected in EXPECTED.items():
+        report = import_with_no_mapping(etl, name)
+        linked = {m["column"]: m["field"] for m in report["mapping"]}
+        for title, field in expected.items():
+            if field:
+                wanted += 1
+                right += linked.get(title) == field
+    assert right / wanted >= 0.95, f"{right} of {wanted}"
+
+
+def test_every_guess_and_ignored_column_is_told_in_the_summary(etl):
+    import_with_no_mapping(etl, "xero-contacts.csv")
+    result = etl("run", EXPORTS / "xero-contacts.csv", "--dry-run")
+    guesses = next(line for line in result.err.splitlines() if line.startswith("columns matched by a guess: "))
+    assert "'*ContactName' -> customer_name (synonym)" in guesses
+    assert "'POAddressLine1' -> address (words)" in guesses
+    ignored = next(line for line in result.err.splitlines() if line.startswith("columns ignored: "))
+    assert "'FaxNumber'" in ignored and "'Person2Email' (contact_email is already taken by column" in ignored
+
+
+def test_a_job_title_of_titles_is_not_contact_position(etl, tmp_path):
+    header = ["Customer name", "Email", "Job Title"]
+    write_csv(tmp_path / "in.csv", [["Acme", "a@acme.example", "Gérant"], ["Beta", "b@beta.example", "PDG"],
+                                    ["Gamma", "g@gamma.example", "Directrice financière"]], header=header)
+    result = etl("run", "in.csv", "--report", "r.json")
+    assert result.code == 0, result.err
+    report = json.loads((tmp_path / "r.json").read_text())
+    [job_title] = report["ignored_columns"]
+    assert job_title["column"] == "Job Title" and "its values are not positions" in job_title["note"]
+    assert report["contacts"]["created"] == 3
+
+
+def test_a_role_column_of_positions_is_contact_position_confirmed_by_its_values(etl, tmp_path):
+    header = ["Customer name", "Email", "Job Title"]
+    write_csv(tmp_path / "in.csv", [["Acme", "a@acme.example", "Accounts"], ["Beta", "b@beta.example", "buyer"],
+                                    ["Gamma", "g@gamma.example", "Comptabilité"]], header=header)
+    etl("run", "in.csv", "--report", "r.json")
+    [position] = [m for m in json.loads((tmp_path / "r.json").read_text())["mapping"] if m["column"] == "Job Title"]
+    assert position == {"column": "Job Title", "field": "contact_position", "how": "synonym", "content": "confirmed"}
+    assert {c["position"] for c in read_store(tmp_path / "etl-db.json")["contacts"]} == {"ACCOUNTING", "PURCHASER"}
+
+
+def test_a_fax_is_never_the_main_contact_nor_the_phone(etl, tmp_path):
+    header = ["Customer name", "Email", "Main Contact Fax", "Fax"]
+    write_csv(tmp_path / "in.csv", [["Acme", "a@acme.example", "+33 1 23 45 67 89", "+33 1 23 45 67 80"]],
+              header=header)
+    etl("run", "in.csv", "--report", "r.json")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert {m["column"] for m in report["ignored_columns"]} == {"Main Contact Fax", "Fax"}
+
+
+def test_a_company_phone_without_contact_emails_is_left_out_and_the_run_goes_on(etl, tmp_path):
+    write_csv(tmp_path / "in.csv", [["C1", "Acme", "+33 1 23 45 67 89"]], header=["ID", "Company", "Phone"])
+    result = etl("run", "in.csv", "--report", "r.json")
+    assert result.code == 0, result.err
+    [phone] = json.loads((tmp_path / "r.json").read_text())["ignored_columns"]
+    assert phone["column"] == "Phone" and "no column for contact_email" in phone["note"]
+    assert read_store(tmp_path / "etl-db.json")["customers"][0]["name"] == "Acme"
+
+
+def test_an_untitled_column_of_emails_is_mapped_by_its_content_and_said_so(etl, tmp_path):
+    rows = [["C1", "Acme", "a@acme.example"], ["C2", "Beta", "b@beta.example"], ["C3", "Gamma", "g@gamma.example"]]
+    write_csv(tmp_path / "in.csv", rows, header=["Customer ID", "Customer name", "Col 3"])
+    result = etl("run", "in.csv", "--report", "r.json")
+    assert "'Col 3' -> contact_email (content)" in result.err
+    assert len(read_store(tmp_path / "etl-db.json")["contacts"]) == 3
+
+
+def test_an_exact_title_is_never_blocked_by_an_earlier_guess(etl, tmp_path):
+    write_csv(tmp_path / "in.csv", [["Acme", "x@acme.example", "a@acme.example"]],
+              header=["Customer name", "Billing Email", "Contact email"])
+    etl("run", "in.csv", "--report", "r.json")
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert {m["column"]: m["field"] for m in report["mapping"]}["Contact email"] == "contact_email"
+    assert read_store(tmp_path / "etl-db.json")["contacts"][0]["email"] == "a@acme.example"
+
+
+@pytest.mark.parametrize("title, field", [
+    ("BillingCity", "town"), ("billing_postal_code", "postal_code"), ("Main Address Line 1", "address"),
+    ("*Customer Name", "customer_name"), ("Primary Email", "contact_email"), ("Person1Email", "contact_email"),
+    ("Rechnungsadresse Ort", None), ("Ort", "town"), ("Código postal", "postal_code"), ("Teléfono", "contact_phone"),
+    ("E-Mail-Adresse", "contact_email"), ("Nº TVA intracom", None), ("Numéro TVA", "vat_number"),
+    ("Contact owner", None), ("Department", None), ("Company Domain Name", None), ("Shipping City", None),
+])
+def test_titles_generalise_through_their_words(title, field):
+    from etl.mapping import propose
+    from etl.plugins.fields import FIELDS
+
+    header = [title, "Contact email"] if field == "contact_phone" else [title]  # a phone needs emails beside it
+    assert propose(header, FIELDS).columns[0].field == field
+
+
+def test_etl_map_exits_non_zero_for_a_file_that_cannot_import(etl, tmp_path):
+    write_csv(tmp_path / "in.csv", [["a", "b"]], header=["Shoe size", "Colour"])
+    result = etl("map", "in.csv")
+    assert result.code == 2 and "no column for the Customer ID or the Customer name" in result.err
+    assert "(ignored)" in result.out
