@@ -48,7 +48,7 @@ ETL = [PY, "-m", "etl"]
 PEERS = BENCH / "peers"
 GIB = 1 << 30
 MB = 1 << 20
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "WM")
 
 FULL = {"w1": 200_000, "w2": 100_000, "w3_store": 100_000, "w3": 100_000, "w4": 1_000_000, "w5": 1_000,
         "runs": 3, "w6_runs": 5, "timeout": 1800.0}
@@ -526,6 +526,21 @@ class Bench:
             result.verdict = "pass" if over <= 0.3 else "FAIL"
         small_run.notes.append(f"ours: {etl_summary(small_run.ours[0].output)}; {runs} runs each, median")
         return [help_, small_run]
+
+
+    def wm(self) -> Result:
+        result = Result("WM", "column matching: 21 export-style titles and a 200-line sample, in-process",
+                        peer_text="—", ratio="—", target="median <= 50 ms")
+        out = subprocess.run([PY, str(BENCH / "mapping_time.py")], capture_output=True, text=True, timeout=300,
+                             cwd=REPO, env=CHILD_ENV)
+        if out.returncode:
+            raise ChildFailed(f"mapping_time.py exited {out.returncode}: {out.stderr.strip()[-300:]}")
+        timing = json.loads(out.stdout)
+        result.ours_text = f"{timing['median_ms']:.1f} ms (slowest {timing['max_ms']:.1f} ms)"
+        result.verdict = "pass" if timing["median_ms"] <= 50 and timing["matched"] == timing["columns"] else "FAIL"
+        result.notes.append(f"ours: {timing['matched']} of {timing['columns']} columns matched; median of the "
+                            "repeats of bench/mapping_time.py")
+        return result
 
 
 # -- report ------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import click
 from etl import hookimpl
 from etl.errors import UsageError
 
-from .tinydb_sink import DEFAULT_TARGET, HISTORY_TABLE, AtomicJSONStorage
+from .storefile import StoreLock
+from .tinydb_sink import DEFAULT_LOCK_TIMEOUT, DEFAULT_TARGET, HISTORY_TABLE, AtomicJSONStorage
 
 MARKS = {"success": "OK     ", "partial": "PARTIAL", "failed": "FAILED "}
 TARGET = click.option("--target", default=DEFAULT_TARGET, show_default=True, type=click.Path(path_type=Path),
@@ -63,6 +64,28 @@ def show(ctx: click.Context, entry_id: str, target: Path, rejects: Path | None) 
     if rejects is not None:
         _write_rejects(entry, rejects)
         click.echo(f"{len(entry['rejects']['rows'])} rejected lines written to {rejects}", err=True)
+
+
+@history.command()
+@TARGET
+@click.pass_context
+def forget(ctx: click.Context, target: Path) -> None:
+    """Forget the column choices remembered from past imports: the next import maps its columns afresh."""
+    if ctx.get_parameter_source("target") == click.core.ParameterSource.DEFAULT:
+        target = ctx.obj
+    _imports(target)  # the store exists
+    lock = StoreLock(target, DEFAULT_LOCK_TIMEOUT)
+    lock.acquire()
+    try:
+        storage = AtomicJSONStorage(target)
+        data = storage.read() or {}
+        entries = data.get(HISTORY_TABLE, {})
+        forgotten = sum(bool(entry.pop("columns", None)) for entry in entries.values())
+        if forgotten:
+            storage.write(data)
+    finally:
+        lock.release()
+    click.echo(f"column choices of {forgotten} imports forgotten", err=True)
 
 
 def _write_rejects(entry: dict, path: Path) -> None:

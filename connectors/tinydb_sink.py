@@ -18,13 +18,14 @@ from tinydb.storages import Storage
 from etl import hookimpl
 from etl.components import CREATED, UNCHANGED, UPDATED, Document, SinkSpec, StoredDocument
 from etl.errors import SinkError
+from etl.history import HISTORY_KIND
 from etl.settings import check_options, number_option
 
 from .storefile import StoreLock, write_atomically
 
 DEFAULT_TARGET = "etl-db.json"
 DEFAULT_LOCK_TIMEOUT = 60.0
-HISTORY_TABLE = "imports"
+HISTORY_TABLE = HISTORY_KIND
 
 
 def _json(value: Any) -> bytes:

@@ -81,6 +81,9 @@ class Field:
     """Titles that look like this field's but mean something else: never matched to it."""
     needs: str | None = None
     """A field without whose column this one's is ignored (a company phone in a file without contact emails)."""
+    repeats: bool = False
+    """Numbered groups of such columns on one line (Person1Email, Person2Email...) are as many more
+    lines, each with the line's other values: several contacts on one line."""
 
     def describe(self, lang: str) -> str:
         """The description in ``lang``, else in English."""

@@ -3,12 +3,18 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from .job import Job
 from .report import Report
 from .secrets import mask_options, mask_url
+
+HISTORY_KIND = "imports"
+"""The kind of the documents in which a sink that keeps history keeps it (``Sink.existing(HISTORY_KIND)``)."""
+CLOSE_HEADER = 0.8
+"""From this share of titles in common (of all titles of both headers), a past import's mapping comes back."""
 
 
 def checksum(path: Path) -> str:
@@ -45,4 +51,24 @@ def import_entry(job: Job, reader: str, report: Report, rejects: dict[str, Any])
         "counts": dict(report.counts),
         "errors": result["errors"],
         "rejects": rejects,
+        "columns": report.mapping.as_file() if report.mapping else {},
     }
+
+
+def remembered_mapping(entries: Iterable[tuple[Any, dict]], header: Sequence[str]) -> tuple[dict[str, str], str]:
+    """The column choices of the newest past import whose header is the closest to ``header`` (and close
+    enough), for the titles ``header`` has; and which import they come from ({} and "" when none)."""
+    titles = set(header)
+    best: tuple[float, str, Any, dict] | None = None
+    for ref, entry in entries:
+        columns = entry.get("columns") if isinstance(entry, dict) else None
+        if not isinstance(columns, dict) or not columns:
+            continue
+        share = len(titles & set(columns)) / len(titles | set(columns))
+        if share >= CLOSE_HEADER and (best is None or (share, str(entry.get("time", ""))) > best[:2]):
+            best = (share, str(entry.get("time", "")), ref, entry)
+    if best is None:
+        return {}, ""
+    _, time, ref, entry = best
+    links = {title: field for title, field in best[3]["columns"].items() if title in titles and isinstance(field, str)}
+    return links, f"import {ref} of {Path(str(entry.get('input', '?'))).name} ({time})"

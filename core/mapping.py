@@ -41,8 +41,9 @@ ALONE_VALUES = 3
 SAMPLE_ROWS = 200
 """Data rows whose values are looked at."""
 
-EXACT, SYNONYM, WORDS, FUZZY, CONTENT, EXPLICIT = "exact", "synonym", "words", "similar", "content", "explicit"
-RANKS = {EXPLICIT: 0, EXACT: 1, SYNONYM: 2, WORDS: 3, FUZZY: 4, CONTENT: 5}
+EXACT, SYNONYM, WORDS, FUZZY, CONTENT = "exact", "synonym", "words", "similar", "content"
+EXPLICIT, REMEMBERED = "explicit", "remembered"
+RANKS = {EXPLICIT: 0, REMEMBERED: 1, EXACT: 2, SYNONYM: 3, WORDS: 4, FUZZY: 5, CONTENT: 6}
 """Which kind of match takes a field first when two columns want it."""
 
 STOP_WORDS = frozenset("a an the of for and or to de du des d la le les l en et pour par au aux y el los las del "
@@ -105,6 +106,8 @@ class ColumnMatch:
     note: str = ""
     content: str = ""
     """What the values said: "confirmed" the match, or "" when not looked at or not telling."""
+    group: int | None = None
+    """The number of the group of repeated columns this one belongs to (Person2Email: 2), if any."""
 
     @property
     def doubtful(self) -> bool:
@@ -117,6 +120,8 @@ class ColumnMatch:
             entry["score"] = round(self.score, 2)
         if self.content:
             entry["content"] = self.content
+        if self.group is not None:
+            entry["group"] = self.group
         if self.note:
             entry["note"] = self.note
         return entry
@@ -128,22 +133,30 @@ class ColumnMapping:
 
     columns: list[ColumnMatch]
     unmapped_fields: list[str]
+    remembered_from: str = ""
+    """The past import whose choices came back, if any (see ``etl.history.remembered_mapping``)."""
 
     def field_columns(self) -> dict[str, int]:
         """field -> column index."""
-        return {m.field: m.index for m in self.columns if m.field}
+        return {m.field: m.index for m in self.columns if m.field and m.group is None}
+
+    def groups(self) -> list[dict[str, int]]:
+        """The numbered groups of repeated columns, each as field -> column index, by number."""
+        numbers = sorted({m.group for m in self.columns if m.field and m.group is not None})
+        return [{m.field: m.index for m in self.columns if m.field and m.group == n} for n in numbers]
 
     def titles(self) -> dict[str, str]:
         """field -> the file's own column title."""
-        return {m.field: m.title for m in self.columns if m.field}
+        return {m.field: m.title for m in self.columns if m.field and m.group is None}
 
     def as_file(self) -> dict[str, str]:
-        """The mapping as written by ``etl map --save``: column title -> field ("" to ignore)."""
-        return {m.title: m.field or "" for m in self.columns}
+        """The mapping as written by ``etl map --save``: column title -> field ("" to ignore); the
+        numbered groups are left to be found again."""
+        return {m.title: m.field or "" for m in self.columns if m.group is None}
 
     def guesses(self) -> list[ColumnMatch]:
         """The columns linked by anything but their exact title or the user's word."""
-        return [m for m in self.columns if m.field and m.how not in (EXACT, EXPLICIT)]
+        return [m for m in self.columns if m.field and m.how not in (EXACT, EXPLICIT, REMEMBERED) and m.group is None]
 
     def ignored(self) -> list[ColumnMatch]:
         return [m for m in self.columns if not m.field]
@@ -294,6 +307,31 @@ def _assign(matches: list[ColumnMatch], known: _Knowledge) -> None:
             match.field, match.how, match.content = None, "", ""
 
 
+def _number(title: str) -> int | None:
+    """The one number in a title's words (Person2Email: 2), or None."""
+    numbers = [w for w in words(title) if w.isdigit()]
+    return int(numbers[0]) if len(numbers) == 1 and len(numbers[0]) <= 2 else None
+
+
+def _group_repeats(matches: list[ColumnMatch], known: _Knowledge) -> None:
+    """Make groups of the numbered columns of repeating fields that the line's own columns left over:
+    with "EmailAddress" mapped, "Person1Email" and "Person2Email" are the emails of groups 1 and 2."""
+    primary = {m.field: _number(m.title) for m in matches if m.field}
+    members: dict[int, dict[str, ColumnMatch]] = {}
+    for match in matches:
+        number = _number(match.title)
+        if match.field or number is None:
+            continue
+        title_words = words(match.title) - {str(number)}
+        for name, how, score in _by_words(title_words, known, set()):
+            if known.fields[name].repeats and name in primary and primary[name] != number:
+                members.setdefault(number, {}).setdefault(name, match)
+                break
+    for number, group in members.items():
+        for name, match in group.items():
+            match.field, match.how, match.group, match.note = name, WORDS, number, ""
+
+
 def column_samples(rows: Iterable[tuple[int, Sequence[str]]], width: int) -> list[list[str]]:
     """The distinct non-empty values of each column in ``rows``, stripped, in order of appearance."""
     seen: list[dict[str, None]] = [{} for _ in range(width)]
@@ -305,16 +343,38 @@ def column_samples(rows: Iterable[tuple[int, Sequence[str]]], width: int) -> lis
 
 
 def propose(header: Sequence[str], fields: Sequence[Field], samples: Sequence[Sequence[str]] = (),
-            explicit: Mapping[str, str | None] | None = None) -> ColumnMapping:
+            explicit: Mapping[str, str | None] | None = None,
+            remembered: tuple[Mapping[str, str], str] = ({}, "")) -> ColumnMapping:
     """The mapping of ``header`` to ``fields``: the user's ``explicit`` one (see :func:`explicit_links`),
-    completed automatically, using ``samples`` of each column's values when given."""
+    then the choices ``remembered`` from a past import with a close header (title -> field, and where
+    from) where they differ from today's, completed automatically from the titles and the ``samples``
+    of each column's values."""
     known = _Knowledge.of(fields)
     links = explicit_links(header, explicit or {}, fields)
-    forced = set(links.values())
+    automatic = _proposal(header, known, samples, links, {})
+    chosen = {m.title: m.field or "" for m in automatic.columns if m.group is None}
+    differing = {title: name for title, name in remembered[0].items()
+                 if title not in links and title in chosen and chosen[title] != name
+                 and (not name or name in known.fields)}
+    if not differing:
+        return automatic
+    mapping = _proposal(header, known, samples, links, differing)
+    mapping.remembered_from = remembered[1]
+    return mapping
+
+
+def _proposal(header: Sequence[str], known: _Knowledge, samples: Sequence[Sequence[str]], links: Mapping[str, str],
+              remembered: Mapping[str, str]) -> ColumnMapping:
+    forced = set(links.values()) | set(remembered.values())
     matches = []
     for index, title in enumerate(header):
         if title in links:
             matches.append(ColumnMatch(index, title, links[title] or None, EXPLICIT, 1.0))
+            continue
+        if title in remembered:
+            name = remembered[title] or None
+            matches.append(ColumnMatch(index, title, name, REMEMBERED, 1.0,
+                                       "" if name else "ignored, as in the remembered mapping"))
             continue
         values = samples[index] if index < len(samples) else ()
         candidates, note = _title_candidates(title, known)
@@ -326,7 +386,8 @@ def propose(header: Sequence[str], fields: Sequence[Field], samples: Sequence[Se
             _content_alone(match, values, known)
         matches.append(match)
     _assign(matches, known)
-    return ColumnMapping(matches, [f.name for f in fields if f.name not in {m.field for m in matches}])
+    _group_repeats(matches, known)
+    return ColumnMapping(matches, [name for name in known.fields if name not in {m.field for m in matches}])
 
 
 def closest(name: str, valid: Iterable[str]) -> str:

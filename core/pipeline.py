@@ -13,7 +13,7 @@ from typing import NamedTuple
 from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, SinkSpec,
                          Table, ValidatorSpec)
 from .errors import EtlError, InputError, Interrupted, RowError, Terminated, UsageError
-from .history import import_entry
+from .history import HISTORY_KIND, import_entry, remembered_mapping
 from .job import Job
 from .mapping import SAMPLE_ROWS, ColumnMapping, column_samples, propose
 from .plugin_manager import get_plugin_manager
@@ -87,11 +87,13 @@ def open_table(spec: ReaderSpec, job: Job) -> Table:
         return table
 
 
-def propose_mapping(table: Table, fields: Sequence[Field], job: Job) -> ColumnMapping:
-    """The job's explicit mapping, completed from the titles and a sample of the first rows' values."""
+def propose_mapping(table: Table, fields: Sequence[Field], job: Job,
+                    remembered: tuple[dict[str, str], str] = ({}, "")) -> ColumnMapping:
+    """The job's explicit mapping, then the remembered one, completed from the titles and a sample of
+    the first rows' values."""
     with about(job.input):
         samples = column_samples(islice(table.rows(), SAMPLE_ROWS), len(table.header))
-    return propose(table.header, fields, samples, job.mapping)
+    return propose(table.header, fields, samples, job.mapping, remembered)
 
 
 def missing_columns(mapping: ColumnMapping, rules: Rules, job: Job) -> None:
@@ -101,9 +103,10 @@ def missing_columns(mapping: ColumnMapping, rules: Rules, job: Job) -> None:
         raise UsageError(f"{job.input}: " + "; ".join(missing))
 
 
-def map_columns(table: Table, rules: Rules, job: Job) -> ColumnMapping:
+def map_columns(table: Table, rules: Rules, job: Job,
+                remembered: tuple[dict[str, str], str] = ({}, "")) -> ColumnMapping:
     """The column mapping, refused when a required field has no column."""
-    mapping = propose_mapping(table, rules.fields, job)
+    mapping = propose_mapping(table, rules.fields, job, remembered)
     missing_columns(mapping, rules, job)
     return mapping
 
@@ -114,8 +117,13 @@ def batches(rows: Iterable[Row], size: int) -> Iterator[list[Row]]:
         yield chunk
 
 
-def to_batch(rows: list[Row], width: int, field_columns: dict[str, int]) -> tuple[Batch, list[RowError]]:
-    """Column-wise batch of the rows that have the header's width; the others are errors."""
+def to_batch(rows: list[Row], width: int, field_columns: dict[str, int],
+             groups: Sequence[dict[str, int]] = ()) -> tuple[Batch, list[RowError]]:
+    """Column-wise batch of the rows that have the header's width; the others are errors.
+
+    Each numbered group of repeated columns with a value on a row adds a row on the same line:
+    the group's values in its fields, the line's own values in the others.
+    """
     errors = [
         RowError(line, f"this line has {len(values)} fields but the header has {width}")
         for line, values in rows
@@ -123,11 +131,27 @@ def to_batch(rows: list[Row], width: int, field_columns: dict[str, int]) -> tupl
     ]
     if errors:
         rows = [row for row in rows if len(row[1]) == width]
+    if groups:
+        rows = list(_with_groups(rows, field_columns, groups))
     if not rows:
         return Batch([], {name: [] for name in field_columns}), errors
     lines, cells = zip(*rows)
     by_index = list(zip(*cells))
     return Batch(list(lines), {name: list(by_index[index]) for name, index in field_columns.items()}), errors
+
+
+def _with_groups(rows: list[Row], field_columns: dict[str, int], groups: Sequence[dict[str, int]]) -> Iterator[Row]:
+    """The rows, each followed by one row per numbered group with a value on it."""
+    repeated = {name for group in groups for name in group}
+    for line, values in rows:
+        yield line, values
+        for group in groups:
+            if any(values[index].strip() for index in group.values()):
+                extra = list(values)
+                for name in repeated:
+                    if name in field_columns:
+                        extra[field_columns[name]] = values[group[name]] if name in group else ""
+                yield line, extra
 
 
 def without_lines(batch: Batch, lines: set[int]) -> Batch:
@@ -249,11 +273,11 @@ class Run:
 
     def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, rejects_spec: ReaderSpec | None) -> Report:
         job, report, hooks = self.job, self.report, get_plugin_manager().hook
-        mapping = map_columns(table, rules, job)
-        report.declare(rules.kinds)
-        report.mapping = mapping
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         try:
+            mapping = map_columns(table, rules, job, remembered_mapping(sink.existing(HISTORY_KIND), table.header))
+            report.declare(rules.kinds)
+            report.mapping = mapping
             hooks.job_started(job=job)
             rules.start(self.settings, sink.existing)
             with about(job.input):
@@ -303,12 +327,12 @@ class ReadBatch(NamedTuple):
 def read_batches(table: Table, mapping: ColumnMapping, validators: Sequence[ValidatorSpec], settings: dict,
                  job: Job) -> Iterator[ReadBatch]:
     """Read, map and check the rows, batch by batch: all that comes before the rules."""
-    field_columns, width = mapping.field_columns(), len(table.header)
+    field_columns, groups, width = mapping.field_columns(), mapping.groups(), len(table.header)
     read = 0
     for rows in batches(table.rows(), job.batch_size):
         read += len(rows)
         job.limits.check_rows(read, rows)
-        batch, errors = to_batch(rows, width, field_columns)
+        batch, errors = to_batch(rows, width, field_columns, groups)
         too_long = [RowError(line, message, name, None) for name, column in batch.columns.items()
                     for line, message in job.limits.long_values(batch.lines, column)]
         if too_long:

@@ -90,6 +90,10 @@ class Report:
         if self.mapping is None:
             return []
         lines = []
+        if self.mapping.remembered_from:
+            remembered = sum(m.how == "remembered" for m in self.mapping.columns)
+            lines.append(f"{remembered} column {'choice' if remembered == 1 else 'choices'} remembered from "
+                         f"{self.mapping.remembered_from}")
         if guesses := self.mapping.guesses():
             lines.append("columns matched by a guess: " + ", ".join(
                 f"{m.title!r} -> {m.field} ({m.how})" for m in guesses))

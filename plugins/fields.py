@@ -37,7 +37,7 @@ def _field(name: str, en: str, fr: str, *synonyms: str, description: str = "", c
            content: Content | None = None, false_friends: tuple[str, ...] = (), needs: str | None = None) -> Field:
     return Field(name, {"en": en, "fr": fr}, synonyms, description, choices, as_text=name in TEXT_FIELDS,
                  translations={"fr": DESCRIPTIONS_FR[name]} if name in DESCRIPTIONS_FR else {},
-                 content=content, false_friends=false_friends, needs=needs)
+                 content=content, false_friends=false_friends, needs=needs, repeats=name.startswith("contact_"))
 
 
 CUSTOMER_FIELDS = (

@@ -14,6 +14,7 @@ from etl.errors import RowError
 
 from . import values as parse
 from .contacts import decide_contacts
+from .email_lists import one_email_per_row
 from .fields import CONTACT_FIELD_NAMES, CUSTOMER_DOCUMENT, CUSTOMER_FIELD_NAMES, FIELDS
 from .groups import resolve_groups
 from .model import EMAIL, ID, NAME, PERIOD, ContactLine, Customer
@@ -145,6 +146,8 @@ class CustomerRules:
         return list(zip(*columns)), problems
 
     def add_batch(self, batch: Batch) -> list[RowError]:
+        batch, several = one_email_per_row(batch)
+        self.warnings.extend(several)
         customer_rows, customer_problems = self._columns(batch, CUSTOMER_FIELD_NAMES)
         contact_rows, contact_problems = self._columns(batch, CONTACT_FIELD_NAMES)
         by_id, contact_lines = self.by_id, self.contact_lines
@@ -292,7 +295,7 @@ def _rejection_errors(customer: Customer) -> list[RowError]:
     first = min(own)
     return customer.errors + [
         RowError(line, f"not imported: customer {customer.label()} has an error on line {first}")
-        for line in customer.lines if line not in own
+        for line in dict.fromkeys(customer.lines) if line not in own  # a line of several contacts once
     ]
 
 

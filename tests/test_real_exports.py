@@ -67,7 +67,7 @@ def test_every_guess_and_ignored_column_is_told_in_the_summary(etl):
     assert "'*ContactName' -> customer_name (synonym)" in guesses
     assert "'POAddressLine1' -> address (words)" in guesses
     ignored = next(line for line in result.err.splitlines() if line.startswith("columns ignored: "))
-    assert "'FaxNumber'" in ignored and "'Person2Email' (contact_email is already taken by column" in ignored
+    assert "'FaxNumber' (means something else than contact_phone)" in ignored and "'Person2IncludeInEmail'" in ignored
 
 
 def test_a_job_title_of_titles_is_not_contact_position(etl, tmp_path):
@@ -147,3 +147,63 @@ def test_etl_map_exits_non_zero_for_a_file_that_cannot_import(etl, tmp_path):
     result = etl("map", "in.csv")
     assert result.code == 2 and "no column for the Customer ID or the Customer name" in result.err
     assert "(ignored)" in result.out
+
+
+def test_numbered_people_on_one_line_become_several_contacts(etl, tmp_path):
+    header = ["Customer name", "EmailAddress", "FirstName", "Person1Email", "Person1FirstName", "Person2Email",
+              "Person2FirstName", "Person2IncludeInEmail"]
+    write_csv(tmp_path / "in.csv", [["Acme", "a@acme.example", "Ann", "a@acme.example", "Ann", "b@acme.example", "Bob",
+                                     "Yes"],
+                                    ["Beta", "x@beta.example", "Xi", "", "", "", "", ""]], header=header)
+    result = etl("run", "in.csv", "--report", "r.json")
+    assert result.code == 0, result.err
+    contacts = {c["email"]: (c["first_name"], c["customer_name"]) for c in read_store(tmp_path / "etl-db.json")["contacts"]}
+    assert contacts == {"a@acme.example": ("Ann", "Acme"), "b@acme.example": ("Bob", "Acme"),
+                        "x@beta.example": ("Xi", "Beta")}
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["rows"] == {"read": 2, "imported": 2, "rejected": 0}
+    groups = {m["column"]: m.get("group") for m in report["mapping"]}
+    assert groups["Person2Email"] == 2 and groups["EmailAddress"] is None
+    assert [m["column"] for m in report["ignored_columns"]] == ["Person2IncludeInEmail"]
+
+
+def test_xero_people_groups_import_as_contacts_of_their_customer(etl):
+    import_with_no_mapping(etl, "xero-contacts.csv")
+    contacts = read_store(Path("xero-contacts.csv.json"))["contacts"]
+    assert {"s.weiss@koehler-schreinerei.de", "l.brandt@koehler-schreinerei.de", "a.vogel@koehler-schreinerei.de",
+            "rechnungen@koehler-schreinerei.de"} <= {c["email"] for c in contacts}
+
+
+@pytest.mark.parametrize("cell", ["a@acme.example; b@acme.example", "a@acme.example, b@acme.example",
+                                  "a@acme.example b@acme.example", "a@acme.example\nb@acme.example",
+                                  "a@acme.example / b@acme.example ; a@acme.example"])
+def test_a_cell_of_several_emails_loses_none_and_says_which_got_the_line(etl, tmp_path, cell):
+    write_csv(tmp_path / "in.csv", [["C1", "Acme", cell, "Ann", "1"]],
+              header=["Customer ID", "Customer name", "Contact email", "Contact first name", "Main contact"])
+    result = etl("run", "in.csv", "--report", "r.json")
+    assert result.code == 0, result.err
+    contacts = {c["email"]: (c["first_name"], c["is_main"]) for c in read_store(tmp_path / "etl-db.json")["contacts"]}
+    assert contacts == {"a@acme.example": ("Ann", True), "b@acme.example": (None, False)}
+    [warning] = json.loads((tmp_path / "r.json").read_text())["warnings"]
+    assert warning["line"] == 2 and "go to the first (a@acme.example)" in warning["message"]
+
+
+def test_a_mapping_is_remembered_for_a_close_header_never_for_a_new_column_and_can_be_forgotten(etl, tmp_path):
+    write_csv(tmp_path / "first.csv", [["C1", "Acme", "a@acme.example", "x"]], header=["Code", "Raison", "Mail", "Note"])
+    (tmp_path / "m.toml").write_text('"Code" = "customer_id"\n"Raison" = "customer_name"\n')
+    assert etl("run", "first.csv", "--mapping", "m.toml").code == 0
+    write_csv(tmp_path / "next.csv", [["C2", "Beta", "b@beta.example", "y", "Zed"]],
+              header=["Code", "Raison", "Mail", "Note", "Prénom"])
+    result = etl("run", "next.csv", "--report", "r.json")
+    assert result.code == 0, result.err
+    assert "2 column choices remembered from import 1 of first.csv" in result.err
+    how = {m["column"]: (m["field"], m["how"]) for m in json.loads((tmp_path / "r.json").read_text())["mapping"]}
+    assert how == {"Code": ("customer_id", "remembered"), "Raison": ("customer_name", "remembered"),
+                   "Mail": ("contact_email", "synonym"), "Prénom": ("contact_first_name", "synonym")}
+    assert "'Prénom' -> contact_first_name (synonym)" in result.err  # the new column is a guess, told as such
+
+    write_csv(tmp_path / "other.csv", [["C3", "Gamma"]], header=["Code", "Raison", "Pays"])
+    assert etl("run", "other.csv").code == 2  # a header not close enough: nothing comes back
+
+    assert etl("history", "forget").code == 0
+    assert etl("run", "next.csv").code == 2
