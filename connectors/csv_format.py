@@ -188,19 +188,28 @@ class CsvTable:
         return [title.strip() for title in titles]
 
     def _find_footer(self) -> int | None:
-        """The line of the first footer row, if the file ends with some (warned about)."""
-        candidates, more_above = self._last_records()
-        count = footer_count([values for _, values in candidates], len(self.header), more_above)
-        if not count:
-            return None
-        self.warnings.extend(footer_warning(line, values) for line, values in candidates[-count:])
-        return candidates[-count][0]
+        """The line of the first footer row, if the file ends with some (warned about). The file's
+        end is looked at first without counting its lines, which only a footer needs."""
+        for numbered in (False, True):
+            candidates, more_above = self._last_records(numbered)
+            count = footer_count([values for _, values in candidates], len(self.header), more_above)
+            if not count:
+                return None
+            if numbered:
+                self.warnings.extend(footer_warning(line, values) for line, values in candidates[-count:])
+                return candidates[-count][0]
+        return None
 
-    def _last_records(self) -> tuple[list[Row], bool]:
+    def _last_records(self, numbered: bool) -> tuple[list[Row], bool]:
         """The last non-blank lines below the header that are records by themselves (an even
-        number of quotes), up to MAX_FOOTER_ROWS + 1 of them, in file order, with their line;
-        and whether other lines come between the header and them."""
-        lines, last_line = _last_lines(self.path, self.format_options["encoding"], self._errors)
+        number of quotes), up to MAX_FOOTER_ROWS + 1 of them, in file order, with their line
+        (``numbered``; else in order but not numbered); and whether other lines come between the
+        header and them."""
+        tail = None if numbered else _tail_lines(self.path, self.format_options["encoding"], self._errors)
+        if tail is None:
+            lines, last_line = _last_lines(self.path, self.format_options["encoding"], self._errors)
+        else:
+            lines, last_line = tail, self._header_line + len(tail) + 1  # lines come between: the file is long
         found: list[Row] = []
         for number, text in zip(range(last_line, self._header_line, -1), reversed(lines)):
             if text.count('"') % 2 or len(found) > MAX_FOOTER_ROWS:
@@ -256,6 +265,21 @@ def _last_lines(path: Path, encoding: str, errors: str) -> tuple[list[str], int]
     if counter.current > len(lines):
         lines.pop(0)  # cut at its start
     return lines, counter.current
+
+
+def _tail_lines(path: Path, encoding: str, errors: str) -> list[str] | None:
+    """The last whole physical lines of a long file (about TAIL_SIZE bytes) read from its end, when
+    its encoding writes line ends as single bytes; None for a short file or another encoding."""
+    size = path.stat().st_size
+    if size <= 4 * TAIL_SIZE or "\r\n".encode(encoding, errors="replace") != b"\r\n" or \
+            codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
+        return None
+    with open(path, "rb") as stream:
+        stream.seek(size - TAIL_SIZE)
+        tail = stream.read()
+    lines = LINE_BREAK.split(tail.decode(encoding, errors="replace"))
+    lines.pop(0)  # cut at its start, maybe inside a character
+    return lines
 
 
 def _is_blank(values: list[str]) -> bool:

@@ -14,6 +14,8 @@ from .fields import CONTACT_FIELD_NAMES
 from .values import shown
 
 SEPARATORS = re.compile(r"[\s;,/|]+")
+TWO_AT_SIGNS_IN_A_CELL = re.compile("@[^\x00]*@")
+"""Looked for in a column's cells joined with NUL: one scan finds whether any cell may hold several."""
 
 
 def addresses(cell: str) -> list[str]:
@@ -27,20 +29,25 @@ def addresses(cell: str) -> list[str]:
 def one_email_per_row(batch: Batch) -> tuple[Batch, list[RowError]]:
     """The batch with a row per address of each cell holding several, and a warning for each such cell."""
     emails = batch.columns.get("contact_email")
-    if emails is None or not any(cell.count("@") > 1 for cell in emails):
+    if not emails or not TWO_AT_SIGNS_IN_A_CELL.search("\x00".join(emails)):
         return batch, []
-    lines: list[int] = []
-    columns: dict[str, list[str]] = {name: [] for name in batch.columns}
+    several = {i: found for i, cell in enumerate(emails) if cell.count("@") > 1 and (found := addresses(cell))}
+    if not several:
+        return batch, []
+    rows = [i for i in range(len(batch)) for _ in range(len(several.get(i, ())) or 1)]
+    columns = {name: [column[i] for i in rows] for name, column in batch.columns.items()}
+    position = 0
     warnings = []
     for i, line in enumerate(batch.lines):
-        found = addresses(emails[i])
-        for n, address in enumerate(found or [emails[i]]):
-            lines.append(line)
-            for name, column in batch.columns.items():
-                columns[name].append(address if name == "contact_email" else
-                                     "" if n and name in CONTACT_FIELD_NAMES else column[i])
+        found = several.get(i)
         if found:
+            for n, address in enumerate(found):
+                columns["contact_email"][position + n] = address
+                for name in CONTACT_FIELD_NAMES:
+                    if n and name != "contact_email" and name in columns:
+                        columns[name][position + n] = ""
             warnings.append(RowError(
                 line, f"{len(found)} email addresses in one cell: each is a contact; the line's other contact "
-                      f"values go to the first ({shown(found[0])})", "contact_email", emails[i]))
-    return Batch(lines, columns), warnings
+                      f"values go to the first ({shown(found[0])})", "contact_email", batch.columns["contact_email"][i]))
+        position += len(found) if found else 1
+    return Batch([batch.lines[i] for i in rows], columns), warnings
