@@ -241,13 +241,14 @@ def fields(rules: str, as_json: bool) -> None:
     """List the fields a mapping can name, with their titles and the other titles they accept."""
     from .registry import get_registry
 
-    listing = [{"field": f.name, "titles": dict(f.labels), "accepted": list(f.synonyms), "description": f.description}
-               for f in get_registry().rule_set(rules).create().fields]
+    listing = [{"field": f.name, "also_named": list(f.aliases), "titles": dict(f.labels), "accepted": list(f.synonyms),
+                "description": f.description} for f in get_registry().rule_set(rules).create().fields]
     if as_json:
         click.echo(json.dumps(listing, indent=2, ensure_ascii=False))
         return
     for entry in listing:
-        click.echo(f"{entry['field']}: {' / '.join(entry['titles'].values())}"
+        aliases = f" (or {', '.join(entry['also_named'])})" if entry["also_named"] else ""
+        click.echo(f"{entry['field']}{aliases}: {' / '.join(entry['titles'].values())}"
                    + (f"  - {entry['description']}" if entry["description"] else ""))
         if entry["accepted"]:
             click.echo(f"    also: {', '.join(entry['accepted'])}")

@@ -81,6 +81,8 @@ class Field:
     """Titles that look like this field's but mean something else: never matched to it."""
     needs: str | None = None
     """A field without whose column this one's is ignored (a company phone in a file without contact emails)."""
+    aliases: tuple[str, ...] = ()
+    """Other names a user may type for the field in a mapping (e.g. the document key it fills)."""
     repeats: bool = False
     """Numbered groups of such columns on one line (Person1Email, Person2Email...) are as many more
     lines, each with the line's other values: several contacts on one line."""

@@ -402,16 +402,17 @@ def explicit_links(header: Sequence[str], explicit: Mapping[str, str | None], fi
     ``explicit`` maps column title -> field, or field -> column title (told apart by its keys).
     """
     names = [f.name for f in fields]
+    by_name = {alias: f.name for f in fields for alias in (f.name, *f.aliases)}
     titles = set(header)
-    if explicit and all(k in names for k in explicit) and not any(k in titles for k in explicit):
+    if explicit and all(k in by_name for k in explicit) and not any(k in titles for k in explicit):
         explicit = {column: field for field, column in explicit.items() if column}
     for title, field_name in explicit.items():
         if title not in titles:
             raise UsageError(f"the mapping names column {title!r}, which is not in the file{closest(title, titles)}")
-        if field_name and field_name not in names:
+        if field_name and field_name not in by_name:
             raise UsageError(f"the mapping links column {title!r} to unknown field {field_name!r}"
-                             f"{closest(field_name, names)} (the fields: {', '.join(names)})")
-    return {title: field_name or "" for title, field_name in explicit.items()}
+                             f"{closest(field_name, by_name)} (the fields: {', '.join(names)})")
+    return {title: by_name[field_name] if field_name else "" for title, field_name in explicit.items()}
 
 
 def load_mapping_file(path) -> dict[str, str | None]:

@@ -32,12 +32,24 @@ DESCRIPTIONS_FR = {
 }
 """The descriptions in French, by field name."""
 
+DOCUMENT_KEYS = (
+    ("name", "customer_name"), ("accounting_code", "accounting_code"), ("vat_number", "vat_number"),
+    ("street", "address"), ("postal_code", "postal_code"), ("city", "town"), ("state", "state"),
+    ("country", "country"), ("account_manager_email", "account_manager_email"), ("workflow", "workflow"),
+    ("payment_period_days", "payment_period"), ("group_name", "group_name"), ("group_external_id", "group_id"),
+    ("email", "contact_email"), ("first_name", "contact_first_name"), ("last_name", "contact_last_name"),
+    ("phone", "contact_phone"), ("position", "contact_position"), ("is_main", "main_contact"),
+)
+"""The document keys a mapping may name instead of a field (``external_id`` names both documents' own IDs:
+the fields ``customer_id`` and ``contact_reference`` are the only names of those)."""
+
 
 def _field(name: str, en: str, fr: str, *synonyms: str, description: str = "", choices: tuple[str, ...] = (),
            content: Content | None = None, false_friends: tuple[str, ...] = (), needs: str | None = None) -> Field:
     return Field(name, {"en": en, "fr": fr}, synonyms, description, choices, as_text=name in TEXT_FIELDS,
                  translations={"fr": DESCRIPTIONS_FR[name]} if name in DESCRIPTIONS_FR else {},
-                 content=content, false_friends=false_friends, needs=needs, repeats=name.startswith("contact_"))
+                 content=content, false_friends=false_friends, needs=needs, repeats=name.startswith("contact_"),
+                 aliases=tuple(key for key, field in DOCUMENT_KEYS if field == name and key != name))
 
 
 CUSTOMER_FIELDS = (

@@ -130,3 +130,22 @@ def test_etl_map_interactive_asks_about_doubtful_pairs(etl, tmp_path, monkeypatc
     assert result.code == 0, result.err
     assert json.loads((tmp_path / "m.json").read_text()) == {
         "Customer ID": "customer_id", "Prnom du contact": "", "Custmer nam": "customer_name"}
+
+
+def test_a_mapping_may_name_a_field_or_its_document_key_and_a_typo_gets_the_closest(etl, tmp_path):
+    write_csv(tmp_path / "in.csv", [["Acme", "a@acme.example"]], header=["Raison", "Mail"])
+    (tmp_path / "m.toml").write_text('"Raison" = "name"\n"Mail" = "email"\n')
+    assert etl("run", "in.csv", "--mapping", "m.toml").code == 0
+    assert read_store(tmp_path / "etl-db.json")["contacts"][0]["customer_name"] == "Acme"
+    (tmp_path / "m.toml").write_text('"Raison" = "customer_nam"\n')
+    result = etl("run", "in.csv", "--mapping", "m.toml")
+    assert result.code == 2 and "did you mean 'customer_name'?" in result.err and "contact_email" in result.err
+
+
+def test_etl_fields_lists_every_field_with_its_titles_and_other_names(etl):
+    listing = json.loads(etl("fields", "--json").out)
+    by_field = {entry["field"]: entry for entry in listing}
+    assert set(by_field) == {f.name for f in FIELDS}
+    assert by_field["contact_email"]["titles"] == {"en": "Contact email", "fr": "Email du contact"}
+    assert "email" in by_field["contact_email"]["also_named"] and "Courriel" in by_field["contact_email"]["accepted"]
+    assert "customer_name (or name): Customer name / Nom du client" in etl("fields").out
