@@ -207,3 +207,14 @@ def test_a_mapping_is_remembered_for_a_close_header_never_for_a_new_column_and_c
 
     assert etl("history", "forget").code == 0
     assert etl("run", "next.csv").code == 2
+
+
+def test_countries_in_any_language_are_recognised_and_a_vat_column_of_flags_is_refused(tmp_path):
+    from etl.mapping import column_samples, propose
+    from etl.plugins.fields import FIELDS
+
+    rows = [(2, ["Acme", "France", "yes"]), (3, ["Beta", "Allemagne", "no"]), (4, ["Gamma", "GB", "n/a"]),
+            (5, ["Delta", "España", "oui"])]
+    columns = propose(["Customer name", "Col 2", "VAT"], FIELDS, column_samples(rows, 3)).columns
+    assert (columns[1].field, columns[1].how) == ("country", "content")
+    assert columns[2].field is None and "its values are not VAT numbers (e.g. 'yes')" in columns[2].note
