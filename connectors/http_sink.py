@@ -49,12 +49,12 @@ from urllib.parse import quote, unquote, urlsplit
 from etl import hookimpl
 from etl.components import CREATED, UPDATED, Document, Rejected, SinkSpec, StoredDocument
 from etl.errors import SinkError, UsageError
+from etl.secrets import mask_secrets
 from etl.settings import check_options
 
 if TYPE_CHECKING:
     import httpx
 
-MASK = "***"
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_BACKOFF = 10.0
 """The longest pause between two attempts chosen by the backoff, in seconds."""
@@ -84,7 +84,6 @@ OPTIONS = ("header", *NUMBER_OPTIONS, "method", *PATH_OPTIONS)
 JSON_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
 """Sent with each document; no compressed answer, lest a small one unpack to gigabytes."""
 
-_URL_PASSWORD = re.compile(r"(://[^:/?#@\s]*):[^@/?#\s]*@")
 _ENV_VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
@@ -98,13 +97,6 @@ def register_sinks() -> list[SinkSpec]:
             description="PUT each document as JSON to a REST endpoint: --target URL",
         )
     ]
-
-
-def mask_secrets(text: str, secrets: Iterable[str] = ()) -> str:
-    """``text`` with every URL password and each of ``secrets`` replaced by ``***``."""
-    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
-        text = text.replace(secret, MASK)
-    return _URL_PASSWORD.sub(rf"\1:{MASK}@", text)
 
 
 @dataclass(frozen=True)

@@ -190,7 +190,7 @@ def batch(config: Path, names: tuple[str, ...], keep_going: bool, dry_run: bool)
     loaded = load_config(config)
     results = run_batch(loaded, select(loaded, names), keep_going, dry_run, run_import,
                         lambda line: click.echo(line, err=True))
-    click.echo(summary_table(results))
+    click.echo(loaded.mask(summary_table(results)))
     sys.exit(max(r.exit_code for r in results))
 
 

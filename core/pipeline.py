@@ -171,6 +171,15 @@ def name_columns(errors: list[RowError], mapping: ColumnMapping) -> list[RowErro
     return errors
 
 
+def mask_errors(errors: list[RowError], job: Job) -> list[RowError]:
+    """Mask the job's secrets in the messages and values of ``errors`` (in place)."""
+    for error in errors:
+        error.message = job.mask(error.message)
+        if error.value is not None:
+            error.value = job.mask(error.value)
+    return errors
+
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """How a cell starts when a spreadsheet would run it as a formula."""
 
@@ -206,7 +215,16 @@ def write_table(spec: ReaderSpec, path: Path, header: Sequence[str], rows: list[
 
 
 def execute(job: Job, registry: Registry | None = None, progress: Progress | None = None) -> Report:
-    """Run one import and return its report. Raises EtlError on a fatal problem."""
+    """Run one import and return its report. Raises EtlError on a fatal problem, its
+    message with the job's secrets masked."""
+    try:
+        return _execute(job, registry, progress)
+    except EtlError as exc:
+        exc.args = (job.mask(str(exc)),)
+        raise
+
+
+def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> Report:
     registry = registry or get_registry()
     registry.check()
     reader_spec = choose_reader(job, registry)
@@ -262,8 +280,8 @@ class Run:
             if not report.read:
                 raise InputError(f"{job.input}: no data lines below the header: nothing to import")
             changed = load(sink, rules_outcome(rules, report), report, self.progress)
-            report.errors = name_columns(report.errors, mapping)
-            report.warnings = name_columns(report.warnings, mapping)
+            report.errors = mask_errors(name_columns(report.errors, mapping), job)
+            report.warnings = mask_errors(name_columns(report.warnings, mapping), job)
             record_import = getattr(sink, "record_import", None)
             with about(job.input):
                 rejects = (rejected_rows(table, report, not job.raw_rejects)

@@ -1,0 +1,114 @@
+"""What an outside attacker's files, names and values can make etl print or write, and what it
+must hold against it: secrets from the environment never shown, control characters never
+reaching the terminal raw, rejects files that no spreadsheet runs, workbooks that must not
+kill the process."""
+from __future__ import annotations
+
+import json
+import socket
+
+import pytest
+
+from conftest import read_report, read_store, write_csv
+
+SECRET_URL_PART = "pathS3cretX9"
+SECRET_TOKEN = "tokS3cretQ7"
+SECRET_WORKFLOW = "WorkflowS3cretK2"
+SECRETS = (SECRET_URL_PART, SECRET_TOKEN, SECRET_WORKFLOW)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def assert_no_secret(*texts: str) -> None:
+    for text in texts:
+        for secret in SECRETS:
+            assert secret not in text
+
+
+@pytest.fixture
+def secret_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("CRM_URL", f"http://127.0.0.1:{free_port()}/{SECRET_URL_PART}")
+    monkeypatch.setenv("CRM_TOKEN", SECRET_TOKEN)
+    monkeypatch.setenv("WORKFLOW", SECRET_WORKFLOW)
+
+
+# ${VAR} values of a batch config
+
+
+def test_a_var_target_never_shows_in_a_cannot_reach_message(etl, tmp_path, secret_environment) -> None:
+    write_csv(tmp_path / "in.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    (tmp_path / "jobs.toml").write_text(
+        '[[jobs]]\nname = "crm"\ninput = "in.csv"\nsink = "http"\ntarget = "${CRM_URL}"\n'
+        'sink_options = { header = "Authorization: Bearer ${CRM_TOKEN}", retries = 0 }\n')
+    result = etl("batch", "jobs.toml")
+    assert result.code == 2 and "cannot reach ***: ConnectError" in result.err
+    assert_no_secret(result.out, result.err)
+
+
+def test_a_var_rule_option_never_shows_in_report_rejects_or_history(etl, tmp_path, secret_environment) -> None:
+    write_csv(tmp_path / "in.csv", [{"Customer ID": "C1", "Customer name": "A", "Workflow's name": "Other"},
+                                    {"Customer ID": "C2", "Customer name": "B", "Workflow's name": SECRET_WORKFLOW}])
+    (tmp_path / "jobs.toml").write_text(
+        '[[jobs]]\nname = "wf"\ninput = "in.csv"\ntarget = "store.json"\nreport = "r.json"\n'
+        'rejects = "rej.csv"\nrule_options = { known_workflows = ["${WORKFLOW}"] }\n')
+    result = etl("batch", "jobs.toml")
+    assert result.code == 1
+    report = read_report(tmp_path / "r.json")
+    assert report["errors"][0]["line"] == 2 and "***" in report["errors"][0]["message"]
+    history = json.dumps(read_store(tmp_path / "store.json")["imports"])
+    assert "***" in history
+    assert_no_secret(result.out, result.err, json.dumps(report), (tmp_path / "rej.csv").read_text(), history)
+    history_output = etl("history", "--target", "store.json")
+    shown = etl("history", "show", "1", "--target", "store.json", "--rejects", "again.csv")
+    assert_no_secret(history_output.out, shown.out, shown.err, (tmp_path / "again.csv").read_text())
+    assert read_store(tmp_path / "store.json")["customers"][0]["workflow"] == SECRET_WORKFLOW  # the data is kept
+
+
+def test_a_var_in_a_bad_config_never_shows(etl, tmp_path, secret_environment) -> None:
+    (tmp_path / "jobs.toml").write_text('[[jobs]]\nname = "x"\ninput = "${CRM_TOKEN}/*.csv"\n'
+                                        '[[jobs]]\nname = "y"\ninput = "in.csv"\nmapping = "${WORKFLOW}.toml"\n')
+    write_csv(tmp_path / "in.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    result = etl("batch", "jobs.toml")
+    assert result.code == 2 and "no file matches" in result.err
+    assert_no_secret(result.out, result.err)
+    (tmp_path / "jobs.toml").write_text('[[jobs]]\nname = "y"\ninput = "in.csv"\nmapping = "${WORKFLOW}.toml"\n')
+    result = etl("batch", "jobs.toml")
+    assert result.code == 2 and "***" in result.err
+    assert_no_secret(result.out, result.err)
+
+
+def test_short_var_values_are_not_masked(etl, tmp_path, monkeypatch) -> None:
+    monkeypatch.setenv("DAYS", "30")
+    write_csv(tmp_path / "in.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    (tmp_path / "jobs.toml").write_text('[[jobs]]\nname = "d"\ninput = "in.csv"\nreport = "r.json"\n'
+                                        'settings = { default_payment_period = "${DAYS}" }\n')
+    assert etl("batch", "jobs.toml").code == 0
+
+
+# URL passwords given to file sinks
+
+
+@pytest.mark.parametrize("target", [
+    "https://user:pw5ecret@host/x.json",
+    "user:pw5ecret@host/x.json",
+    "ftp://user:pw5ecret@host/x",
+    "https://user:pw%35ecret@host/x.json",
+])
+@pytest.mark.parametrize("sink", ["json", "tinydb"])
+def test_a_url_password_given_to_a_file_sink_never_shows(etl, tmp_path, target: str, sink: str) -> None:
+    write_csv(tmp_path / "in.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    result = etl("run", "in.csv", "--sink", sink, "--target", target, "--report", "r.json")
+    assert result.code == 2 and "user:***@host" in result.err  # no folder user:...@host here
+    assert "pw5ecret" not in result.err + result.out and "pw%35ecret" not in result.err + result.out
+
+
+def test_a_file_named_like_a_url_with_a_password_is_masked_in_the_history(etl, tmp_path) -> None:
+    write_csv(tmp_path / "in.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    assert etl("run", "in.csv", "--target", "user:pw5ecret@host").code == 0
+    assert read_store(tmp_path / "user:pw5ecret@host")["imports"][0]["target"] == "user:***@host"
