@@ -28,6 +28,7 @@ from .errors import EtlError, UsageError
 from .report import Report
 from .secrets import MIN_SECRET_LENGTH, mask_secrets
 from .settings import explain_unknown, read_table_file
+from .terminal import printable
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 JOB_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]+$")
@@ -266,11 +267,12 @@ def run_batch(config: BatchConfig, jobs: list[BatchJob], keep_going: bool, dry_r
     return results
 
 
-def summary_table(results: list[JobResult]) -> str:
+def summary_table(results: list[JobResult]) -> list[str]:
+    """The lines of a table of the results, control characters in the file names escaped."""
     rows = [("job", "input", "status", "read", "imported", "rejected")]
     for r in results:
         counts = r.report.as_dict()["rows"] if r.report else {}
-        rows.append((r.job, r.input.name if r.input else "", r.status,
+        rows.append((r.job, printable(r.input.name) if r.input else "", r.status,
                      *(str(counts.get(k, "")) for k in ("read", "imported", "rejected"))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]

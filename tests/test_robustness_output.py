@@ -112,3 +112,103 @@ def test_a_file_named_like_a_url_with_a_password_is_masked_in_the_history(etl, t
     write_csv(tmp_path / "in.csv", [{"Customer ID": "C1", "Customer name": "A"}])
     assert etl("run", "in.csv", "--target", "user:pw5ecret@host").code == 0
     assert read_store(tmp_path / "user:pw5ecret@host")["imports"][0]["target"] == "user:***@host"
+
+
+# Control characters never reach the terminal raw
+
+
+FORGERIES = {
+    "newline": "a\netl: all good\n",
+    "carriage return": "a\retl: all good",
+    "escape": "a\x1b[2J\x1b]0;title\x07",
+    "C1 controls": "a\x85etl: all good\x9b31m",
+    "delete": "a\x7fb",
+    "line separator": "a\u2028etl: all good\u2029",
+    "bidi override": "a\u202egnp.exe\u202c\u2066\u200f",
+}
+RAW = ("\n", "\r", "\x1b", "\x07", "\x85", "\x9b", "\x7f", "\u2028", "\u2029", "\u202e", "\u2066", "\u200f")
+
+
+def assert_escaped(text: str) -> None:
+    """Nothing raw but the newlines ending etl's own lines, and no forged line."""
+    for line in text.split("\n"):
+        assert not any(char in line for char in RAW), repr(line)
+        assert line.strip() != "etl: all good"
+
+
+def test_printable_escapes_every_control() -> None:
+    from etl.terminal import printable
+
+    assert printable("a\nb\tc\rd\x1b\x00\x7f\x85\x9f\u2028\u2029\u202e\u2066\u200e\u061c é € 日本") == (
+        "a\\nb\\tc\\rd\\x1b\\x00\\x7f\\x85\\x9f\\u2028\\u2029\\u202e\\u2066\\u200e\\u061c é € 日本")
+
+
+@pytest.mark.parametrize("text", FORGERIES.values(), ids=FORGERIES.keys())
+def test_a_file_name_with_controls_is_printed_escaped(etl, tmp_path, text: str) -> None:
+    name = f"in{text}.csv"
+    write_csv(tmp_path / name, [{"Customer ID": "C1", "Customer name": "A", "Contact email": "bad"},
+                                {"Customer ID": "C2", "Customer name": "B"}])
+    result = etl("run", name)
+    assert result.code == 1 and "in" in result.err
+    assert_escaped(result.err)
+    missing = etl("run", f"no{text}.csv")
+    assert missing.code == 2 and "no such file" in missing.err
+    assert_escaped(missing.err)
+
+
+@pytest.mark.parametrize("text", FORGERIES.values(), ids=FORGERIES.keys())
+def test_cells_and_titles_with_controls_are_printed_escaped(etl, tmp_path, text: str) -> None:
+    header = ["Customer ID", "Customer name", "Contact email", f"Note{text}"]
+    filler = [[f"F{i}", f"Filler customer {i}", f"filler{i}@example.com", "n"] for i in range(50)]  # not binary
+    write_csv(tmp_path / "in.csv", [["C1", "A", f"x{text}@bad", "n"], ["C2", f"B{text}", "ok@example.com", "n"],
+                                    *filler], header)
+    result = etl("run", "in.csv", "--verbose", "--rule-option", f"known_workflows=W{text}")
+    assert result.code == 1 and ": not a valid email address" in result.err
+    assert_escaped(result.err)
+    mapped = etl("map", "in.csv")
+    assert mapped.code == 0 and "Note" in mapped.out
+    assert_escaped(mapped.out + mapped.err)
+    history = etl("history")
+    shown = etl("history", "show", "1")
+    assert_escaped(history.out + history.err + shown.out + shown.err)
+
+
+@pytest.mark.parametrize("text", [FORGERIES["newline"], FORGERIES["escape"], FORGERIES["bidi override"]])
+def test_a_batch_prints_file_names_escaped(etl, tmp_path, text: str) -> None:
+    write_csv(tmp_path / f"a{text}.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    (tmp_path / "jobs.toml").write_text('[[jobs]]\nname = "j"\ninput = "a*.csv"\n')
+    result = etl("batch", "jobs.toml")
+    assert result.code == 0 and len(result.out.splitlines()) == 2
+    assert_escaped(result.out + result.err)
+
+
+def test_usage_errors_are_printed_escaped(etl) -> None:
+    result = etl("run", "a.csv", "--no-such\x1b[2J\netl: all good")
+    assert result.code == 2 and "No such option" in result.err
+    assert_escaped(result.err)
+    result = etl("run", "a.csv", "--limit", "rows\x1b=1")
+    assert result.code == 2
+    assert_escaped(result.err)
+
+
+def test_a_server_message_with_controls_is_printed_escaped(etl, tmp_path, monkeypatch) -> None:
+    from http_server import LocalHttpServer, Reply
+
+    for name in ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    write_csv(tmp_path / "in.csv", [{"Customer ID": "C1", "Customer name": "A"}])
+    with LocalHttpServer(lambda request: Reply(422, {"message": "no\x1b[31m\u2028etl: all good\x07"})) as server:
+        result = etl("run", "in.csv", "--sink", "http", "--target", server.url)
+    assert result.code == 2 and "rejected by the server (422)" in result.err
+    assert_escaped(result.err)
+
+
+def test_the_progress_line_is_escaped() -> None:
+    import io
+
+    from etl.progress import Progress
+
+    stream = io.StringIO()
+    progress = Progress(stream, interval=0)
+    progress._draw("a\x1b[2Jb\n")
+    assert stream.getvalue() == "\ra\\x1b[2Jb\\n"
