@@ -91,7 +91,7 @@ def propose_mapping(table: Table, fields: Sequence[Field], job: Job) -> ColumnMa
     """The job's explicit mapping, completed from the titles and a sample of the first rows' values."""
     with about(job.input):
         samples = column_samples(islice(table.rows(), SAMPLE_ROWS), len(table.header))
-    return propose(table.header, fields, samples, job.mapping)
+    return propose([restore(title) for title in table.header], fields, samples, job.mapping)
 
 
 def missing_columns(mapping: ColumnMapping, rules: Rules, job: Job) -> None:
@@ -187,6 +187,16 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def neutralise(value: str) -> str:
     """A cell a spreadsheet shows as text, never runs: a leading apostrophe before a formula start."""
     return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def restore(title: str) -> str:
+    """A title as it was before ``neutralise``: the header of a rejects file maps as the input's did."""
+    return title[1:] if title.startswith("'") and title[1:].startswith(FORMULA_START) else title
+
+
+def rejects_header(table: Table, safe: bool = True) -> list[str]:
+    """The header of the rejects file (before its Error column): the input's, neutralised with ``safe``."""
+    return [neutralise(title) for title in table.header] if safe else list(table.header)
 
 
 def rejected_rows(table: Table, report: Report, safe: bool = True) -> list[list[str]]:
@@ -289,7 +299,7 @@ class Run:
             if not job.dry_run:
                 if record_import is not None:
                     record_import(import_entry(job, self.reader_spec.name, report, {
-                        "header": [*table.header, ERROR_COLUMN], "rows": rejects,
+                        "header": [*rejects_header(table, not job.raw_rejects), ERROR_COLUMN], "rows": rejects,
                         "reader": self.reader_spec.name, "format_options": table.format_options}))
                 if changed or record_import is not None:
                     sink.commit()
@@ -298,7 +308,7 @@ class Run:
             sink.close()
         if rejects_spec is not None:
             same_format = rejects_spec is self.reader_spec
-            write_table(rejects_spec, job.rejects_path, table.header, rejects,
+            write_table(rejects_spec, job.rejects_path, rejects_header(table, not job.raw_rejects), rejects,
                         table.format_options if same_format else {})
         if job.report_path is not None:
             write_report(report, job.report_path)

@@ -212,3 +212,68 @@ def test_the_progress_line_is_escaped() -> None:
     progress = Progress(stream, interval=0)
     progress._draw("a\x1b[2Jb\n")
     assert stream.getvalue() == "\ra\\x1b[2Jb\\n"
+
+
+# Rejects files: the header is neutralised too, and still maps when imported again
+
+
+FORMULA_HEADER = ["Customer ID", "=Customer name", "-Contact email", "+Contact phone", "@Note", "=HYPERLINK(\"x\")"]
+
+
+def formula_rows() -> list[list[str]]:
+    return [["C1", "Acme", "bad", "+33 1 23", "n", "=1+1"], ["C2", "Beta", "b@example.com", "", "n", ""]]
+
+
+def read_rejects(path) -> list[list[str]]:
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.reader(handle, delimiter=";"))
+
+
+@pytest.mark.parametrize("mapping", [None, {"=Customer name": "customer_name", "-Contact email": "contact_email",
+                                            "+Contact phone": "contact_phone", "@Note": ""}])
+def test_a_rejects_header_is_neutralised_and_imports_again_unchanged(etl, tmp_path, mapping) -> None:
+    write_csv(tmp_path / "in.csv", formula_rows(), FORMULA_HEADER)
+    options = []
+    if mapping:
+        (tmp_path / "map.json").write_text(json.dumps(mapping))
+        options = ["--mapping", "map.json"]
+    assert etl("run", "in.csv", "--rejects", "rej.csv", "--report", "r1.json", *options).code == 1
+    header, row = read_rejects(tmp_path / "rej.csv")
+    assert header == ["Customer ID", "'=Customer name", "'-Contact email", "'+Contact phone", "'@Note",
+                      "'=HYPERLINK(\"x\")", "Error"]
+    assert row[5] == "'=1+1"
+    fixed = (tmp_path / "rej.csv").read_text(encoding="utf-8").replace(";bad;", ";a@example.com;")
+    (tmp_path / "fixed.csv").write_text(fixed, encoding="utf-8")
+    again = etl("run", "fixed.csv", "--report", "r2.json", "--rejects", "rej2.csv", *options)
+    assert again.code == 0
+    first, second = read_report(tmp_path / "r1.json"), read_report(tmp_path / "r2.json")
+    assert [(m["column"], m["field"]) for m in first["mapping"]] == [(m["column"], m["field"]) for m in second["mapping"]]
+    contacts = {c["email"]: c for c in read_store(tmp_path / "etl-db.json")["contacts"]}
+    assert contacts["a@example.com"]["phone"] == "+33 1 23"
+
+
+def test_the_history_writes_the_rejects_header_neutralised(etl, tmp_path) -> None:
+    write_csv(tmp_path / "in.csv", formula_rows(), FORMULA_HEADER)
+    assert etl("run", "in.csv").code == 1
+    assert etl("history", "show", "1", "--rejects", "again.csv").code == 0
+    assert read_rejects(tmp_path / "again.csv")[0][1:3] == ["'=Customer name", "'-Contact email"]
+
+
+def test_raw_rejects_keep_the_header_as_read(etl, tmp_path) -> None:
+    write_csv(tmp_path / "in.csv", formula_rows(), FORMULA_HEADER)
+    assert etl("run", "in.csv", "--rejects", "raw.csv", "--raw-rejects").code == 1
+    assert read_rejects(tmp_path / "raw.csv")[0][:6] == FORMULA_HEADER
+
+
+def test_an_xlsx_rejects_header_is_neutralised_and_imports_again(etl, tmp_path) -> None:
+    from openpyxl import load_workbook
+
+    write_csv(tmp_path / "in.csv", formula_rows(), FORMULA_HEADER)
+    assert etl("run", "in.csv", "--rejects", "rej.xlsx").code == 1
+    sheet = load_workbook(tmp_path / "rej.xlsx").active
+    assert [cell.value for cell in sheet[1]][1:3] == ["'=Customer name", "'-Contact email"]
+    sheet.cell(2, 3).value = "a@example.com"
+    sheet.parent.save(tmp_path / "fixed.xlsx")
+    assert etl("run", "fixed.xlsx").code == 0
