@@ -277,3 +277,41 @@ def test_an_xlsx_rejects_header_is_neutralised_and_imports_again(etl, tmp_path) 
     sheet.cell(2, 3).value = "a@example.com"
     sheet.parent.save(tmp_path / "fixed.xlsx")
     assert etl("run", "fixed.xlsx").code == 0
+
+
+# A workbook's shared strings never kill the process
+
+
+LYING_STRINGS = {
+    "both counts": ('count="2000000000" uniqueCount="2000000000"', "utf-8"),
+    "uniqueCount alone": ('uniqueCount="2000000000"', "utf-8"),
+    "single quotes and spaces": ("uniqueCount = '2000000000' count='4'", "utf-8"),
+    "leading zeros": ('uniqueCount="0002000000000"', "utf-8"),
+    "beyond 64 bits": ('uniqueCount="18446744073709551615"', "utf-8"),
+    "just past the slack": ('uniqueCount="1000009"', "utf-8"),
+    "UTF-16": ('uniqueCount="2000000000"', "utf-16"),
+}
+
+
+@pytest.mark.parametrize(("start_tag", "encoding"), LYING_STRINGS.values(), ids=LYING_STRINGS.keys())
+def test_shared_strings_claiming_too_many_texts_end_in_one_line(tmp_path, start_tag: str, encoding: str) -> None:
+    from conftest import etl_process
+    from test_excel_format import shared_strings_workbook
+
+    shared_strings_workbook(tmp_path / "in.xlsx", start_tag, encoding=encoding)
+    result = etl_process("run", "in.xlsx", "--sink", "json", cwd=tmp_path)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert "in.xlsx: the workbook's shared strings claim" in result.err or "not a valid Excel file" in result.err
+
+
+@pytest.mark.parametrize("start_tag", ['count="2000000000" uniqueCount="4"', 'uniqueCount="1000008"', "",
+                                       'uniqueCount="-5"', 'uniqueCount="4" x:uniqueCount="9999999999"'])
+def test_shared_strings_within_bounds_read_as_usual(tmp_path, start_tag: str) -> None:
+    from etl.connectors.excel_format import open_excel
+    from test_excel_format import shared_strings_workbook
+
+    table = open_excel(shared_strings_workbook(tmp_path / "in.xlsx", start_tag), {})
+    try:
+        assert table.header == ["Customer ID", "Customer name"]
+    finally:
+        table.close()
