@@ -14,8 +14,9 @@ CREATED, any other 2xx UPDATED (the server does not say whether anything changed
 ``timeout`` bounds each request as a whole, however slowly the server answers: past it, the
 request's connection is shut down. At most ``MAX_BODY`` bytes of an answer are read (the
 rest is left unread and the connection closed). After ``give_up_after`` requests in a row
-got no answer in time, the server is taken for dead: the documents not yet delivered are
-rejected without being sent, so a run ends in bounded time whatever the number of documents.
+failed (no answer in time, connection lost, 408, 429 or 5xx), the server is taken for down:
+the documents not yet delivered are rejected without being sent, so a run ends in bounded
+time whatever the number of documents.
 
 Connection errors, timeouts and the answers 408, 429, 500, 502, 503 and 504 are retried
 with exponential backoff and jitter, honouring ``Retry-After``, as PUT and PATCH by key are
@@ -153,13 +154,12 @@ def open_http_sink(target: str | None, options: Mapping[str, str], dry_run: bool
 
 @dataclass(frozen=True)
 class _Retry:
-    """A failed attempt worth retrying: why, the pause the server asked for (if any), whether
-    the server may have stored the document all the same, and whether no answer came in time."""
+    """A failed attempt worth retrying: why, the pause the server asked for (if any), and
+    whether the server may have stored the document all the same."""
 
     reason: str
     pause: float | None = None
     maybe_stored: bool = True
-    timed_out: bool = False
 
 
 class _Connection:
@@ -240,10 +240,10 @@ class HttpSink:
         """Set once any request got past connecting: the server is reachable."""
         self._unreachable: str | None = None
         """Why a document could not connect at all, while the server was never reached."""
-        self._timeouts = 0
-        """Requests in a row that got no answer in time."""
+        self._failures = 0
+        """Requests in a row that failed: no answer in time, connection lost, 408, 429 or 5xx."""
         self._gave_up: str | None = None
-        """Why no more document is sent: the server stopped answering."""
+        """Why no more document is sent: the server seems down."""
 
     def __repr__(self) -> str:
         return (
@@ -315,20 +315,16 @@ class HttpSink:
                 extensions={"trace": connection.trace},
             ) as response:
                 self._reached.set()
-                result = self._judge(response, self._read_start(response))
+                return self._count(self._judge(response, self._read_start(response)))
         except httpx.InvalidURL as exc:
             return Rejected(f"not sent: {self._describe_error(exc)}")
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            timed_out = connection.expired or isinstance(exc, httpx.ConnectTimeout)
-            return self._failed(_Retry(self._describe_error(exc), maybe_stored=False, timed_out=timed_out))
+            return self._count(_Retry(self._describe_error(exc), maybe_stored=False))
         except httpx.RequestError as exc:
             self._reached.set()
             if connection.expired or isinstance(exc, httpx.TimeoutException):
-                return self._failed(_Retry(f"no complete answer within {self._options.timeout:g} s", timed_out=True))
-            return self._failed(_Retry(self._describe_error(exc)))
-        with self._lock:
-            self._timeouts = 0
-        return result
+                return self._count(_Retry(f"no complete answer within {self._options.timeout:g} s"))
+            return self._count(_Retry(self._describe_error(exc)))
 
     def _judge(self, response: httpx.Response, body: str) -> str | Rejected | _Retry:
         status = response.status_code
@@ -339,14 +335,19 @@ class HttpSink:
             return CREATED if status == 201 else UPDATED
         return Rejected(f"rejected by the server ({status}): {self._server_message(response, body)}")
 
-    def _failed(self, retry: _Retry) -> _Retry:
-        """Count the requests in a row that timed out; give up on the server past the option."""
+    def _count(self, result: str | Rejected | _Retry) -> str | Rejected | _Retry:
+        """Count the requests in a row that failed (once the server was reached); past
+        ``give_up_after``, give up on the server. An answer accepting or refusing a document
+        starts the count again."""
         with self._lock:
-            self._timeouts = self._timeouts + 1 if retry.timed_out else 0
-            if self._timeouts >= self._options.give_up_after and self._gave_up is None:
-                self._gave_up = (f"the server stopped answering ({self._timeouts} requests in a row got no answer"
-                                 f" within {self._options.timeout:g} s)")
-        return retry
+            if not isinstance(result, _Retry):
+                self._failures = 0
+            elif self._reached.is_set():
+                self._failures += 1
+                if self._failures >= self._options.give_up_after and self._gave_up is None:
+                    self._gave_up = (f"the server seems down: {self._failures} requests in a row failed"
+                                     f" (the last: {result.reason})")
+        return result
 
     def _connection(self) -> _Connection:
         """This thread's connection, made on first use."""
