@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 from collections import Counter
@@ -143,21 +144,26 @@ class _Handler(BaseHTTPRequestHandler):
 class LocalHttpServer:
     """A threading HTTP/1.1 server; ``with LocalHttpServer(respond) as server: server.url``.
 
-    ``latency`` seconds are slept before answering each request.
+    ``latency`` seconds are slept before answering each request; with ``tls`` (a server
+    context), the server speaks HTTPS.
     """
 
-    def __init__(self, respond: Responder | None = None, latency: float = 0.0) -> None:
+    def __init__(self, respond: Responder | None = None, latency: float = 0.0,
+                 tls: ssl.SSLContext | None = None) -> None:
         self.respond: Responder = respond or JsonStore()
         self.latency = latency
         self.requests: list[Request] = []
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.owner = self
+        self._scheme = "http" if tls is None else "https"
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(self._server.socket, server_side=True)
 
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"{self._scheme}://{host}:{port}"
 
     def receive(self, request: Request) -> Reply:
         with self._lock:

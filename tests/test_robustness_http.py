@@ -7,6 +7,9 @@ Every server is local (127.0.0.1) and every loop is bounded in count and time.
 from __future__ import annotations
 
 import json
+import shutil
+import ssl
+import subprocess
 import threading
 import time
 import tracemalloc
@@ -102,6 +105,25 @@ def test_a_trickle_never_outlasts_the_timeout_whatever_its_pace(open_sink, pause
         with elapsed_at_most(2 + 1.5):
             [outcome] = sink.write_batch([customer("a")])
     assert outcome == Rejected("not delivered after 1 attempts: no complete answer within 2 s")
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl to make a certificate")
+@pytest.mark.parametrize("reply", [Reply(201, trickle=0.05), Reply(200, filler=2000, trickle=0.05, trickle_head=False)],
+                         ids=["status line first", "body after its headers"])
+def test_a_trickled_https_answer_is_cut_at_the_timeout(open_sink, tmp_path, monkeypatch, reply: Reply) -> None:
+    certificate, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate],
+                   check=True, capture_output=True, timeout=60)
+    monkeypatch.setenv("SSL_CERT_FILE", str(certificate))  # the client trusts it
+    tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    tls.load_cert_chain(certificate, key)
+    with LocalHttpServer(lambda request: reply, tls=tls) as server:
+        assert server.url.startswith("https://")
+        sink = open_sink(server.url, timeout="0.5", retries="1")
+        with elapsed_at_most(2 * 0.5 + 1.5):
+            outcomes = sink.write_batch([customer("a")])
+    assert outcomes == [Rejected("not delivered after 2 attempts: no complete answer within 0.5 s")]
 
 
 def test_a_connection_is_used_again_after_a_request_cut_short(open_sink) -> None:
