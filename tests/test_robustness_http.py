@@ -7,6 +7,7 @@ Every server is local (127.0.0.1) and every loop is bounded in count and time.
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import ssl
 import subprocess
@@ -408,3 +409,44 @@ def test_a_report_never_holds_an_echoed_token(etl, tmp_path, monkeypatch) -> Non
     for text in (result.out, result.err, (tmp_path / "r.json").read_text(), (tmp_path / "rej.csv").read_text()):
         assert_hidden(text)
     assert json.loads((tmp_path / "r.json").read_text())["rows"]["rejected"] == 1
+
+
+# Longer variants: a deterministic sample, bounded in count and time
+
+
+SAMPLED_OFFSETS = sorted(random.Random(15).sample(range(400), 16)) + [MAX_BODY - k for k in (1, 5, 12, 25, 40)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("offset", SAMPLED_OFFSETS)
+@pytest.mark.parametrize("status", [401, 503])
+def test_a_token_echoed_at_any_offset_never_shows(open_sink, monkeypatch, offset: int, status: int) -> None:
+    monkeypatch.setenv("ETL_TEST_TOKEN", TOKEN)
+    with LocalHttpServer(echo_at(offset, status)) as server:
+        sink = open_sink(server.url, header="Authorization: Bearer ${ETL_TEST_TOKEN}", retries="0")
+        [outcome] = sink.write_batch([customer("a")])
+    assert isinstance(outcome, Rejected)
+    assert_hidden(outcome.message)
+
+
+@pytest.mark.slow
+def test_ten_thousand_documents_to_a_silent_server_end_in_bounded_time(open_sink) -> None:
+    with SilentServer() as server:
+        sink = open_sink(server.url, timeout="0.5", give_up_after="8")
+        with elapsed_at_most(10):
+            outcomes = [o for i in range(0, 10_000, 2000)
+                        for o in sink.write_batch([customer(f"c{j}") for j in range(i, i + 2000)])]
+    assert len(outcomes) == 10_000 and all(isinstance(outcome, Rejected) for outcome in outcomes)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("concurrency", ["1", "3", "8"])
+@pytest.mark.parametrize("reply", LOST_ANSWERS.values(), ids=LOST_ANSWERS.keys())
+def test_many_posts_whose_answers_are_lost_are_each_stored_once(open_sink, concurrency: str, reply: Reply) -> None:
+    responder = StoresThen(reply)
+    with LocalHttpServer(responder) as server:
+        sink = open_sink(server.url, method="POST", timeout="0.3", concurrency=concurrency, give_up_after="1000")
+        with elapsed_at_most(30):
+            outcomes = sink.write_batch([customer(f"c{i}") for i in range(60)])
+    assert set(responder.store.writes.values()) == {1} and len(responder.store.writes) == 60
+    assert all(isinstance(outcome, Rejected) for outcome in outcomes)

@@ -5,9 +5,12 @@ kill the process."""
 from __future__ import annotations
 
 import json
+import random
 import socket
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import read_report, read_store, write_csv
 
@@ -141,6 +144,29 @@ def test_printable_escapes_every_control() -> None:
 
     assert printable("a\nb\tc\rd\x1b\x00\x7f\x85\x9f\u2028\u2029\u202e\u2066\u200e\u061c é € 日本") == (
         "a\\nb\\tc\\rd\\x1b\\x00\\x7f\\x85\\x9f\\u2028\\u2029\\u202e\\u2066\\u200e\\u061c é € 日本")
+
+
+@given(st.text())
+def test_printable_leaves_no_control_and_keeps_the_rest(text: str) -> None:
+    from etl.terminal import CONTROLS, printable
+
+    shown = printable(text)
+    assert not CONTROLS.search(shown) and printable(shown) == shown
+    assert shown == text or CONTROLS.search(text)
+
+
+EVERY_CONTROL = [chr(c) for c in [*range(0x20), *range(0x7f, 0xa0), 0x61c, 0x200e, 0x200f, 0x2028, 0x2029,
+                                  *range(0x202a, 0x202f), *range(0x2066, 0x206a)] if c not in (0, 0x2f)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("char", random.Random(15).sample(EVERY_CONTROL, 24), ids=lambda c: f"U+{ord(c):04X}")
+def test_a_file_name_with_any_control_is_printed_escaped(etl, tmp_path, char: str) -> None:
+    name = f"in{char}etl: all good.csv"
+    write_csv(tmp_path / name, [{"Customer ID": "C1", "Customer name": "A", "Contact email": f"x{char}@bad"},
+                                {"Customer ID": "C2", "Customer name": "B"}])
+    result = etl("run", name)
+    assert result.code in (1, 2) and char not in result.err
 
 
 @pytest.mark.parametrize("text", FORGERIES.values(), ids=FORGERIES.keys())
