@@ -39,9 +39,9 @@ def run(
     ``mapping`` and ``settings`` are dicts or paths of TOML/JSON files; ``rule_options``
     override single settings; ``limits`` raise the input limits (``file_size``, ``columns``,
     ``rows``); ``raw_rejects`` keeps formula-like cells of the rejects file as read
-    (they are neutralised with a leading apostrophe by default); ``progress`` shows progress on a terminal; ``secrets`` are
-    texts masked in every message, the report, the rejects and the history. Raises
-    :class:`etl.errors.EtlError` on a fatal problem.
+    (they are neutralised with a leading apostrophe by default); ``progress`` shows progress
+    on a terminal; ``secrets`` are texts masked in every message, the report, the rejects'
+    reasons and the history. Raises :class:`etl.errors.EtlError` on a fatal problem.
     """
     if isinstance(mapping, (str, Path)):
         mapping = load_mapping_file(mapping)
