@@ -8,6 +8,8 @@ one clear InputError in bounded time and memory.
   process): a sheet spanning more than ``max_cells`` is refused. The scan also finds the
   text of error cells, and formulas saved without their result, which calamine reads as
   empty;
+* the shared strings part may not declare (``uniqueCount``) far more texts than it holds,
+  since calamine reserves memory for them all at once (2e9 of them abort the process);
 * the XML of an .ods file must be well-formed (calamine loops forever on some that are not);
 * .xlsb is refused, as it cannot be scanned; .xls and .ods workbooks, whose size nothing
   bounds here, are first loaded in a forked child with limited memory.
@@ -75,6 +77,13 @@ CELL_START = re.compile(rb"<(?:[^\s<>/:]+:)?c\s([^>]*)>")
 CELL_STYLE = re.compile(rb"(?:^|\s)s\s*=\s*[\"'](\d+)")
 CELL_TYPE_NOT_NUMBER = re.compile(rb"(?:^|\s)t\s*=\s*[\"'](?!n[\"'])")
 
+SHARED_STRINGS_START = re.compile(rb"<(?:[^\s<>/:]+:)?sst\s([^>]*)>")
+UNIQUE_COUNT = re.compile(rb"(?:^|\s)uniqueCount\s*=\s*[\"'](\d+)")
+SHARED_STRING = re.compile(rb"<(?:[^\s<>/:]+:)?si[\s>/]")
+STRINGS_SLACK = 1_000_000
+"""How many more texts than it holds a shared strings part may declare (a few writers count
+every use of a text), at most twice as many plus this: calamine reserves 24 bytes a text."""
+
 LARGEST_REFERENCE = 10**9
 """Beyond any valid row or column: what longer digit or letter runs count as."""
 UNCACHED_FORMULA = re.compile(
@@ -102,6 +111,10 @@ class PartScan:
     padded: dict[int, dict[int, int]] = field(default_factory=dict)
     """The digits a number cell shows (format "00000": 5) by sheet row (from 1), then column
     (from 0), for cells whose number format is zeros only."""
+    declared_strings: int | None = None
+    """The ``uniqueCount`` of a shared strings part (``<sst>``), if the part is one."""
+    strings: int = 0
+    """The texts (``<si>``) of a shared strings part."""
 
 
 
@@ -261,6 +274,7 @@ def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_cells: int
         if scan.irregular and scan.has_sheet_data:
             stream.seek(0)
             scan = ExactScanner().scan(stream, member.filename)
+    _check_shared_strings(scan)
     if not scan.has_sheet_data:
         return None
     if _area(scan) > max_cells:
@@ -270,6 +284,15 @@ def _scan_part(archive: zipfile.ZipFile, member: zipfile.ZipInfo, max_cells: int
             " file is genuine)"
         )
     return scan
+
+
+def _check_shared_strings(scan: PartScan) -> None:
+    """Refuse a shared strings part declaring far more texts than it holds."""
+    if scan.declared_strings is not None and scan.declared_strings > 2 * scan.strings + STRINGS_SLACK:
+        raise InputError(
+            f"the workbook's shared strings claim {scan.declared_strings:,} texts but hold {scan.strings:,}: the"
+            " file is corrupt or made to exhaust memory (open it in Excel or LibreOffice and save it again)"
+        )
 
 
 def _area(scan: PartScan) -> int:
@@ -287,6 +310,10 @@ def _fast_scan(stream: IO[bytes], keep_empty: bool, padded_styles: dict[bytes, i
     for piece, whole in _pieces(stream):
         scan.irregular = scan.irregular or not whole or any(tag.search(piece) for tag in IRREGULAR_TAGS)
         scan.has_sheet_data = scan.has_sheet_data or b"sheetData" in piece
+        if scan.declared_strings is None and b"sst" in piece:
+            _scan_shared_strings_start(piece, scan)
+        if scan.declared_strings is not None:
+            scan.strings += len(SHARED_STRING.findall(piece))
         _scan_references(piece if keep_empty else CHILDLESS_CELL.sub(b"", piece), scan)
         if scan.uncached_formula is None and b"<f" in piece:
             scan.uncached_formula = _first_uncached_formula(piece)
@@ -296,6 +323,14 @@ def _fast_scan(stream: IO[bytes], keep_empty: bool, padded_styles: dict[bytes, i
         if padded_styles:
             _scan_padded_cells(piece, padded_styles, scan)
     return scan
+
+
+def _scan_shared_strings_start(piece: bytes, scan: PartScan) -> None:
+    """Note the texts that a ``<sst>`` start tag in ``piece`` declares (0 if it does not say)."""
+    start = SHARED_STRINGS_START.search(piece)
+    if start:
+        count = UNIQUE_COUNT.search(start[1])
+        scan.declared_strings = int(count[1]) if count else 0
 
 
 def _scan_padded_cells(piece: bytes, padded_styles: dict[bytes, int], scan: PartScan) -> None:
@@ -395,6 +430,11 @@ class ExactScanner:
         local = name.rpartition(":")[2]
         if local == "sheetData":
             self._scan.has_sheet_data = True
+        elif local == "sst":
+            count = attributes.get("uniqueCount", "")
+            self._scan.declared_strings = int(count) if count.isascii() and count.isdigit() else 0
+        elif local == "si":
+            self._scan.strings += 1
         elif local == "row":
             rows = [row for row, _ in _references(attributes)]
             if rows:

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from etl.errors import SinkError
+from etl.terminal import printable
 
 
 def _new_file_mode() -> int:
@@ -102,7 +103,7 @@ class StoreLock:
                         "try again later or raise --sink-option lock_timeout=SECONDS"
                     ) from None
                 if not told:
-                    print(f"etl: waiting for another run to finish with {self.store}", file=sys.stderr)
+                    print(printable(f"etl: waiting for another run to finish with {self.store}"), file=sys.stderr)
                     told = True
                 time.sleep(0.05)
                 continue

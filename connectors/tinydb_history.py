@@ -7,6 +7,7 @@ import click
 
 from etl import hookimpl
 from etl.errors import UsageError
+from etl.terminal import echo
 
 from .storefile import StoreLock
 from .tinydb_sink import DEFAULT_LOCK_TIMEOUT, DEFAULT_TARGET, HISTORY_TABLE, AtomicJSONStorage
@@ -32,10 +33,10 @@ def history(ctx: click.Context, target: Path) -> None:
         return
     entries = _imports(target)
     if not entries:
-        click.echo("no import recorded yet")
+        echo("no import recorded yet")
     for entry_id in sorted(entries, key=int, reverse=True):
         entry, rows = entries[entry_id], entries[entry_id]["rows"]
-        click.echo(f"{entry_id:>4}  {MARKS.get(entry['status'], entry['status'])}  {entry['time']}  "
+        echo(f"{entry_id:>4}  {MARKS.get(entry['status'], entry['status'])}  {entry['time']}  "
                    f"{rows['read']} read, {rows['imported']} imported, {rows['rejected']} rejected  "
                    f"{Path(entry['input']).name}")
 
@@ -53,17 +54,17 @@ def show(ctx: click.Context, entry_id: str, target: Path, rejects: Path | None) 
     if entry is None:
         raise UsageError(f"{target}: no import {entry_id!r} (see etl history)")
     rows = entry["rows"]
-    click.echo(f"import {entry_id}: {entry['status']} at {entry['time']}")
-    click.echo(f"input: {entry['input']} ({entry['checksum']}), reader {entry['reader']}, sink {entry['sink']}")
-    click.echo(f"lines: {rows['read']} read, {rows['imported']} imported, {rows['rejected']} rejected")
+    echo(f"import {entry_id}: {entry['status']} at {entry['time']}")
+    echo(f"input: {entry['input']} ({entry['checksum']}), reader {entry['reader']}, sink {entry['sink']}")
+    echo(f"lines: {rows['read']} read, {rows['imported']} imported, {rows['rejected']} rejected")
     for kind, counts in entry["counts"].items():
-        click.echo(f"{kind}: " + ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
+        echo(f"{kind}: " + ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
     for error in entry["errors"]:
         column = f" column {error['column']!r}" if error["column"] else ""
-        click.echo(f"line {error['line']}{column}: {error['message']}")
+        echo(f"line {error['line']}{column}: {error['message']}")
     if rejects is not None:
         _write_rejects(entry, rejects)
-        click.echo(f"{len(entry['rejects']['rows'])} rejected lines written to {rejects}", err=True)
+        echo(f"{len(entry['rejects']['rows'])} rejected lines written to {rejects}", err=True)
 
 
 @history.command()

@@ -1,7 +1,7 @@
 """The Python API: ``etl.run`` does what ``etl run`` does and returns the report."""
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +32,16 @@ def run(
     raw_rejects: bool = False,
     limits: Mapping[str, str | int] | None = None,
     progress: Progress | None = None,
+    secrets: Iterable[str] = (),
 ) -> Report:
     """Import ``input`` into ``sink`` and return the report.
 
     ``mapping`` and ``settings`` are dicts or paths of TOML/JSON files; ``rule_options``
     override single settings; ``limits`` raise the input limits (``file_size``, ``columns``,
     ``rows``); ``raw_rejects`` keeps formula-like cells of the rejects file as read
-    (they are neutralised with a leading apostrophe by default); ``progress`` shows progress on a terminal. Raises
-    :class:`etl.errors.EtlError` on a fatal problem.
+    (they are neutralised with a leading apostrophe by default); ``progress`` shows progress
+    on a terminal; ``secrets`` are texts masked in every message, the report, the rejects'
+    reasons and the history. Raises :class:`etl.errors.EtlError` on a fatal problem.
     """
     if isinstance(mapping, (str, Path)):
         mapping = load_mapping_file(mapping)
@@ -63,5 +65,6 @@ def run(
         dry_run=dry_run,
         raw_rejects=raw_rejects,
         limits=Limits.parse(limits or {}),
+        secrets=tuple(secrets),
     )
     return execute(job, progress=progress)

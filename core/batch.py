@@ -9,7 +9,8 @@ input = "exports/eu/*.csv"      # a glob or a list of them; files run in sorted 
 rejects = "out/{job}-{stem}-rejects.csv"
 [plugins.NAME]                  # each plugin's own section
 ```
-``${VAR}`` is taken from the environment; relative paths are relative to the config file.
+``${VAR}`` is taken from the environment, and its value masked in every message, report,
+rejects file and history; relative paths are relative to the config file.
 """
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .errors import EtlError, UsageError
 from .report import Report
+from .secrets import MIN_SECRET_LENGTH, mask_secrets
 from .settings import explain_unknown, read_table_file
+from .terminal import printable
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 JOB_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]+$")
@@ -107,6 +110,11 @@ class BatchConfig:
     path: Path
     jobs: list[BatchJob]
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    secrets: tuple[str, ...] = ()
+    """The values of ``${VAR}`` taken from the environment, masked in all output."""
+
+    def mask(self, text: str) -> str:
+        return mask_secrets(text, self.secrets)
 
 
 @dataclass
@@ -127,20 +135,23 @@ def _flatten(messages: Any, prefix: str = "") -> list[str]:
     return [f"{prefix.rstrip('.')}: {messages}"]
 
 
-def _expand(value: Any, where: str, environ: Mapping[str, str], problems: list[str]) -> Any:
-    """Replace ``${VAR}`` in every string; an unset variable is a problem naming it."""
+def _expand(value: Any, where: str, environ: Mapping[str, str], problems: list[str], secrets: set[str]) -> Any:
+    """Replace ``${VAR}`` in every string, adding the values to ``secrets``; an unset variable
+    is a problem naming it."""
     if isinstance(value, str):
         def variable(match: re.Match[str]) -> str:
             name = match.group(1)
             if name not in environ:
                 problems.append(f"{where}: environment variable {name} is not set")
                 return ""
+            if len(environ[name]) >= MIN_SECRET_LENGTH:
+                secrets.add(environ[name])
             return environ[name]
         return VARIABLE.sub(variable, value)
     if isinstance(value, dict):
-        return {k: _expand(v, f"{where}.{k}", environ, problems) for k, v in value.items()}
+        return {k: _expand(v, f"{where}.{k}", environ, problems, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, f"{where}.{i}", environ, problems) for i, v in enumerate(value)]
+        return [_expand(v, f"{where}.{i}", environ, problems, secrets) for i, v in enumerate(value)]
     return value
 
 
@@ -173,12 +184,13 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> BatchCo
         messages = explain_unknown(exc.messages, schema, "key")
         raise UsageError(f"{path}: invalid config: " + "; ".join(_flatten(messages))) from None
     problems: list[str] = []
+    secrets: set[str] = set()
     base = path.resolve().parent
-    defaults = _expand(data["defaults"], "defaults", environ, problems)
+    defaults = _expand(data["defaults"], "defaults", environ, problems, secrets)
     jobs, names = [], set()
     for index, job in enumerate(data["jobs"]):
         where = f"jobs.{index}"
-        job = _expand(job, where, environ, problems)
+        job = _expand(job, where, environ, problems, secrets)
         name = job.get("name")
         if not name:
             problems.append(f"{where}.name: missing")
@@ -196,9 +208,10 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> BatchCo
         if not inputs:
             problems.append(f"{where}.input: no file matches {patterns!r}")
         jobs.append(BatchJob(name, inputs, options))
+    plugins = _expand(data["plugins"], "plugins", environ, [], secrets)
     if problems:
-        raise UsageError(f"{path}: invalid config: " + "; ".join(problems))
-    return BatchConfig(path, jobs, _expand(data["plugins"], "plugins", environ, []))
+        raise UsageError(mask_secrets(f"{path}: invalid config: " + "; ".join(problems), secrets))
+    return BatchConfig(path, jobs, plugins, tuple(secrets))
 
 
 def _inputs(base: Path, patterns: list[str]) -> list[Path]:
@@ -225,9 +238,9 @@ def run_job(config: BatchConfig, job: BatchJob, source: Path, dry_run: bool, run
     options["sink_options"] = {k: "\n".join(v) if isinstance(v, list) else v
                                for k, v in options.get("sink_options", {}).items()}
     try:
-        report = run(source, settings=settings, dry_run=dry_run, **options)
+        report = run(source, settings=settings, dry_run=dry_run, secrets=config.secrets, **options)
     except EtlError as exc:
-        return JobResult(job.name, source, "error", exc.exit_code, error=str(exc))
+        return JobResult(job.name, source, "error", exc.exit_code, error=config.mask(str(exc)))
     return JobResult(job.name, source, report.status, report.exit_code, report)
 
 
@@ -249,16 +262,17 @@ def run_batch(config: BatchConfig, jobs: list[BatchJob], keep_going: bool, dry_r
                 results.append(JobResult(job.name, source, "skipped", 0))
                 continue
             result = run_job(config, job, source, dry_run, run)
-            echo(f"{job.name}: {source.name}: {result.error or result.report.summary().splitlines()[0]}")
+            echo(config.mask(f"{job.name}: {source.name}: {result.error or result.report.summary().splitlines()[0]}"))
             results.append(result)
     return results
 
 
-def summary_table(results: list[JobResult]) -> str:
+def summary_table(results: list[JobResult]) -> list[str]:
+    """The lines of a table of the results, control characters in the file names escaped."""
     rows = [("job", "input", "status", "read", "imported", "rejected")]
     for r in results:
         counts = r.report.as_dict()["rows"] if r.report else {}
-        rows.append((r.job, r.input.name if r.input else "", r.status,
+        rows.append((r.job, printable(r.input.name) if r.input else "", r.status,
                      *(str(counts.get(k, "")) for k in ("read", "imported", "rejected"))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]

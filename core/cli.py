@@ -13,6 +13,7 @@ import click
 from . import __version__
 from .errors import EtlError, Terminated
 from .template import template
+from .terminal import echo, printable
 
 DEBUG_ENV = "ETL_DEBUG"
 LISTING = {"reader": "readers", "sink": "sinks", "rules": "rules", "validator": "validators"}
@@ -34,9 +35,9 @@ class PluginGroup(click.Group):
             try:
                 impl.function(cli=self)
             except Exception as exc:  # a broken plugin must not break the CLI
-                click.echo(f"etl: plugin {impl.plugin_name!r} failed to add its commands: {exc}", err=True)
+                echo(f"etl: plugin {impl.plugin_name!r} failed to add its commands: {exc}", err=True)
         for failure in load_failures():
-            click.echo(f"etl: warning: {failure}", err=True)
+            echo(f"etl: warning: {failure}", err=True)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         self._load_plugin_commands()
@@ -131,20 +132,22 @@ def run(
     if verbose and result.mapping is not None:
         from .mapping_cli import describe
 
-        click.echo(describe(result.mapping), err=True)
+        for line in describe(result.mapping):
+            echo(line, err=True)
     for line in result.mapping_summary():
-        click.echo(line, err=True)
+        echo(line, err=True)
     for warning in sorted(result.warnings, key=lambda w: w.line)[:20]:
         column = f" column {warning.column!r}" if warning.column else ""
-        click.echo(f"{input}: line {warning.line}{column}: warning: {warning.message}", err=True)
+        echo(f"{input}: line {warning.line}{column}: warning: {warning.message}", err=True)
     for error in result.sorted_errors()[:20]:
         column = f" column {error.column!r}" if error.column else ""
-        click.echo(f"{input}: line {error.line}{column}: {error.message}", err=True)
+        echo(f"{input}: line {error.line}{column}: {error.message}", err=True)
     if len(result.errors) > 20:
-        click.echo(f"... and {counted(len(result.errors) - 20, 'more error')} (see --report or --rejects)", err=True)
-    click.echo(result.summary(), err=True)
+        echo(f"... and {counted(len(result.errors) - 20, 'more error')} (see --report or --rejects)", err=True)
+    for line in result.summary().split("\n"):  # its lines hold only counts and kinds
+        echo(line, err=True)
     if verbose:
-        click.echo(f"done in {time.monotonic() - started:.2f} s", err=True)
+        echo(f"done in {time.monotonic() - started:.2f} s", err=True)
     sys.exit(result.exit_code)
 
 
@@ -173,11 +176,11 @@ def plugins(as_json: bool) -> None:
     for entry in listing:
         parts = [f"{LISTING[kind]}: {', '.join(names)}" for kind, names in entry.items()
                  if isinstance(names, list) and names]
-        click.echo(f"{entry['name']} {entry['version']}" + (f"  ({'; '.join(parts)})" if parts else ""))
+        echo(f"{entry['name']} {entry['version']}" + (f"  ({'; '.join(parts)})" if parts else ""))
     for failure in failures:
-        click.echo(f"FAILED {failure['name']}: {failure['error']}")
+        echo(f"FAILED {failure['name']}: {failure['error']}")
     for conflict in registry.conflicts():
-        click.echo(f"CONFLICT {conflict}")
+        echo(f"CONFLICT {conflict}")
 
 
 @cli.command()
@@ -192,8 +195,9 @@ def batch(config: Path, names: tuple[str, ...], keep_going: bool, dry_run: bool)
 
     loaded = load_config(config)
     results = run_batch(loaded, select(loaded, names), keep_going, dry_run, run_import,
-                        lambda line: click.echo(line, err=True))
-    click.echo(summary_table(results))
+                        lambda line: echo(line, err=True))
+    for line in summary_table(results):
+        echo(loaded.mask(line))
     sys.exit(max(r.exit_code for r in results))
 
 
@@ -227,10 +231,11 @@ def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...],
         table.close()
     if interactive:
         confirm_doubtful(proposal, rule_set.fields)
-    click.echo(describe(proposal))
+    for line in describe(proposal):
+        echo(line)
     if save:
         save_mapping(proposal, save)
-        click.echo(f"mapping saved to {save}; use it with --mapping {save}", err=True)
+        echo(f"mapping saved to {save}; use it with --mapping {save}", err=True)
     missing_columns(proposal, rule_set, job)
 
 
@@ -267,22 +272,23 @@ def main() -> None:
     try:
         cli.main(prog_name="etl", standalone_mode=False)
     except click.exceptions.Abort:
-        click.echo("etl: interrupted", err=True)
+        echo("etl: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
+        exc.message = printable(exc.message)
         exc.show()
         sys.exit(2)
     except EtlError as exc:
-        click.echo(f"etl: error: {exc}", err=True)
+        echo(f"etl: error: {exc}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
-        click.echo("etl: interrupted", err=True)
+        echo("etl: interrupted", err=True)
         sys.exit(130)
     except Terminated:
-        click.echo("etl: terminated", err=True)
+        echo("etl: terminated", err=True)
         sys.exit(143)
     except Exception as exc:
         if os.environ.get(DEBUG_ENV):
             raise
-        click.echo(f"etl: unexpected error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for details)", err=True)
+        echo(f"etl: unexpected error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for details)", err=True)
         sys.exit(2)

@@ -9,7 +9,7 @@ from typing import Any
 
 from .job import Job
 from .report import Report
-from .secrets import mask_options, mask_url
+from .secrets import mask_options, mask_url, mask_values
 
 HISTORY_KIND = "imports"
 """The kind of the documents in which a sink that keeps history keeps it (``Sink.existing(HISTORY_KIND)``)."""
@@ -29,23 +29,23 @@ def import_entry(job: Job, reader: str, report: Report, rejects: dict[str, Any])
     """What a history keeps of a run: where from, how, what happened, and the rejected lines.
 
     ``rejects`` holds ``header``, ``rows`` (the rejected lines with their reasons) and
-    ``format_options``, enough to write the rejects file again.
+    ``format_options``, enough to write the rejects file again. The job's secrets are masked.
     """
     result = report.as_dict()
     return {
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "input": str(job.input.resolve()),
+        "input": job.mask(str(job.input.resolve())),
         "checksum": checksum(job.input),
         "reader": reader,
         "sink": job.sink,
-        "target": mask_url(job.target or ""),
+        "target": job.mask(mask_url(job.target or "")),
         "rules": job.rules,
-        "options": {
+        "options": mask_values({
             "reader_options": mask_options(job.reader_options),
             "sink_options": mask_options(job.sink_options),
-            "settings": {k: v for k, v in job.settings.items()},
+            "settings": dict(job.settings),
             "mapping": dict(job.mapping),
-        },
+        }, job.secrets),
         "status": result["status"],
         "rows": result["rows"],
         "counts": dict(report.counts),

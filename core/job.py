@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .limits import Limits
+from .secrets import mask_secrets, url_passwords
 
 
 @dataclass
@@ -29,6 +30,13 @@ class Job:
     """Write rejected cells exactly as read, even those a spreadsheet would run as formulas."""
     limits: Limits = field(default_factory=Limits)
     batch_size: int = 5000
+    secrets: tuple[str, ...] = ()
+    """Texts to mask in every message, the report, the rejects and the history: the values of
+    ``${VAR}`` a batch config took from the environment."""
+
+    def mask(self, text: str) -> str:
+        """``text`` with the job's secrets and any URL password (the target's too) masked."""
+        return mask_secrets(text, (*self.secrets, *url_passwords(self.target or "")))
 
     def plugin_config(self, name: str) -> dict[str, Any]:
         """The ``[plugins.NAME]`` section of the settings (empty if none)."""

@@ -10,21 +10,24 @@ import click
 from .components import Field
 from .errors import EtlError
 from .mapping import EXPLICIT, ColumnMapping
+from .terminal import printable
 
 IGNORE = "-"
 
 
-def describe(mapping: ColumnMapping) -> str:
-    """One line per column: title -> field (how), then the fields no column fills."""
-    width = max((len(m.title) for m in mapping.columns), default=0)
+def describe(mapping: ColumnMapping) -> list[str]:
+    """One line per column: title -> field (how), then the fields no column fills; control
+    characters in the titles escaped."""
+    titles = [printable(m.title) for m in mapping.columns]
+    width = max(map(len, titles), default=0)
     lines = []
-    for m in mapping.columns:
+    for m, title in zip(mapping.columns, titles):
         how = f"{m.how}, {m.score:.2f}" if m.how == "similar" else m.how
         target = f"{m.field} ({how})" if m.field else "(ignored)"
         note = f"  - {m.note}" if m.note else ""
-        lines.append(f"{m.title:<{width}}  -> {target}{note}")
+        lines.append(f"{title:<{width}}  -> {target}{note}")
     lines.append("fields without a column: " + (", ".join(mapping.unmapped_fields) or "none"))
-    return "\n".join(lines)
+    return lines
 
 
 def confirm_doubtful(mapping: ColumnMapping, fields: Sequence[Field]) -> None:
@@ -34,7 +37,7 @@ def confirm_doubtful(mapping: ColumnMapping, fields: Sequence[Field]) -> None:
         if not m.doubtful:
             continue
         hint = f" ({m.note})" if m.note else ""
-        answer = click.prompt(f"column {m.title!r}{hint} ->", type=choices, default=m.field or IGNORE,
+        answer = click.prompt(printable(f"column {m.title!r}{hint} ->"), type=choices, default=m.field or IGNORE,
                               err=True, show_choices=False)
         field_name = None if answer == IGNORE else answer
         if field_name:

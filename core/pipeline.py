@@ -93,7 +93,7 @@ def propose_mapping(table: Table, fields: Sequence[Field], job: Job,
     the first rows' values."""
     with about(job.input):
         samples = column_samples(islice(table.rows(), SAMPLE_ROWS), len(table.header))
-    return propose(table.header, fields, samples, job.mapping, remembered)
+    return propose([restore(title) for title in table.header], fields, samples, job.mapping, remembered)
 
 
 def missing_columns(mapping: ColumnMapping, rules: Rules, job: Job) -> None:
@@ -195,6 +195,15 @@ def name_columns(errors: list[RowError], mapping: ColumnMapping) -> list[RowErro
     return errors
 
 
+def mask_errors(errors: list[RowError], job: Job) -> list[RowError]:
+    """Mask the job's secrets in the messages and values of ``errors`` (in place)."""
+    for error in errors:
+        error.message = job.mask(error.message)
+        if error.value is not None:
+            error.value = job.mask(error.value)
+    return errors
+
+
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """How a cell starts when a spreadsheet would run it as a formula."""
 
@@ -202,6 +211,16 @@ FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 def neutralise(value: str) -> str:
     """A cell a spreadsheet shows as text, never runs: a leading apostrophe before a formula start."""
     return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def restore(title: str) -> str:
+    """A title as it was before ``neutralise``: the header of a rejects file maps as the input's did."""
+    return title[1:] if title.startswith("'") and title[1:].startswith(FORMULA_START) else title
+
+
+def rejects_header(table: Table, safe: bool = True) -> list[str]:
+    """The header of the rejects file (before its Error column): the input's, neutralised with ``safe``."""
+    return [neutralise(title) for title in table.header] if safe else list(table.header)
 
 
 def rejected_rows(table: Table, report: Report, safe: bool = True) -> list[list[str]]:
@@ -230,7 +249,16 @@ def write_table(spec: ReaderSpec, path: Path, header: Sequence[str], rows: list[
 
 
 def execute(job: Job, registry: Registry | None = None, progress: Progress | None = None) -> Report:
-    """Run one import and return its report. Raises EtlError on a fatal problem."""
+    """Run one import and return its report. Raises EtlError on a fatal problem, its
+    message with the job's secrets masked."""
+    try:
+        return _execute(job, registry, progress)
+    except EtlError as exc:
+        exc.args = (job.mask(str(exc)),)
+        raise
+
+
+def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> Report:
     registry = registry or get_registry()
     registry.check()
     reader_spec = choose_reader(job, registry)
@@ -275,7 +303,8 @@ class Run:
         job, report, hooks = self.job, self.report, get_plugin_manager().hook
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         try:
-            mapping = map_columns(table, rules, job, remembered_mapping(sink.existing(HISTORY_KIND), table.header))
+            mapping = map_columns(table, rules, job, remembered_mapping(sink.existing(HISTORY_KIND),
+                                                                        [restore(t) for t in table.header]))
             report.declare(rules.kinds)
             report.mapping = mapping
             hooks.job_started(job=job)
@@ -286,8 +315,8 @@ class Run:
             if not report.read:
                 raise InputError(f"{job.input}: no data lines below the header: nothing to import")
             changed = load(sink, rules_outcome(rules, report), report, self.progress)
-            report.errors = name_columns(report.errors, mapping)
-            report.warnings = name_columns(report.warnings, mapping)
+            report.errors = mask_errors(name_columns(report.errors, mapping), job)
+            report.warnings = mask_errors(name_columns(report.warnings, mapping), job)
             record_import = getattr(sink, "record_import", None)
             with about(job.input):
                 rejects = (rejected_rows(table, report, not job.raw_rejects)
@@ -295,7 +324,7 @@ class Run:
             if not job.dry_run:
                 if record_import is not None:
                     record_import(import_entry(job, self.reader_spec.name, report, {
-                        "header": [*table.header, ERROR_COLUMN], "rows": rejects,
+                        "header": [*rejects_header(table, not job.raw_rejects), ERROR_COLUMN], "rows": rejects,
                         "reader": self.reader_spec.name, "format_options": table.format_options}))
                 if changed or record_import is not None:
                     sink.commit()
@@ -304,7 +333,7 @@ class Run:
             sink.close()
         if rejects_spec is not None:
             same_format = rejects_spec is self.reader_spec
-            write_table(rejects_spec, job.rejects_path, table.header, rejects,
+            write_table(rejects_spec, job.rejects_path, rejects_header(table, not job.raw_rejects), rejects,
                         table.format_options if same_format else {})
         if job.report_path is not None:
             write_report(report, job.report_path)

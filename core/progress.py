@@ -4,6 +4,8 @@ from __future__ import annotations
 import time
 from typing import TextIO
 
+from .terminal import printable
+
 
 def _duration(seconds: float) -> str:
     seconds = int(seconds + 0.5)
@@ -26,6 +28,7 @@ class Progress:
         if not force and now - self.last_draw < self.interval:
             return
         self.last_draw = now
+        text = printable(text)
         self.stream.write("\r" + text.ljust(self.width))
         self.stream.flush()
         self.width = len(text)

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from .errors import EtlError, UsageError
+from .terminal import echo
 
 
 @click.command()
@@ -31,4 +32,4 @@ def template(format_: str, lang: str, rules: str, out: Path | None) -> None:
             spec.write(out, header, [], {"delimiter": ";" if lang == "fr" else ",", "encoding": "utf-8-sig"})
     except OSError as exc:
         raise EtlError(f"{out}: cannot write the template: {exc.strerror or exc}") from None
-    click.echo(f"template written to {out}", err=True)
+    echo(f"template written to {out}", err=True)

@@ -95,6 +95,21 @@ def zip_sheet(path: Path, sheet_data: str, prefix: str = "") -> Path:
     return path
 
 
+def shared_strings_workbook(path: Path, start_tag: str = 'count="2000000000" uniqueCount="2000000000"',
+                            strings: int = 4, encoding: str = "utf-8") -> Path:
+    """A small .xlsx whose sheet uses ``strings`` shared strings, the ``<sst>`` tag having the
+    attributes ``start_tag`` (by default, the count of a 2e9-text bomb in 1.9 KB)."""
+    from test_bad_inputs import MAIN_NS, sheet_xml, xlsx_bytes
+
+    texts = ["Customer ID", "Customer name", *(f"text {i}" for i in range(strings - 2))]
+    cells = "".join(f'<c r="{chr(65 + i % 2)}{1 + i // 2}" t="s"><v>{i}</v></c>' for i in range(strings))
+    items = "".join(f"<si><t>{text}</t></si>" for text in texts)
+    shared = (f'<?xml version="1.0" encoding="{encoding}" standalone="yes"?>\n'
+              f"<sst {MAIN_NS} {start_tag}>{items}</sst>").encode(encoding)
+    path.write_bytes(xlsx_bytes(sheet_xml(f'<row r="1">{cells}</row>'), shared))
+    return path
+
+
 def text_cell(reference: str, text: str) -> str:
     return f'<c r="{reference}" t="inlineStr"><is><t>{text}</t></is></c>'
 
@@ -465,6 +480,8 @@ def _hostile_files(folder: Path) -> dict[str, tuple[Path, dict[str, str], str]]:
                          "InputError: not a valid Excel file: malformed XML in 'content.xml'"),
         "sequential_cells": (zip_sheet(folder / "sequential.xlsx", sequential, prefix="x:"), {"max_cells": "1000"},
                              "InputError: a sheet's cells span 40 rows by 40 columns"),
+        "shared_strings_count": (shared_strings_workbook(folder / "strings.xlsx"), {},
+                                 "InputError: the workbook's shared strings claim 2,000,000,000 texts but hold 4"),
     }
 
 
@@ -479,7 +496,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[str, st
 HOSTILE = [
     "protected_passtika", "pass_protected", "password", "xmlbomb", "xmlbomb_empty", "corrupted", "fuzzed",
     "too_small_xls", "empty_file", "xxe_in_schema", "huge_dimension", "random_bytes", "zip_bomb", "too_big",
-    "lying_sizes", "far_cells", "duplicate_reference", "ods_unclosed", "sequential_cells",
+    "lying_sizes", "far_cells", "duplicate_reference", "ods_unclosed", "sequential_cells", "shared_strings_count",
 ]
 
 
