@@ -46,6 +46,13 @@ class Result:
     err: str
 
 
+@pytest.fixture(autouse=True)
+def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every request of every test on 127.0.0.1, whatever proxy the environment names."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def etl(capsys, monkeypatch, tmp_path):
     """Run ``etl ARGS`` in-process, in tmp_path; returns exit code, stdout and stderr."""

@@ -25,13 +25,6 @@ PASSWORD = "pa55-word"
 OpenSink = Callable[..., HttpSink]
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every request on 127.0.0.1, whatever proxy the environment names."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def open_sink() -> Iterator[OpenSink]:
     """``open_sink(url, dry_run=False, **options)``; every sink opened is closed after the test."""

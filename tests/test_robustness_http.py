@@ -32,13 +32,6 @@ FAST = {"backoff": "0.01", "retries": "2"}
 OpenSink = Callable[..., HttpSink]
 
 
-@pytest.fixture(autouse=True)
-def no_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Keep every request on 127.0.0.1, whatever proxy the environment names."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
-        monkeypatch.delenv(name, raising=False)
-
-
 @pytest.fixture
 def open_sink() -> Iterator[OpenSink]:
     sinks: list[HttpSink] = []
