@@ -186,13 +186,38 @@ def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progre
     return changed
 
 
-def name_columns(errors: list[RowError], mapping: ColumnMapping) -> list[RowError]:
-    """Give each error the file's own title of its field's column (in place)."""
+def name_columns(errors: list[RowError], mapping: ColumnMapping, table: Table | None = None) -> list[RowError]:
+    """Give each error the file's own title of its field's column (in place): for a field of numbered
+    groups, the column of the group whose value the error names, found again in ``table``'s rows."""
     titles = mapping.titles()
     for error in errors:
         if error.column is None and error.field:
             error.column = titles.get(error.field)
+    groups = mapping.groups()
+    in_groups = [e for e in errors if groups and e.value is not None and any(e.field in g for g in groups)]
+    if in_groups and table is not None:
+        columns = mapping.field_columns()
+        rows = dict(rows_of(table, {e.line for e in in_groups}))
+        for error in in_groups:
+            cells = rows.get(error.line)
+            if cells is None or _cell(cells, columns.get(error.field or "")) == error.value:
+                continue
+            for group in groups:  # of those with a value on the line: the others gave no row
+                if any(_cell(cells, i) for i in group.values()) and \
+                        _cell(cells, group.get(error.field or "")) == error.value:
+                    error.column = table.header[group[error.field or ""]]
+                    break
     return errors
+
+
+def _cell(cells: Sequence[str], index: int | None) -> str | None:
+    return cells[index].strip() if index is not None and index < len(cells) else None
+
+
+def rows_of(table: Table, lines: set[int] | dict[int, object]) -> Iterable[Row]:
+    """The rows of ``table`` that start on ``lines``, found fast when the reader can (``rows_on``)."""
+    rows_on = getattr(table, "rows_on", None)
+    return rows_on(lines) if rows_on is not None else (row for row in table.rows() if row[0] in lines)
 
 
 def mask_errors(errors: list[RowError], job: Job) -> list[RowError]:
@@ -232,9 +257,7 @@ def rejected_rows(table: Table, report: Report, safe: bool = True) -> list[list[
     for error in report.sorted_errors():
         where = f"{error.column}: " if error.column else ""
         reasons.setdefault(error.line, []).append(where + error.message)
-    rows_on = getattr(table, "rows_on", None)
-    found = rows_on(reasons) if rows_on is not None else (row for row in table.rows() if row[0] in reasons)
-    rows = [[*values, "; ".join(reasons[line])] for line, values in found]
+    rows = [[*values, "; ".join(reasons[line])] for line, values in rows_of(table, reasons)]
     return [[neutralise(cell) for cell in row] for row in rows] if safe else rows
 
 
@@ -315,8 +338,9 @@ class Run:
             if not report.read:
                 raise InputError(f"{job.input}: no data lines below the header: nothing to import")
             changed = load(sink, rules_outcome(rules, report), report, self.progress)
-            report.errors = mask_errors(name_columns(report.errors, mapping), job)
-            report.warnings = mask_errors(name_columns(report.warnings, mapping), job)
+            with about(job.input):
+                report.errors = mask_errors(name_columns(report.errors, mapping, table), job)
+                report.warnings = mask_errors(name_columns(report.warnings, mapping, table), job)
             record_import = getattr(sink, "record_import", None)
             with about(job.input):
                 rejects = (rejected_rows(table, report, not job.raw_rejects)

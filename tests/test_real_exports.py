@@ -218,3 +218,13 @@ def test_countries_in_any_language_are_recognised_and_a_vat_column_of_flags_is_r
     columns = propose(["Customer name", "Col 2", "VAT"], FIELDS, column_samples(rows, 3)).columns
     assert (columns[1].field, columns[1].how) == ("country", "content")
     assert columns[2].field is None and "its values are not VAT numbers (e.g. 'yes')" in columns[2].note
+
+
+def test_an_error_in_a_numbered_group_names_that_group_s_column(etl, tmp_path):
+    header = ["Customer name", "EmailAddress", "FirstName", "Person1Email", "Person1FirstName", "Person2Email",
+              "Person2FirstName"]
+    write_csv(tmp_path / "in.csv", [["Acme", "a@acme.example", "Ann", "bad@@x", "Al", "b@acme.example", "Bob"],
+                                    ["Beta", "x@beta.example", "Xi", "", "", "", "Zed"]], header=header)
+    etl("run", "in.csv", "--report", "r.json")
+    errors = {(e["line"], e["column"]) for e in json.loads((tmp_path / "r.json").read_text())["errors"]}
+    assert errors == {(2, "Person1Email"), (3, "Person2Email")}
