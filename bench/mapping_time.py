@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import datagen  # noqa: E402
-from etl.mapping import SAMPLE_ROWS, column_samples, propose  # noqa: E402
+from etl.mapping import SAMPLE_ROWS, Sample, propose  # noqa: E402
 from etl.plugins.fields import FIELDS  # noqa: E402
 
 REPEATS = 50
@@ -30,7 +30,7 @@ def main() -> None:
     times, matched = [], 0
     for _ in range(REPEATS):
         started = time.perf_counter()
-        mapping = propose(header, FIELDS, column_samples(rows, len(header)))
+        mapping = propose(header, FIELDS, Sample.of(rows, len(header)))
         times.append((time.perf_counter() - started) * 1000)
         matched = len(mapping.field_columns())
     print(json.dumps({"median_ms": statistics.median(times), "max_ms": max(times), "columns": len(header),

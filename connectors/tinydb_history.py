@@ -81,7 +81,7 @@ def forget(ctx: click.Context, target: Path) -> None:
         storage = AtomicJSONStorage(target)
         data = storage.read() or {}
         entries = data.get(HISTORY_TABLE, {})
-        forgotten = sum(bool(entry.pop("columns", None)) for entry in entries.values())
+        forgotten = sum(bool(entry.pop("chosen", None)) for entry in entries.values())
         if forgotten:
             storage.write(data)
     finally:

@@ -81,6 +81,8 @@ class Field:
     """Titles that look like this field's but mean something else: never matched to it."""
     needs: str | None = None
     """A field without whose column this one's is ignored (a company phone in a file without contact emails)."""
+    differs_from: tuple[str, ...] = ()
+    """Fields whose column this one's cannot repeat: a column holding the same values row by row is not this field."""
     aliases: tuple[str, ...] = ()
     """Other names a user may type for the field in a mapping (e.g. the document key it fills)."""
     repeats: bool = False

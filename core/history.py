@@ -52,17 +52,19 @@ def import_entry(job: Job, reader: str, report: Report, rejects: dict[str, Any])
         "errors": result["errors"],
         "rejects": rejects,
         "columns": report.mapping.as_file() if report.mapping else {},
+        "chosen": report.mapping.chosen() if report.mapping else [],
     }
 
 
 def remembered_mapping(entries: Iterable[tuple[Any, dict]], header: Sequence[str]) -> tuple[dict[str, str], str]:
-    """The column choices of the newest past import whose header is the closest to ``header`` (and close
-    enough), for the titles ``header`` has; and which import they come from ({} and "" when none)."""
+    """The user's column choices in the newest past import that has some and whose header is the closest
+    to ``header`` (and close enough), for the titles ``header`` has; and which import they come from ({}
+    and "" when none)."""
     titles = set(header)
     best: tuple[float, str, Any, dict] | None = None
     for ref, entry in entries:
         columns = entry.get("columns") if isinstance(entry, dict) else None
-        if not isinstance(columns, dict) or not columns:
+        if not isinstance(columns, dict) or not isinstance(entry.get("chosen"), list) or not entry["chosen"]:
             continue
         share = len(titles & set(columns)) / len(titles | set(columns))
         if share >= CLOSE_HEADER and (best is None or (share, str(entry.get("time", ""))) > best[:2]):
@@ -70,5 +72,6 @@ def remembered_mapping(entries: Iterable[tuple[Any, dict]], header: Sequence[str
     if best is None:
         return {}, ""
     _, time, ref, entry = best
-    links = {title: field for title, field in best[3]["columns"].items() if title in titles and isinstance(field, str)}
+    links = {title: field for title, field in entry["columns"].items()
+             if title in titles and title in entry["chosen"] and isinstance(field, str)}
     return links, f"import {ref} of {Path(str(entry.get('input', '?'))).name} ({time})"

@@ -154,6 +154,10 @@ class ColumnMapping:
         numbered groups are left to be found again."""
         return {m.title: m.field or "" for m in self.columns if m.group is None}
 
+    def chosen(self) -> list[str]:
+        """The titles of the columns the user linked or ignored, now or in a remembered import."""
+        return [m.title for m in self.columns if m.how in (EXPLICIT, REMEMBERED) and m.group is None]
+
     def guesses(self) -> list[ColumnMatch]:
         """The columns linked by anything but their exact title or the user's word."""
         return [m for m in self.columns if m.field and m.how not in (EXACT, EXPLICIT, REMEMBERED) and m.group is None]
@@ -307,6 +311,21 @@ def _assign(matches: list[ColumnMatch], known: _Knowledge) -> None:
             match.field, match.how, match.content = None, "", ""
 
 
+def _not_copies(matches: list[ColumnMatch], known: _Knowledge, sample: Sample) -> None:
+    """Unlink a column whose values mostly repeat, row by row, those of the column of a field it must
+    differ from: a contact's "Contact Name" that holds the customers' names is not a person's name."""
+    column_of = {m.field: m for m in matches if m.field}
+    for match in matches:
+        if not match.field or match.how == EXPLICIT or not sample.cells:
+            continue
+        for other in known.fields[match.field].differs_from:
+            twin = column_of.get(other)
+            if twin is not None and sample.same_share(match.index, twin.index) >= CONTRADICTED:
+                match.note = f"its values are those of column {twin.title!r} ({other}), not {match.field}"
+                match.field, match.how, match.content = None, "", ""
+                break
+
+
 def _number(title: str) -> int | None:
     """The one number in a title's words (Person2Email: 2), or None."""
     numbers = [w for w in words(title) if w.isdigit()]
@@ -332,38 +351,61 @@ def _group_repeats(matches: list[ColumnMatch], known: _Knowledge) -> None:
             match.field, match.how, match.group, match.note = name, WORDS, number, ""
 
 
-def column_samples(rows: Iterable[tuple[int, Sequence[str]]], width: int) -> list[list[str]]:
-    """The distinct non-empty values of each column in ``rows``, stripped, in order of appearance."""
-    seen: list[dict[str, None]] = [{} for _ in range(width)]
-    for _, cells in rows:
-        for values, cell in zip(seen, cells):
-            if isinstance(cell, str) and (text := cell.strip()):
-                values.setdefault(text)
-    return [list(values) for values in seen]
+@dataclass
+class Sample:
+    """The first rows' values, stripped: each column's cells in row order, and its distinct non-empty values."""
+
+    cells: list[list[str]]
+    distinct: list[list[str]]
+
+    @classmethod
+    def of(cls, rows: Iterable[tuple[int, Sequence[str]]], width: int) -> Sample:
+        cells: list[list[str]] = [[] for _ in range(width)]
+        for _, row in rows:
+            for column, cell in zip(cells, row):
+                column.append(cell.strip() if isinstance(cell, str) else "")
+        return cls(cells, [list(dict.fromkeys(filter(None, column))) for column in cells])
+
+    def values(self, index: int) -> list[str]:
+        return self.distinct[index] if index < len(self.distinct) else []
+
+    def same_share(self, a: int, b: int) -> float:
+        """The share of the rows with a value in column ``a`` where column ``b`` holds the same value, or
+        one of the two starts with the other's two words or more ("Lemaire Conseil" and "Lemaire Conseil SARL")."""
+        pairs = [(normalise(x), normalise(y)) for x, y in zip(self.cells[a], self.cells[b]) if x]
+        return sum(_same(x, y) for x, y in pairs) / len(pairs) if pairs else 0.0
 
 
-def propose(header: Sequence[str], fields: Sequence[Field], samples: Sequence[Sequence[str]] = (),
+def _same(x: str, y: str) -> bool:
+    shorter, longer = sorted((x, y), key=len)
+    return x == y or (" " in shorter and longer.startswith(shorter + " "))
+
+
+NO_SAMPLE = Sample([], [])
+
+
+def propose(header: Sequence[str], fields: Sequence[Field], sample: Sample = NO_SAMPLE,
             explicit: Mapping[str, str | None] | None = None,
             remembered: tuple[Mapping[str, str], str] = ({}, "")) -> ColumnMapping:
     """The mapping of ``header`` to ``fields``: the user's ``explicit`` one (see :func:`explicit_links`),
     then the choices ``remembered`` from a past import with a close header (title -> field, and where
-    from) where they differ from today's, completed automatically from the titles and the ``samples``
-    of each column's values."""
+    from) where they differ from today's, completed automatically from the titles and the ``sample``
+    of the first rows' values."""
     known = _Knowledge.of(fields)
     links = explicit_links(header, explicit or {}, fields)
-    automatic = _proposal(header, known, samples, links, {})
+    automatic = _proposal(header, known, sample, links, {})
     chosen = {m.title: m.field or "" for m in automatic.columns if m.group is None}
     differing = {title: name for title, name in remembered[0].items()
                  if title not in links and title in chosen and chosen[title] != name
                  and (not name or name in known.fields)}
     if not differing:
         return automatic
-    mapping = _proposal(header, known, samples, links, differing)
+    mapping = _proposal(header, known, sample, links, differing)
     mapping.remembered_from = remembered[1]
     return mapping
 
 
-def _proposal(header: Sequence[str], known: _Knowledge, samples: Sequence[Sequence[str]], links: Mapping[str, str],
+def _proposal(header: Sequence[str], known: _Knowledge, sample: Sample, links: Mapping[str, str],
               remembered: Mapping[str, str]) -> ColumnMapping:
     forced = set(links.values()) | set(remembered.values())
     matches = []
@@ -376,7 +418,7 @@ def _proposal(header: Sequence[str], known: _Knowledge, samples: Sequence[Sequen
             matches.append(ColumnMatch(index, title, name, REMEMBERED, 1.0,
                                        "" if name else "ignored, as in the remembered mapping"))
             continue
-        values = samples[index] if index < len(samples) else ()
+        values = sample.values(index)
         candidates, note = _title_candidates(title, known)
         candidates = [c for c in candidates if c[0] not in forced]
         match = ColumnMatch(index, title, None, note=note)
@@ -386,6 +428,7 @@ def _proposal(header: Sequence[str], known: _Knowledge, samples: Sequence[Sequen
             _content_alone(match, values, known)
         matches.append(match)
     _assign(matches, known)
+    _not_copies(matches, known, sample)
     _group_repeats(matches, known)
     return ColumnMapping(matches, [name for name in known.fields if name not in {m.field for m in matches}])
 

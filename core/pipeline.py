@@ -15,7 +15,7 @@ from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, R
 from .errors import EtlError, InputError, Interrupted, RowError, Terminated, UsageError
 from .history import HISTORY_KIND, import_entry, remembered_mapping
 from .job import Job
-from .mapping import SAMPLE_ROWS, ColumnMapping, column_samples, propose
+from .mapping import SAMPLE_ROWS, ColumnMapping, Sample, propose
 from .plugin_manager import get_plugin_manager
 from .progress import Progress
 from .read_ahead import read_ahead, worth_reading_ahead
@@ -92,8 +92,8 @@ def propose_mapping(table: Table, fields: Sequence[Field], job: Job,
     """The job's explicit mapping, then the remembered one, completed from the titles and a sample of
     the first rows' values."""
     with about(job.input):
-        samples = column_samples(islice(table.rows(), SAMPLE_ROWS), len(table.header))
-    return propose([restore(title) for title in table.header], fields, samples, job.mapping, remembered)
+        sample = Sample.of(islice(table.rows(), SAMPLE_ROWS), len(table.header))
+    return propose([restore(title) for title in table.header], fields, sample, job.mapping, remembered)
 
 
 def missing_columns(mapping: ColumnMapping, rules: Rules, job: Job) -> None:

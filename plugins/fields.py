@@ -45,10 +45,12 @@ the fields ``customer_id`` and ``contact_reference`` are the only names of those
 
 
 def _field(name: str, en: str, fr: str, *synonyms: str, description: str = "", choices: tuple[str, ...] = (),
-           content: Content | None = None, false_friends: tuple[str, ...] = (), needs: str | None = None) -> Field:
+           content: Content | None = None, false_friends: tuple[str, ...] = (), needs: str | None = None,
+           differs_from: tuple[str, ...] = ()) -> Field:
     return Field(name, {"en": en, "fr": fr}, synonyms, description, choices, as_text=name in TEXT_FIELDS,
                  translations={"fr": DESCRIPTIONS_FR[name]} if name in DESCRIPTIONS_FR else {},
                  content=content, false_friends=false_friends, needs=needs, repeats=name.startswith("contact_"),
+                 differs_from=differs_from,
                  aliases=tuple(key for key, field in DOCUMENT_KEYS if field == name and key != name))
 
 
@@ -117,10 +119,11 @@ CONTACT_FIELDS = (
            description="Required for a contact; identifies it."),
     _field("contact_first_name", "Contact first name", "Prénom du contact",
            "First name", "Firstname", "Given name", "Prénom", "Vorname", "Nombre de pila",
-           content=looks.PERSON_NAMES),
+           content=looks.PERSON_NAMES, differs_from=("customer_name",)),
     _field("contact_last_name", "Contact Name", "Nom du contact",
            "Contact last name", "Last name", "Lastname", "Surname", "Family name", "Nom de famille", "Nachname",
-           "Apellido", "Apellidos", "Cognome", content=looks.PERSON_NAMES, false_friends=("Main Contact Name",)),
+           "Apellido", "Apellidos", "Cognome", content=looks.PERSON_NAMES, false_friends=("Main Contact Name",),
+           differs_from=("customer_name",)),
     _field("contact_phone", "Contact phone", "Téléphone",
            "Phone", "Telephone", "Phone number", "Tel", "Tél", "Mobile", "Téléphone du contact",
            "Numéro de téléphone", "Telefon", "Teléfono", "Telefono", "Portable", "Mobile phone", "Cell",
