@@ -10,6 +10,23 @@ from pathlib import Path
 
 from etl.errors import SinkError
 
+_held: set[int] = set()
+"""The file descriptors of the locks this process holds."""
+
+
+def _drop_held_locks() -> None:
+    """In a forked child: close the parent's lock descriptors, so that a child outliving its parent
+    (a flock belongs to the open file, shared by fork) never keeps the store locked."""
+    for fd in _held:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_drop_held_locks)
+
 
 def _new_file_mode() -> int:
     umask = os.umask(0)
@@ -108,6 +125,7 @@ class StoreLock:
                 continue
             if self._is_current(fd):
                 self._fd = fd
+                _held.add(fd)
                 return
             os.close(fd)  # the holder removed it while we waited: lock the new one
             fd = self._open()
@@ -116,5 +134,6 @@ class StoreLock:
         if self._fd is not None:
             self.path.unlink(missing_ok=True)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
+            _held.discard(self._fd)
             os.close(self._fd)
             self._fd = None

@@ -1,0 +1,155 @@
+"""What an outside attack tries on a store, its lock and the run's outputs (issue 15): kills and
+signals at any moment, links, pipes and devices in the store's place, stores of a strange shape,
+full disks, read-only folders, file names that climb out of their folder.
+
+Every case ends in one line naming the file, a non-zero exit code and the store as it was, or a
+complete import. Tests marked ``slow`` are sampled on a plain run (see conftest.py).
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import orjson
+import pytest
+
+import etl
+
+from conftest import etl_process, read_store, write_csv
+
+ETL = [sys.executable, "-m", "etl"]
+ETL_SOURCE = str(Path(etl.__file__).resolve().parent)
+
+
+def rows(n: int, start: int = 0, email: str = "x.example") -> list[dict[str, str]]:
+    return [{"Customer ID": f"C{i}", "Customer name": f"Customer {i}", "Contact email": f"c{i}@{email}"}
+            for i in range(start, start + n)]
+
+
+def big_store(path: Path, n: int) -> bytes:
+    """A TinyDB store of ``n`` customers, written directly (an import of that size takes too long)."""
+    customers = {str(i): {"external_id": f"S{i}", "name": f"Stored {i}", "city": "Paris " * 8} for i in range(1, n + 1)}
+    path.write_bytes(orjson.dumps({"customers": customers}))
+    return path.read_bytes()
+
+
+def temporaries(folder: Path) -> list[str]:
+    return sorted(name for name in os.listdir(folder) if name.endswith(".tmp"))
+
+
+def one_clear_line(err: str, *names: str) -> None:
+    """The run's error: one line naming the files, no traceback, no unexpected error."""
+    lines = [line for line in err.splitlines() if line.startswith("etl: error:")]
+    assert len(lines) == 1, err
+    assert "Traceback" not in err and "unexpected error" not in err, err
+    for name in names:
+        assert name in lines[0], err
+
+
+def spawn(*args: str, cwd: Path, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([*ETL, *map(str, args)], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **kwargs)
+
+
+def signal_when_writing(proc: subprocess.Popen, folder: Path, signum: int, timeout: float = 60) -> bool:
+    """Send ``signum`` as soon as a temporary file appears in ``folder``: in the middle of the atomic write."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if temporaries(folder):
+            proc.send_signal(signum)
+            return True
+        time.sleep(0.0005)
+    return False
+
+
+def child_pids(pid: int) -> list[int]:
+    with open(f"/proc/{pid}/task/{pid}/children") as handle:
+        return [int(p) for p in handle.read().split()]
+
+
+def gone(pid: int) -> bool:
+    """Whether a process is dead (a zombie waiting for a reaper counts as dead)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+
+
+def limited_file_size(limit: int):
+    """A child's preexec_fn: files cannot grow past ``limit`` bytes, and the write fails (EFBIG)
+    instead of SIGXFSZ killing the process: a full disk without root."""
+    def limit_it() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    return limit_it
+
+
+def run_limited(limit: int, *args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([*ETL, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          preexec_fn=limited_file_size(limit))
+
+
+@pytest.fixture
+def small_folder(tmp_path):
+    """A folder on its own small tmpfs (a real full disk: ENOSPC), when mounting is allowed; and a
+    function making it read-only. Without root, modes make it read-only and the tmpfs tests skip."""
+    folder = tmp_path / "mnt"
+    folder.mkdir()
+    mounted = os.geteuid() == 0 and subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(folder)], capture_output=True).returncode == 0
+
+    def read_only() -> None:
+        if mounted:
+            subprocess.run(["mount", "-o", "remount,ro", str(folder)], check=True)
+        elif os.geteuid() == 0:
+            pytest.skip("root without mount: no folder can be made read-only")
+        else:
+            for path in folder.iterdir():
+                path.chmod(0o444)
+            folder.chmod(0o555)
+
+    yield folder, read_only, mounted
+    if mounted:
+        subprocess.run(["umount", "-l", str(folder)], check=False)
+    else:
+        folder.chmod(0o755)
+
+
+# Kills, signals and locks
+
+
+@pytest.mark.parametrize("how", ["killed", "stopped-then-killed"])
+def test_a_run_killed_while_reading_ahead_leaves_no_reader_and_no_lock(tmp_path, how):
+    """The child reading a large file ahead never holds the store's lock and dies with its run,
+    even when its pipe is full (the run stopped, then killed)."""
+    write_csv(tmp_path / "big.csv", rows(150_000))
+    write_csv(tmp_path / "small.csv", rows(3))
+    store = tmp_path / "store.json"
+    proc = spawn("run", "big.csv", "--target", store, cwd=tmp_path)
+    deadline = time.monotonic() + 60
+    while not (children := child_pids(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert children, proc.communicate()
+    [child] = children
+    held = [os.readlink(f"/proc/{child}/fd/{fd}") for fd in os.listdir(f"/proc/{child}/fd")]
+    assert not [name for name in held if name.endswith("store.json.lock")], held
+    if how == "stopped-then-killed":
+        proc.send_signal(signal.SIGSTOP)
+        time.sleep(0.5)  # the child fills the pipe and blocks on it
+    proc.kill()
+    proc.communicate()
+    deadline = time.monotonic() + 10
+    while not gone(child) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert gone(child)
+    result = etl_process("run", "small.csv", "--target", store, "--sink-option", "lock_timeout=5", cwd=tmp_path)
+    assert result.code == 0, result.err
