@@ -1,14 +1,14 @@
-"""Safe file writes for file-based sinks: atomic replacement and a lock between runs."""
+"""The lock that keeps one run at a time on a store."""
 from __future__ import annotations
 
 import fcntl
 import os
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 from etl.errors import SinkError
+from etl.files import new_file_mode, reason
 
 _held: set[int] = set()
 """The file descriptors of the locks this process holds."""
@@ -28,56 +28,6 @@ def _drop_held_locks() -> None:
 os.register_at_fork(after_in_child=_drop_held_locks)
 
 
-def _new_file_mode() -> int:
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
-
-
-def temporary_beside(path: Path) -> Path:
-    """A new empty temporary file in ``path``'s folder, with the mode ``path`` has or will have."""
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    except OSError as exc:
-        raise SinkError(f"{path}: cannot write in {path.parent}: {exc.strerror or exc}") from None
-    os.close(fd)
-    mode = path.stat().st_mode & 0o777 if path.exists() else _new_file_mode()
-    os.chmod(name, mode)
-    return Path(name)
-
-
-def replace_atomically(tmp: Path, path: Path) -> None:
-    """fsync ``tmp`` and rename it over ``path``: readers see the old or the new file, never a mix."""
-    try:
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SinkError(f"{path}: cannot write: {exc.strerror or exc}") from None
-
-
-def write_atomically(path: Path, chunks) -> None:
-    """Write the byte ``chunks`` to ``path`` atomically; on any failure ``path`` is untouched."""
-    tmp = temporary_beside(path)
-    try:
-        with open(tmp, "wb") as handle:
-            for chunk in chunks:
-                handle.write(chunk)
-    except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise SinkError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    replace_atomically(tmp, path)
-
-
 class StoreLock:
     """An exclusive lock on a store between runs, held through ``<store>.lock``.
 
@@ -94,9 +44,9 @@ class StoreLock:
 
     def _open(self) -> int:
         try:
-            return os.open(self.path, os.O_RDWR | os.O_CREAT, _new_file_mode())
+            return os.open(self.path, os.O_RDWR | os.O_CREAT, new_file_mode())
         except OSError as exc:
-            raise SinkError(f"{self.store}: cannot lock the store: {exc.strerror or exc}") from None
+            raise SinkError(f"{self.store}: cannot lock the store: {reason(exc)}") from None
 
     def _is_current(self, fd: int) -> bool:
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -18,9 +19,10 @@ from tinydb.storages import Storage
 from etl import hookimpl
 from etl.components import CREATED, UNCHANGED, UPDATED, Document, SinkSpec, StoredDocument
 from etl.errors import SinkError
+from etl.files import reason, write_atomically
 from etl.settings import check_options, number_option
 
-from .storefile import StoreLock, write_atomically
+from .storefile import StoreLock
 
 DEFAULT_TARGET = "etl-db.json"
 DEFAULT_LOCK_TIMEOUT = 60.0
@@ -58,7 +60,7 @@ class AtomicJSONStorage(Storage):
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        write_atomically(self.path, [_json(data)])
+        write_atomically(self.path, [_json(data)], "the store", SinkError)
 
 
 class TinyDBSink:
@@ -94,7 +96,7 @@ class TinyDBSink:
             try:
                 spool = self._spools[kind] = tempfile.TemporaryFile(dir=self.storage.path.parent)
             except OSError as exc:
-                raise SinkError(f"{self.storage.path}: cannot write in its folder: {exc.strerror or exc}") from None
+                raise SinkError(f"{self.storage.path}: cannot write in its folder: {reason(exc)}") from None
         return spool
 
     def write_batch(self, documents: list[Document]) -> list[str]:
@@ -115,7 +117,13 @@ class TinyDBSink:
                 results.append(UPDATED)
         if not self.dry_run:
             for kind, documents_by_id in new.items():  # one call per batch: '"7":{...},"8":{...},'
-                self._spool(kind).write(_json(documents_by_id)[1:-1] + b",")
+                spool = self._spool(kind)
+                try:
+                    spool.write(_json(documents_by_id)[1:-1] + b",")
+                    spool.flush()  # a full disk fails here, not later when the spool is read or closed
+                except OSError as exc:
+                    raise SinkError(f"{self.storage.path}: cannot write the new documents to a temporary file in "
+                                    f"{self.storage.path.parent}: {reason(exc)}; the store was not changed") from None
         return results
 
     def record_import(self, entry: dict[str, Any]) -> None:
@@ -146,11 +154,12 @@ class TinyDBSink:
 
     def commit(self) -> None:
         if not self.dry_run:
-            write_atomically(self.storage.path, self._chunks())
+            write_atomically(self.storage.path, self._chunks(), "the store", SinkError)
 
     def close(self) -> None:
         for spool in self._spools.values():
-            spool.close()
+            with suppress(OSError):  # data it failed to write (a full disk), which nothing reads any more
+                spool.close()
         self.lock.release()
 
 

@@ -153,3 +153,127 @@ def test_a_run_killed_while_reading_ahead_leaves_no_reader_and_no_lock(tmp_path,
     assert gone(child)
     result = etl_process("run", "small.csv", "--target", store, "--sink-option", "lock_timeout=5", cwd=tmp_path)
     assert result.code == 0, result.err
+
+
+@pytest.mark.slow
+def test_runs_killed_at_random_moments_never_block_or_litter_the_next(tmp_path):
+    """SIGKILL anywhere in a run that reads ahead and writes a large store: its reader dies with it,
+    the next run gets the lock at once and leaves no temporary file behind."""
+    store = tmp_path / "store.json"
+    big_store(store, 50_000)
+    write_csv(tmp_path / "big.csv", rows(120_000))
+    write_csv(tmp_path / "small.csv", rows(3))
+    rng = random.Random(15)
+    for _ in range(10):
+        proc = spawn("run", "big.csv", "--target", store, cwd=tmp_path)
+        time.sleep(rng.uniform(0.05, 5))
+        children = child_pids(proc.pid) if proc.poll() is None else []
+        proc.kill()
+        proc.communicate()
+        deadline = time.monotonic() + 10
+        while not all(map(gone, children)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert all(map(gone, children))
+        result = etl_process("run", "small.csv", "--target", store, "--sink-option", "lock_timeout=2", cwd=tmp_path)
+        assert result.code == 0, result.err
+        assert temporaries(tmp_path) == []
+
+
+@pytest.mark.parametrize("to_group", [False, True], ids=["to-etl", "to-its-process-group"])
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_the_atomic_write_leaves_no_temporary_file(tmp_path, signum, code, to_group):
+    store = tmp_path / "store.json"
+    before = big_store(store, 200_000)
+    write_csv(tmp_path / "a.csv", rows(50))
+    proc = spawn("run", "a.csv", "--target", store, cwd=tmp_path, start_new_session=True,
+                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and not temporaries(tmp_path) and time.monotonic() < deadline:
+        time.sleep(0.0005)
+    if to_group:
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode in (0, code), err
+    assert "Traceback" not in err and temporaries(tmp_path) == []
+    if proc.returncode == code:
+        assert "interrupted" in err
+        assert store.read_bytes() == before or len(read_store(store)["customers"]) == 200_050
+
+
+@pytest.mark.parametrize("next_run", ["run", "dry-run-then-run", "json-sink"])
+def test_a_temporary_file_left_by_sigkill_is_removed_by_the_next_run(tmp_path, next_run):
+    store = tmp_path / "store.json"
+    big_store(store, 200_000)
+    write_csv(tmp_path / "a.csv", rows(50))
+    proc = spawn("run", "a.csv", "--target", store, cwd=tmp_path)
+    assert signal_when_writing(proc, tmp_path, signal.SIGKILL)
+    proc.communicate()
+    [left] = temporaries(tmp_path)
+    alive = tmp_path / f".store.json.{os.getpid()}.abcdefgh.tmp"  # a live writer's, never removed
+    alive.write_text("")
+    other = tmp_path / ".store.json.5.99999.abcdefgh.tmp"  # another store's ("store.json.5"), never removed
+    other.write_text("")
+    if next_run == "dry-run-then-run":
+        assert etl_process("run", "a.csv", "--target", store, "--dry-run", cwd=tmp_path).code == 0
+    if next_run == "json-sink":
+        (tmp_path / "out.json").write_text("{}")
+        stale = left.replace(".store.json.", ".out.json.")
+        (tmp_path / stale).write_text("partial")
+        assert etl_process("run", "a.csv", "--sink", "json", "--target", "out.json", cwd=tmp_path).code == 0
+        assert stale not in temporaries(tmp_path)
+        return
+    result = etl_process("run", "a.csv", "--target", store, cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert temporaries(tmp_path) == sorted([alive.name, other.name])
+    assert len(read_store(store)["customers"]) == 200_050
+
+
+# Disk and outputs
+
+
+def test_a_full_disk_while_new_documents_are_spooled(tmp_path):
+    write_csv(tmp_path / "a.csv", rows(2))
+    assert etl_process("run", "a.csv", cwd=tmp_path).code == 0
+    before = (tmp_path / "etl-db.json").read_bytes()
+    write_csv(tmp_path / "b.csv", rows(20_000, start=2))
+    result = run_limited(len(before) + 200_000, "run", "b.csv", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    one_clear_line(result.stderr, "etl-db.json", "File too large")
+    assert (tmp_path / "etl-db.json").read_bytes() == before and temporaries(tmp_path) == []
+
+
+@pytest.mark.parametrize("sink", ["tinydb", "json"])
+def test_a_full_disk_while_the_store_is_written(tmp_path, sink):
+    store = "etl-db.json" if sink == "tinydb" else "out.json"
+    write_csv(tmp_path / "a.csv", rows(2))
+    assert etl_process("run", "a.csv", "--sink", sink, "--target", store, cwd=tmp_path).code == 0
+    before = (tmp_path / store).read_bytes()
+    write_csv(tmp_path / "b.csv", rows(300, start=2))
+    result = run_limited(len(before) + 1000, "run", "b.csv", "--sink", sink, "--target", store, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    one_clear_line(result.stderr, store, "File too large")
+    assert (tmp_path / store).read_bytes() == before and temporaries(tmp_path) == []
+
+
+def test_an_already_full_disk(tmp_path):
+    write_csv(tmp_path / "a.csv", rows(2))
+    result = run_limited(0, "run", "a.csv", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    one_clear_line(result.stderr, "etl-db.json")
+    assert not (tmp_path / "etl-db.json").exists() and temporaries(tmp_path) == []
+
+
+def test_a_real_full_disk_leaves_the_store_intact(tmp_path, small_folder):
+    folder, _, mounted = small_folder
+    if not mounted:
+        pytest.skip("needs root and mount for a small tmpfs")
+    write_csv(tmp_path / "a.csv", rows(2))
+    assert etl_process("run", tmp_path / "a.csv", "--target", folder / "s.json", cwd=tmp_path).code == 0
+    before = (folder / "s.json").read_bytes()
+    write_csv(tmp_path / "b.csv", rows(3000, start=2))
+    result = etl_process("run", tmp_path / "b.csv", "--target", folder / "s.json", cwd=tmp_path)
+    assert result.code == 2
+    one_clear_line(result.err, "s.json", "No space left on device")
+    assert (folder / "s.json").read_bytes() == before and temporaries(folder) == []
