@@ -7,6 +7,7 @@ hold them in memory.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
@@ -22,7 +23,7 @@ from etl.errors import SinkError
 from etl.files import reason, write_atomically
 from etl.settings import check_options, number_option
 
-from .storefile import StoreLock
+from .storefile import StoreLock, check_store_kind, open_store, store_path
 
 DEFAULT_TARGET = "etl-db.json"
 DEFAULT_LOCK_TIMEOUT = 60.0
@@ -40,15 +41,18 @@ class AtomicJSONStorage(Storage):
     """
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = store_path(path)
 
     def read(self) -> dict[str, dict[str, Any]] | None:
-        try:
-            text = self.path.read_bytes()
-        except FileNotFoundError:
+        """The store's tables, None when there is no store; refused unless a regular file."""
+        fd = open_store(self.path)
+        if fd is None:
             return None
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                text = handle.read()
         except OSError as exc:
-            raise SinkError(f"{self.path}: cannot read the store: {exc.strerror or exc}") from None
+            raise SinkError(f"{self.path}: cannot read the store: {reason(exc)}") from None
         if not text.strip():
             return None
         try:
@@ -69,13 +73,17 @@ class TinyDBSink:
     def __init__(self, path: Path, lock_timeout: float, dry_run: bool) -> None:
         self.storage = AtomicJSONStorage(path)
         self.dry_run = dry_run
-        self.lock = StoreLock(path, lock_timeout)
+        if self.storage.path.exists():  # before its lock is made beside it: /dev/zero is no store
+            check_store_kind(self.storage.path, self.storage.path.stat())
+        self.lock = StoreLock(self.storage.path, lock_timeout, shared=dry_run)
         self.lock.acquire()
         try:
             self.tables = self.storage.read() or {}
         except BaseException:
             self.lock.release()
             raise
+        if dry_run:  # it read what it needs and never writes: other runs need not wait for it
+            self.lock.release()
         self._next_ids: dict[str, int] = {}
         self._spools: dict[str, IO[bytes]] = {}
         """kind -> the new documents, as ``"id":{...},`` fragments of the table's JSON object."""

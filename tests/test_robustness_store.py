@@ -230,6 +230,120 @@ def test_a_temporary_file_left_by_sigkill_is_removed_by_the_next_run(tmp_path, n
     assert len(read_store(store)["customers"]) == 200_050
 
 
+def test_a_lock_file_that_is_a_dangling_link_is_replaced_never_followed(etl, tmp_path):
+    (tmp_path / "etl-db.json.lock").symlink_to(tmp_path / "victim")
+    write_csv(tmp_path / "a.csv", rows(2))
+    assert etl("run", "a.csv").code == 0
+    assert not (tmp_path / "victim").exists() and not (tmp_path / "etl-db.json.lock").is_symlink()
+
+
+def test_a_lock_file_linked_to_a_file_leaves_that_file_alone(etl, tmp_path):
+    (tmp_path / "victim").write_text("keep me")
+    (tmp_path / "etl-db.json.lock").symlink_to(tmp_path / "victim")
+    write_csv(tmp_path / "a.csv", rows(2))
+    assert etl("run", "a.csv").code == 0 and etl("run", "a.csv", "--dry-run").code == 0
+    assert (tmp_path / "victim").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("kind", ["folder", "fifo"])
+def test_a_lock_file_that_is_not_a_file_is_refused(etl, tmp_path, kind):
+    lock = tmp_path / "etl-db.json.lock"
+    lock.mkdir() if kind == "folder" else os.mkfifo(lock)
+    write_csv(tmp_path / "a.csv", rows(2))
+    result = etl("run", "a.csv")
+    assert result.code == 2
+    one_clear_line(result.err, "etl-db.json")
+    assert not (tmp_path / "etl-db.json").exists()
+
+
+# Store path and kind
+
+
+def test_a_store_that_is_a_link_is_written_through(etl, tmp_path):
+    (tmp_path / "real").mkdir()
+    write_csv(tmp_path / "a.csv", rows(2))
+    assert etl("run", "a.csv", "--target", "real/store.json").code == 0
+    (tmp_path / "link.json").symlink_to("real/store.json")  # relative
+    (tmp_path / "chain.json").symlink_to(tmp_path / "link.json")
+    (tmp_path / "dir").symlink_to(tmp_path / "real")
+    write_csv(tmp_path / "b.csv", rows(2, start=2))
+    write_csv(tmp_path / "c.csv", rows(2, start=4))
+    write_csv(tmp_path / "d.csv", rows(2, start=6))
+    assert etl("run", "b.csv", "--target", "link.json").code == 0
+    assert etl("run", "c.csv", "--target", "chain.json").code == 0
+    assert etl("run", "d.csv", "--target", "dir/store.json").code == 0
+    assert (tmp_path / "link.json").is_symlink() and (tmp_path / "chain.json").is_symlink()
+    assert len(read_store(tmp_path / "real/store.json")["customers"]) == 8
+    assert sorted(os.listdir(tmp_path / "real")) == ["store.json"]
+
+
+def test_a_dangling_store_link_creates_its_target(etl, tmp_path):
+    (tmp_path / "link.json").symlink_to("new.json")
+    write_csv(tmp_path / "a.csv", rows(2))
+    assert etl("run", "a.csv", "--target", "link.json").code == 0
+    assert (tmp_path / "link.json").is_symlink() and len(read_store(tmp_path / "new.json")["customers"]) == 2
+
+
+@pytest.mark.slow
+def test_two_runs_through_two_names_of_one_store_lose_nothing(tmp_path):
+    store = tmp_path / "store.json"
+    (tmp_path / "alias.json").symlink_to(store)
+    write_csv(tmp_path / "a.csv", rows(8000))
+    write_csv(tmp_path / "b.csv", rows(8000, start=8000))
+    procs = [spawn("run", name, "--target", target, cwd=tmp_path)
+             for name, target in (("a.csv", "store.json"), ("b.csv", "alias.json"))]
+    outputs = [p.communicate(timeout=180) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    assert len(read_store(store)["customers"]) == 16000
+
+
+def _special(tmp_path: Path, kind: str) -> tuple[str, str]:
+    """A store path of this kind, and what the error says about it."""
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "s.json")
+        return "s.json", "named pipe"
+    if kind == "dev-zero-link":
+        (tmp_path / "s.json").symlink_to("/dev/zero")
+        return "s.json", "character device"
+    if kind == "dev-null":
+        return "/dev/null", "character device"
+    if kind == "folder":
+        (tmp_path / "s.json").mkdir()
+        return "s.json", "a folder"
+    if kind == "socket":
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(tmp_path / "s.json"))
+        return "s.json", "socket"
+    (tmp_path / "s.json").write_text("{}")
+    os.link(tmp_path / "s.json", tmp_path / "other.json")
+    return "s.json", "2 hard links"
+
+
+SPECIAL = ["fifo", "dev-zero-link", "dev-null", "folder", "socket", "hard-link"]
+
+
+@pytest.mark.parametrize("dry_run", [False, True], ids=["run", "dry-run"])
+@pytest.mark.parametrize("kind", SPECIAL)
+def test_a_store_that_is_not_a_regular_file_is_refused_at_once(tmp_path, kind, dry_run):
+    target, what = _special(tmp_path, kind)
+    write_csv(tmp_path / "a.csv", rows(2))
+    before = sorted(os.listdir(tmp_path))
+    result = etl_process("run", "a.csv", "--target", target, *(["--dry-run"] if dry_run else []), cwd=tmp_path,
+                         timeout=20)
+    assert result.code == 2 and what in result.err
+    one_clear_line(result.err, "s.json" if target == "s.json" and kind not in ("dev-zero-link",) else "/dev/")
+    assert sorted(os.listdir(tmp_path)) == before
+    assert not Path("/dev/null.lock").exists() and not Path("/dev/zero.lock").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev-zero-link", "folder"])
+def test_history_of_a_store_that_is_not_a_regular_file(tmp_path, kind):
+    target, what = _special(tmp_path, kind)
+    result = etl_process("history", "--target", target, cwd=tmp_path, timeout=20)
+    assert result.code == 2 and what in result.err
+    one_clear_line(result.err)
+
+
 # Disk and outputs
 
 
@@ -277,3 +391,36 @@ def test_a_real_full_disk_leaves_the_store_intact(tmp_path, small_folder):
     assert result.code == 2
     one_clear_line(result.err, "s.json", "No space left on device")
     assert (folder / "s.json").read_bytes() == before and temporaries(folder) == []
+
+
+def test_a_dry_run_on_a_read_only_store(tmp_path, small_folder):
+    folder, read_only, _ = small_folder
+    write_csv(tmp_path / "a.csv", rows(2))
+    write_csv(tmp_path / "b.csv", rows(3, start=1))
+    assert etl_process("run", tmp_path / "a.csv", "--target", folder / "s.json", cwd=tmp_path).code == 0
+    before = (folder / "s.json").read_bytes()
+    read_only()
+    result = etl_process("run", tmp_path / "b.csv", "--target", folder / "s.json", "--dry-run", "--report",
+                         tmp_path / "r.json", cwd=tmp_path)
+    assert result.code == 0, result.err
+    assert json.loads((tmp_path / "r.json").read_text())["customers"]["created"] == 2
+    assert sorted(os.listdir(folder)) == ["s.json"] and (folder / "s.json").read_bytes() == before
+    result = etl_process("run", tmp_path / "b.csv", "--target", folder / "s.json", cwd=tmp_path)
+    assert result.code == 2
+    one_clear_line(result.err, "s.json")
+
+
+def test_a_dry_run_waits_for_a_writer_and_never_creates_or_removes_the_lock(tmp_path):
+    import fcntl
+
+    write_csv(tmp_path / "a.csv", rows(2))
+    assert etl_process("run", "a.csv", cwd=tmp_path).code == 0
+    assert etl_process("run", "a.csv", "--dry-run", cwd=tmp_path).code == 0
+    assert not (tmp_path / "etl-db.json.lock").exists()
+    with open(tmp_path / "etl-db.json.lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        result = etl_process("run", "a.csv", "--dry-run", "--sink-option", "lock_timeout=0.3", cwd=tmp_path)
+        assert result.code == 2 and "another run is still using this store" in result.err
+        fcntl.flock(held, fcntl.LOCK_UN)
+        assert etl_process("run", "a.csv", "--dry-run", cwd=tmp_path).code == 0
+    assert (tmp_path / "etl-db.json.lock").exists()
