@@ -29,9 +29,79 @@ DEFAULT_TARGET = "etl-db.json"
 DEFAULT_LOCK_TIMEOUT = 60.0
 HISTORY_TABLE = "imports"
 
+_CUSTOMER_TEXTS = ("external_id", "name", "accounting_code", "vat_number", "street", "postal_code", "city", "state",
+                   "country", "account_manager_email", "workflow", "group_external_id", "group_name")
+_CONTACT_TEXTS = ("email", "first_name", "last_name", "phone", "external_id", "position", "customer_external_id",
+                  "customer_name")
+DOCUMENT_TYPES: dict[str, dict[str, type]] = {
+    "customers": {**dict.fromkeys(_CUSTOMER_TEXTS, str), "payment_period_days": int},
+    "contacts": {**dict.fromkeys(_CONTACT_TEXTS, str), "is_main": bool},
+}
+"""The type of each field of the documents the default rules store (the README's contract); None is always allowed."""
+IMPORT_SHAPE: dict[str, Any] = {
+    "time": str, "input": str, "checksum": str, "reader": str, "sink": str, "status": str,
+    "rows": {"read": int, "imported": int, "rejected": int},
+    "counts": {str: {str: int}},
+    "errors": [{"line": int, "column": (str, type(None)), "message": str}],
+    "rejects": {"header": [str], "rows": [[str]], "reader": str, "format_options": dict},
+}
+"""What ``etl history`` reads of each entry of the ``imports`` table: a type, a tuple of types, an object
+with these keys, ``{str: shape}`` for an object of any keys, ``[shape]`` for a list."""
+TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list",
+              dict: "an object", type(None): "null"}
+
 
 def _json(value: Any) -> bytes:
     return orjson.dumps(value, default=str)
+
+
+def _described(value: Any) -> str:
+    return TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _shape_problem(value: Any, shape: Any, where: str) -> str | None:
+    """What is wrong with ``value`` for ``shape`` (see IMPORT_SHAPE), and where; None if nothing."""
+    if isinstance(shape, (type, tuple)):
+        kinds = shape if isinstance(shape, tuple) else (shape,)
+        if type(value) in kinds:
+            return None
+        return f"{where} is {_described(value)}, not {' or '.join(TYPE_NAMES[k] for k in kinds)}"
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return f"{where} is {_described(value)}, not a list"
+        return next(filter(None, (_shape_problem(item, shape[0], f"{where}[{n}]") for n, item in enumerate(value))),
+                    None)
+    if not isinstance(value, dict):
+        return f"{where} is {_described(value)}, not an object"
+    if str in shape:
+        items = ((f"{where}.{key}", item, shape[str]) for key, item in value.items())
+    else:
+        missing = next((key for key in shape if key not in value), None)
+        if missing is not None:
+            return f"{where} has no {missing!r}"
+        items = ((f"{where}.{key}", value[key], inner) for key, inner in shape.items())
+    return next(filter(None, (_shape_problem(item, inner, name) for name, item, inner in items)), None)
+
+
+def _table_problem(name: str, table: Any) -> str | None:
+    """What is wrong with a table of the store, and where; None if nothing."""
+    where = f"table {name!r}"
+    if not isinstance(table, dict):
+        return f"{where} is {_described(table)}, not an object of documents"
+    types = DOCUMENT_TYPES.get(name)
+    for doc_id, doc in table.items():
+        if not (doc_id.isascii() and doc_id.isdigit()):
+            return f"{where}: the document id {doc_id!r} is not a number"
+        if not isinstance(doc, dict):
+            return f"{where}, document {doc_id}: {_described(doc)}, not an object"
+        if types is not None:
+            for field, kind in types.items():
+                value = doc.get(field)
+                if value is not None and type(value) is not kind:
+                    return f"{where}, document {doc_id}: {field!r} is {_described(value)}, not {TYPE_NAMES[kind]}"
+        elif name == HISTORY_TABLE and (problem := _shape_problem(doc, IMPORT_SHAPE, f"import {doc_id}")):
+            return f"{where}: {problem}"
+    return None
 
 
 class AtomicJSONStorage(Storage):
@@ -44,7 +114,8 @@ class AtomicJSONStorage(Storage):
         self.path = store_path(path)
 
     def read(self) -> dict[str, dict[str, Any]] | None:
-        """The store's tables, None when there is no store; refused unless a regular file."""
+        """The store's tables, None when there is no store; refused unless a regular file of
+        tables of documents of the expected types."""
         fd = open_store(self.path)
         if fd is None:
             return None
@@ -59,8 +130,11 @@ class AtomicJSONStorage(Storage):
             data = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
             raise SinkError(f"{self.path}: not a TinyDB JSON file: {exc}") from None
-        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
-            raise SinkError(f"{self.path}: not a TinyDB JSON file: expected tables of documents")
+        if not isinstance(data, dict):
+            raise SinkError(f"{self.path}: not an etl store: the file holds {_described(data)}, not an object of tables")
+        problem = next(filter(None, (_table_problem(name, table) for name, table in data.items())), None)
+        if problem is not None:
+            raise SinkError(f"{self.path}: not an etl store: {problem}")
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:

@@ -344,6 +344,78 @@ def test_history_of_a_store_that_is_not_a_regular_file(tmp_path, kind):
     one_clear_line(result.err)
 
 
+# Store shape
+
+IMPORT = {"time": "2026-01-01T00:00:00+00:00", "input": "/x/a.csv", "checksum": "sha256:0", "reader": "csv",
+          "sink": "tinydb", "status": "success", "rows": {"read": 1, "imported": 1, "rejected": 0},
+          "counts": {"customers": {"created": 1}}, "errors": [],
+          "rejects": {"header": ["a", "Error"], "rows": [], "reader": "csv", "format_options": {}}}
+
+
+def _with(entry_change: dict) -> dict:
+    return {"imports": {"1": {**IMPORT, **entry_change}}}
+
+
+SHAPES = {
+    "top-level-list": ([{"customers": {}}], "the file holds a list"),
+    "top-level-number": (3, "the file holds a whole number"),
+    "table-list": ({"customers": [{"name": "A"}]}, "table 'customers' is a list"),
+    "table-null": ({"customers": None}, "table 'customers' is null"),
+    "document-string": ({"customers": {"1": "Acme"}}, "table 'customers', document 1: text, not an object"),
+    "document-list": ({"contacts": {"1": ["a@b.example"]}}, "document 1: a list, not an object"),
+    "id-not-a-number": ({"customers": {"abc": {"name": "A"}}}, "the document id 'abc' is not a number"),
+    "id-negative": ({"customers": {"-1": {"name": "A"}}}, "the document id '-1' is not a number"),
+    "id-unicode-digit": ({"customers": {"\u0661": {"name": "A"}}}, "is not a number"),
+    "email-number": ({"contacts": {"1": {"email": 42}}}, "'email' is a whole number, not text"),
+    "name-list": ({"customers": {"1": {"name": ["A"]}}}, "'name' is a list, not text"),
+    "external-id-object": ({"customers": {"1": {"external_id": {"a": 1}}}}, "'external_id' is an object, not text"),
+    "period-text": ({"customers": {"1": {"name": "A", "payment_period_days": "30"}}},
+                    "'payment_period_days' is text, not a whole number"),
+    "period-bool": ({"customers": {"1": {"name": "A", "payment_period_days": True}}},
+                    "'payment_period_days' is true or false, not a whole number"),
+    "is-main-text": ({"contacts": {"1": {"email": "a@b.example", "is_main": "yes"}}},
+                     "'is_main' is text, not true or false"),
+    "control-characters-in-key": ({"customers": {"1\n\x1b[31m": {"name": "A"}}}, "'1\\n\\x1b[31m'"),
+    "imports-list": ({"imports": [IMPORT]}, "table 'imports' is a list"),
+    "import-string": ({"imports": {"1": "done"}}, "table 'imports', document 1: text, not an object"),
+    "import-without-rows": ({"imports": {"1": {k: v for k, v in IMPORT.items() if k != "rows"}}},
+                            "import 1 has no 'rows'"),
+    "import-rows-text": (_with({"rows": {"read": "1", "imported": 1, "rejected": 0}}), "import 1.rows.read is text"),
+    "import-errors-object": (_with({"errors": {"line": 2}}), "import 1.errors is an object, not a list"),
+    "import-error-line-text": (_with({"errors": [{"line": "2", "column": None, "message": "m"}]}),
+                               "import 1.errors[0].line is text"),
+    "import-counts-list": (_with({"counts": [1]}), "import 1.counts is a list, not an object"),
+    "import-rejects-rows": (_with({"rejects": {**IMPORT["rejects"], "rows": "x"}}), "import 1.rejects.rows is text"),
+}
+
+
+@pytest.mark.parametrize("command", ["run", "dry-run", "history", "history-show"])
+@pytest.mark.parametrize("shape", SHAPES)
+def test_a_store_of_an_unexpected_shape_is_refused_untouched(etl, tmp_path, shape, command):
+    content, where = SHAPES[shape]
+    store = tmp_path / "etl-db.json"
+    store.write_bytes(orjson.dumps(content))
+    before = store.read_bytes()
+    write_csv(tmp_path / "a.csv", rows(2))
+    args = {"run": ["run", "a.csv"], "dry-run": ["run", "a.csv", "--dry-run"], "history": ["history"],
+            "history-show": ["history", "show", "1"]}[command]
+    result = etl(*args)
+    assert result.code == 2, result.err
+    one_clear_line(result.err, "etl-db.json: not an etl store: ", where)
+    assert store.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["a.csv", "etl-db.json"]
+
+
+def test_a_store_of_the_expected_shape_with_fields_of_its_own_is_accepted(etl, tmp_path):
+    (tmp_path / "etl-db.json").write_bytes(orjson.dumps({
+        "customers": {"1": {"external_id": "C0", "name": "Old", "notes": ["kept"], "payment_period_days": None}},
+        "imports": {"1": IMPORT}, "my_table": {"1": {"anything": [1, {"x": 2}]}}}))
+    write_csv(tmp_path / "a.csv", rows(2))
+    assert etl("run", "a.csv").code == 0
+    store = read_store(tmp_path / "etl-db.json")
+    assert store["customers"][0]["notes"] == ["kept"] and len(store["imports"]) == 2
+    assert etl("history").code == 0
+
+
 # Disk and outputs
 
 
