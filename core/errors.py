@@ -25,6 +25,12 @@ class SinkError(EtlError):
     """The target store cannot be read or written."""
 
 
+class OutputError(EtlError):
+    """The import is complete and the store was written, but the report or the rejects file could not be (exit 3)."""
+
+    exit_code = 3
+
+
 class Terminated(BaseException):
     """Raised in the main thread when the process receives SIGTERM (like KeyboardInterrupt)."""
 

@@ -122,3 +122,17 @@ def write_atomically(path: Path, chunks: Iterator[bytes] | list[bytes], what: st
     with written_atomically(path, what, error) as tmp, open(tmp, "wb") as handle:
         for chunk in chunks:
             handle.write(chunk)
+
+
+def check_output(path: Path, what: str) -> None:
+    """Refuse, before a run reads anything, an output file that could not be written."""
+    real = Path(os.path.realpath(path))
+    folder = real.parent
+    if not folder.is_dir():
+        raise EtlError(f"{path}: cannot write {what}: the folder {folder} does not exist")
+    if real.is_dir():
+        raise EtlError(f"{path}: cannot write {what}: it is a folder")
+    if real.exists() and not real.is_file():
+        raise EtlError(f"{path}: cannot write {what}: it is not a regular file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise EtlError(f"{path}: cannot write {what}: the folder {folder} is not writable")

@@ -465,6 +465,79 @@ def test_a_real_full_disk_leaves_the_store_intact(tmp_path, small_folder):
     assert (folder / "s.json").read_bytes() == before and temporaries(folder) == []
 
 
+def test_rejects_that_do_not_fit_after_the_store_was_written(tmp_path):
+    """The store is complete: the error says so, with exit 3; no partial rejects file is left."""
+    long = "x" * 5000
+    write_csv(tmp_path / "a.csv", [{**row, "Contact email": f"bad {long}"} for row in rows(40)] + rows(3, start=40))
+    result = run_limited(100_000, "run", "a.csv", "--rejects", "rej.csv", "--limit", "value_length=10000",
+                         "--sink", "json", cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    one_clear_line(result.stderr, "rej.csv", "File too large", "the store WAS written")
+    assert (tmp_path / "etl-out.json").exists() and not (tmp_path / "rej.csv").exists()
+    assert temporaries(tmp_path) == []
+
+
+def test_a_report_that_does_not_fit_keeps_the_previous_report(tmp_path):
+    (tmp_path / "r.json").write_text('{"status": "previous"}')
+    write_csv(tmp_path / "a.csv", [{**row, "Contact email": "bad"} for row in rows(2000)])
+    result = run_limited(20_000, "run", "a.csv", "--report", "r.json", "--dry-run", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    one_clear_line(result.stderr, "r.json", "File too large")
+    assert json.loads((tmp_path / "r.json").read_text()) == {"status": "previous"} and temporaries(tmp_path) == []
+
+
+def test_a_report_on_a_full_disk_after_the_store_was_written(tmp_path, small_folder):
+    folder, _, mounted = small_folder
+    if not mounted:
+        pytest.skip("needs root and mount for a small tmpfs")
+    (folder / "filler").write_bytes(b"x" * 250_000)
+    write_csv(tmp_path / "a.csv", [{**row, "Contact email": "bad"} for row in rows(500)] + rows(3, start=500))
+    result = etl_process("run", "a.csv", "--report", folder / "r.json", cwd=tmp_path)
+    assert result.code == 3
+    one_clear_line(result.err, "r.json", "No space left on device", "the store WAS written")
+    assert len(read_store(tmp_path / "etl-db.json")["customers"]) == 503 and sorted(os.listdir(folder)) == ["filler"]
+
+
+OUTPUTS = {
+    "rejects-in-a-missing-folder": (["--rejects", "missing/rej.csv"], "the folder"),
+    "report-in-a-missing-folder": (["--report", "missing/r.json"], "the folder"),
+    "rejects-is-a-folder": (["--rejects", "adir.csv"], "it is a folder"),
+    "report-is-a-folder": (["--report", "adir"], "it is a folder"),
+    "report-is-a-fifo": (["--report", "fifo"], "not a regular file"),
+    "rejects-over-the-input": (["--rejects", "a.csv"], "would overwrite the input file"),
+    "report-over-the-store": (["--report", "etl-db.json"], "would overwrite the target"),
+    "report-and-rejects-one-file": (["--report", "r.csv", "--rejects", "r.csv"], "would overwrite the report"),
+    "rejects-under-a-file": (["--rejects", "a.csv/rej.csv"], "does not exist"),
+}
+
+
+@pytest.mark.parametrize("output", OUTPUTS)
+def test_an_output_that_cannot_be_written_stops_the_run_before_anything_is_written(etl, tmp_path, output):
+    args, message = OUTPUTS[output]
+    (tmp_path / "adir").mkdir()
+    (tmp_path / "adir.csv").mkdir()
+    os.mkfifo(tmp_path / "fifo")
+    write_csv(tmp_path / "a.csv", [*rows(2), {"Customer ID": "C9", "Customer name": "N", "Contact email": "bad"}])
+    write_csv(tmp_path / "b.csv", rows(2, start=10))
+    assert etl("run", "b.csv").code == 0
+    before = (tmp_path / "etl-db.json").read_bytes()
+    inputs = (tmp_path / "a.csv").read_bytes()
+    result = etl("run", "a.csv", "--target", "etl-db.json", *args)
+    assert result.code == 2
+    one_clear_line(result.err, args[1], message)
+    assert (tmp_path / "etl-db.json").read_bytes() == before and (tmp_path / "a.csv").read_bytes() == inputs
+    assert "imported" not in result.err
+
+
+def test_a_batch_job_with_an_output_folder_missing_writes_nothing(etl, tmp_path):
+    write_csv(tmp_path / "a.csv", [*rows(2), {"Customer ID": "C9", "Customer name": "N", "Contact email": "bad"}])
+    (tmp_path / "jobs.toml").write_text('[[jobs]]\nname = "j"\ninput = "a.csv"\ntarget = "crm.json"\n'
+                                        'rejects = "missing/{stem}-rejects.csv"\n')
+    result = etl("batch", "jobs.toml")
+    assert result.code == 2 and "missing/a-rejects.csv" in result.err and "does not exist" in result.err
+    assert not (tmp_path / "crm.json").exists()
+
+
 def test_a_dry_run_on_a_read_only_store(tmp_path, small_folder):
     folder, read_only, _ = small_folder
     write_csv(tmp_path / "a.csv", rows(2))
