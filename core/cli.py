@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EtlError, Terminated
+from .errors import EtlError, Terminated, printable
 from .template import template
 
 DEBUG_ENV = "ETL_DEBUG"
@@ -240,8 +240,8 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main() -> None:
     """Entry point: one clear line and a non-zero exit code for every failure."""
-    signal.signal(signal.SIGTERM, _terminate)
     try:
+        signal.signal(signal.SIGTERM, _terminate)
         cli.main(prog_name="etl", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("etl: interrupted", err=True)
@@ -250,7 +250,7 @@ def main() -> None:
         exc.show()
         sys.exit(2)
     except EtlError as exc:
-        click.echo(f"etl: error: {exc}", err=True)
+        click.echo(f"etl: error: {printable(str(exc))}", err=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("etl: interrupted", err=True)
@@ -261,5 +261,6 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get(DEBUG_ENV):
             raise
-        click.echo(f"etl: unexpected error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 for details)", err=True)
+        click.echo(f"etl: unexpected error: {type(exc).__name__}: {printable(str(exc))} (set {DEBUG_ENV}=1 for details)",
+                   err=True)
         sys.exit(2)

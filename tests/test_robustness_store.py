@@ -230,6 +230,35 @@ def test_a_temporary_file_left_by_sigkill_is_removed_by_the_next_run(tmp_path, n
     assert len(read_store(store)["customers"]) == 200_050
 
 
+def _interrupt_at_start(tmp_path: Path, command: list[str], delays: list[float]) -> None:
+    write_csv(tmp_path / "a.csv", rows(3))
+    for delay in delays:
+        proc = subprocess.Popen([*command, "run", "a.csv", "--target", "s.json"], cwd=tmp_path,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        time.sleep(delay)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        if "Traceback" in err and ETL_SOURCE not in err:
+            continue  # Python itself was starting (site, runpy, importlib): no line of etl had run yet (README)
+        assert "Traceback" not in err and "Exception ignored" not in err, (delay, err)
+        assert proc.returncode in (0, 130, -signal.SIGINT), (delay, proc.returncode, err)
+
+
+COMMANDS = {"python -m etl": ETL, "etl": [str(Path(sys.executable).parent / "etl")]}
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_ctrl_c_while_etl_starts_shows_no_traceback(tmp_path, command):
+    _interrupt_at_start(tmp_path, COMMANDS[command], [0.005, 0.02, 0.04])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", COMMANDS)
+def test_ctrl_c_at_every_moment_of_a_short_run_shows_no_traceback(tmp_path, command):
+    _interrupt_at_start(tmp_path, COMMANDS[command], [n / 1000 for n in range(0, 400, 7)])
+
+
 def test_a_lock_file_that_is_a_dangling_link_is_replaced_never_followed(etl, tmp_path):
     (tmp_path / "etl-db.json.lock").symlink_to(tmp_path / "victim")
     write_csv(tmp_path / "a.csv", rows(2))
