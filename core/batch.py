@@ -23,13 +23,15 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .errors import EtlError, UsageError
+from .errors import EtlError, UsageError, printable
 from .report import Report
 from .settings import explain_unknown, read_table_file
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 JOB_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]+$")
 PATH_KEYS = ("mapping", "settings", "report", "rejects")
+UNSAFE_IN_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
+"""What a value filled into a file name must not hold: path separators, control characters."""
 
 
 class TextOrList(fields.Field):
@@ -208,8 +210,15 @@ def _inputs(base: Path, patterns: list[str]) -> list[Path]:
     return sorted(found)
 
 
+def safe_stem(source: Path) -> str:
+    """The input's name without extension, made a plain file name: path separators and control
+    characters become '_', and so do the dots of '.' and '..', so that it never leaves its folder."""
+    stem = UNSAFE_IN_NAME.sub("_", source.stem)
+    return "_" * len(stem) if stem in ("", ".", "..") else stem
+
+
 def _fill(template: str, job: str, source: Path) -> str:
-    return template.replace("{job}", job).replace("{stem}", source.stem)
+    return template.replace("{job}", job).replace("{stem}", safe_stem(source))
 
 
 def run_job(config: BatchConfig, job: BatchJob, source: Path, dry_run: bool, run: Callable[..., Report]) -> JobResult:
@@ -249,7 +258,7 @@ def run_batch(config: BatchConfig, jobs: list[BatchJob], keep_going: bool, dry_r
                 results.append(JobResult(job.name, source, "skipped", 0))
                 continue
             result = run_job(config, job, source, dry_run, run)
-            echo(f"{job.name}: {source.name}: {result.error or result.report.summary().splitlines()[0]}")
+            echo(printable(f"{job.name}: {source.name}: {result.error or result.report.summary().splitlines()[0]}"))
             results.append(result)
     return results
 
@@ -258,7 +267,7 @@ def summary_table(results: list[JobResult]) -> str:
     rows = [("job", "input", "status", "read", "imported", "rejected")]
     for r in results:
         counts = r.report.as_dict()["rows"] if r.report else {}
-        rows.append((r.job, r.input.name if r.input else "", r.status,
+        rows.append((r.job, printable(r.input.name) if r.input else "", r.status,
                      *(str(counts.get(k, "")) for k in ("read", "imported", "rejected"))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)

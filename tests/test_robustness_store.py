@@ -598,3 +598,29 @@ def test_a_dry_run_waits_for_a_writer_and_never_creates_or_removes_the_lock(tmp_
         fcntl.flock(held, fcntl.LOCK_UN)
         assert etl_process("run", "a.csv", "--dry-run", cwd=tmp_path).code == 0
     assert (tmp_path / "etl-db.json.lock").exists()
+
+
+STEMS = {"dot-dot": "...csv", "dot": "..csv", "newline": "a\nb.csv", "escape": "a\x1b[2Jb.csv",
+         "backslash": "a\\..\\b.csv"}
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_a_batch_stem_never_leaves_its_folder(etl, tmp_path, stem):
+    name = STEMS[stem]
+    (tmp_path / "in").mkdir()
+    (tmp_path / "reports").mkdir()
+    write_csv(tmp_path / "in" / name, [*rows(2), {"Customer ID": "C9", "Customer name": "N", "Contact email": "bad"}])
+    (tmp_path / "jobs.toml").write_text(
+        f'[[jobs]]\nname = "j"\ninput = {json.dumps("in/" + name)}\ntarget = "stores/{{stem}}.json"\n'
+        'report = "reports/{stem}/report.json"\nrejects = "reports/{stem}.csv"\n')
+    result = etl("batch", "jobs.toml")
+    assert result.code == 2 and "does not exist" in result.err
+    assert sorted(os.listdir(tmp_path)) == ["in", "jobs.toml", "reports"] and os.listdir(tmp_path / "reports") == []
+    assert "\x1b" not in result.err and "Traceback" not in result.err
+    safe = os.listdir(tmp_path / "in")[0][:-4].replace("\n", "_").replace("\x1b", "_").replace("\\", "_")
+    safe = "_" * len(safe) if safe in (".", "..") else safe
+    (tmp_path / "reports" / safe).mkdir()
+    (tmp_path / "stores").mkdir()
+    assert etl("batch", "jobs.toml").code == 1
+    assert os.listdir(tmp_path / "reports" / safe) == ["report.json"] and os.listdir(tmp_path / "stores") == [
+        safe + ".json"]
