@@ -131,7 +131,8 @@ class AtomicJSONStorage(Storage):
         except orjson.JSONDecodeError as exc:
             raise SinkError(f"{self.path}: not a TinyDB JSON file: {exc}") from None
         if not isinstance(data, dict):
-            raise SinkError(f"{self.path}: not an etl store: the file holds {_described(data)}, not an object of tables")
+            raise SinkError(f"{self.path}: not an etl store: the file holds {_described(data)}, "
+                            "not an object of tables")
         problem = next(filter(None, (_table_problem(name, table) for name, table in data.items())), None)
         if problem is not None:
             raise SinkError(f"{self.path}: not an etl store: {problem}")

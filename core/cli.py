@@ -261,6 +261,6 @@ def main() -> None:
     except Exception as exc:
         if os.environ.get(DEBUG_ENV):
             raise
-        click.echo(f"etl: unexpected error: {type(exc).__name__}: {printable(str(exc))} (set {DEBUG_ENV}=1 for details)",
-                   err=True)
+        message = printable(str(exc))
+        click.echo(f"etl: unexpected error: {type(exc).__name__}: {message} (set {DEBUG_ENV}=1 for details)", err=True)
         sys.exit(2)
