@@ -255,11 +255,15 @@ class Run:
         self.settings = settings
         self.progress = progress
         self.report = Report(dry_run=job.dry_run)
+        self.committing = False
         self.committed = False
 
     def stage(self) -> str:
         if self.committed:
             return "after the store was written: the import is complete, the report or rejects file may be missing"
+        if self.committing:  # the signal may have come just before or just after the sink's atomic step
+            return ("while the sink committed: stores with transactions (tinydb, json, sqlite) are either as they "
+                    "were or complete, never half-written")
         if self.report.read and self.report.total():
             return (f"while loading: {self.report.total()} documents were handed to the sink, nothing was "
                     "committed; stores with transactions (tinydb, json, sqlite) are as they were")
@@ -292,6 +296,7 @@ class Run:
                         "header": [*table.header, ERROR_COLUMN], "rows": rejects,
                         "reader": self.reader_spec.name, "format_options": table.format_options}))
                 if changed or record_import is not None:
+                    self.committing = True
                     sink.commit()
                     self.committed = True
         finally:
