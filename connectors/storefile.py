@@ -36,17 +36,23 @@ def store_path(target: str | Path) -> Path:
     return Path(os.path.realpath(target))
 
 
-def check_store_kind(path: Path, info: os.stat_result) -> None:
+def store_label(target: str | Path) -> str:
+    """How messages name a store: as given, with its real path when a link leads elsewhere."""
+    real = store_path(target)
+    return str(target) if str(real) == os.path.abspath(target) else f"{target} (a link to {real})"
+
+
+def check_store_kind(label: str, info: os.stat_result) -> None:
     """Refuse a store that is not a regular file (a FIFO would hang a run, a device never end) or
     that has other names (hard links, which an atomic replacement would separate)."""
     if not stat.S_ISREG(info.st_mode):
-        raise SinkError(f"{path}: not a regular file ({_kind(info.st_mode)}): a store must be a file")
+        raise SinkError(f"{label}: not a regular file ({_kind(info.st_mode)}): a store must be a file")
     if info.st_nlink > 1:
-        raise SinkError(f"{path}: the store has {info.st_nlink} hard links; writing it would separate them "
+        raise SinkError(f"{label}: the store has {info.st_nlink} hard links; writing it would separate them "
                         "(copy it to a file of its own)")
 
 
-def open_store(path: Path) -> int | None:
+def open_store(path: Path, label: str) -> int | None:
     """A descriptor to read the store, None when there is none; checked before reading (opened
     without blocking, so a FIFO put in its place in the meantime cannot hang the run either)."""
     try:
@@ -54,9 +60,9 @@ def open_store(path: Path) -> int | None:
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise SinkError(f"{path}: cannot read the store: {reason(exc)}") from None
+        raise SinkError(f"{label}: cannot read the store: {reason(exc)}") from None
     try:
-        check_store_kind(path, os.fstat(fd))
+        check_store_kind(label, os.fstat(fd))
         os.set_blocking(fd, True)
     except BaseException:
         os.close(fd)
@@ -79,9 +85,9 @@ class StoreLock:
     it waited tries again on the new one. The file is never followed as a symbolic link.
     """
 
-    def __init__(self, path: Path, timeout: float, shared: bool = False) -> None:
+    def __init__(self, path: Path, label: str, timeout: float, shared: bool = False) -> None:
         self.path = path.with_name(path.name + ".lock")
-        self.store = path
+        self.store = label
         self.timeout = timeout
         self.shared = shared
         self._fd: int | None = None

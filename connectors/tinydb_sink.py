@@ -23,7 +23,7 @@ from etl.errors import SinkError
 from etl.files import reason, write_atomically
 from etl.settings import check_options, number_option
 
-from .storefile import StoreLock, check_store_kind, open_store, store_path
+from .storefile import StoreLock, check_store_kind, open_store, store_label, store_path
 
 DEFAULT_TARGET = "etl-db.json"
 DEFAULT_LOCK_TIMEOUT = 60.0
@@ -112,34 +112,35 @@ class AtomicJSONStorage(Storage):
 
     def __init__(self, path: str | Path) -> None:
         self.path = store_path(path)
+        self.label = store_label(path)
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         """The store's tables, None when there is no store; refused unless a regular file of
         tables of documents of the expected types."""
-        fd = open_store(self.path)
+        fd = open_store(self.path, self.label)
         if fd is None:
             return None
         try:
             with os.fdopen(fd, "rb") as handle:
                 text = handle.read()
         except OSError as exc:
-            raise SinkError(f"{self.path}: cannot read the store: {reason(exc)}") from None
+            raise SinkError(f"{self.label}: cannot read the store: {reason(exc)}") from None
         if not text.strip():
             return None
         try:
             data = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            raise SinkError(f"{self.path}: not a TinyDB JSON file: {exc}") from None
+            raise SinkError(f"{self.label}: not a TinyDB JSON file: {exc}") from None
         if not isinstance(data, dict):
-            raise SinkError(f"{self.path}: not an etl store: the file holds {_described(data)}, "
+            raise SinkError(f"{self.label}: not an etl store: the file holds {_described(data)}, "
                             "not an object of tables")
         problem = next(filter(None, (_table_problem(name, table) for name, table in data.items())), None)
         if problem is not None:
-            raise SinkError(f"{self.path}: not an etl store: {problem}")
+            raise SinkError(f"{self.label}: not an etl store: {problem}")
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        write_atomically(self.path, [_json(data)], "the store", SinkError)
+        write_atomically(self.path, [_json(data)], "the store", SinkError, self.label)
 
 
 class TinyDBSink:
@@ -149,8 +150,8 @@ class TinyDBSink:
         self.storage = AtomicJSONStorage(path)
         self.dry_run = dry_run
         if self.storage.path.exists():  # before its lock is made beside it: /dev/zero is no store
-            check_store_kind(self.storage.path, self.storage.path.stat())
-        self.lock = StoreLock(self.storage.path, lock_timeout, shared=dry_run)
+            check_store_kind(self.storage.label, self.storage.path.stat())
+        self.lock = StoreLock(self.storage.path, self.storage.label, lock_timeout, shared=dry_run)
         self.lock.acquire()
         try:
             self.tables = self.storage.read() or {}
@@ -179,7 +180,7 @@ class TinyDBSink:
             try:
                 spool = self._spools[kind] = tempfile.TemporaryFile(dir=self.storage.path.parent)
             except OSError as exc:
-                raise SinkError(f"{self.storage.path}: cannot write in its folder: {reason(exc)}") from None
+                raise SinkError(f"{self.storage.label}: cannot write in its folder: {reason(exc)}") from None
         return spool
 
     def write_batch(self, documents: list[Document]) -> list[str]:
@@ -205,7 +206,7 @@ class TinyDBSink:
                     spool.write(_json(documents_by_id)[1:-1] + b",")
                     spool.flush()  # a full disk fails here, not later when the spool is read or closed
                 except OSError as exc:
-                    raise SinkError(f"{self.storage.path}: cannot write the new documents to a temporary file in "
+                    raise SinkError(f"{self.storage.label}: cannot write the new documents to a temporary file in "
                                     f"{self.storage.path.parent}: {reason(exc)}; the store was not changed") from None
         return results
 
@@ -237,7 +238,7 @@ class TinyDBSink:
 
     def commit(self) -> None:
         if not self.dry_run:
-            write_atomically(self.storage.path, self._chunks(), "the store", SinkError)
+            write_atomically(self.storage.path, self._chunks(), "the store", SinkError, self.storage.label)
 
     def close(self) -> None:
         for spool in self._spools.values():

@@ -94,10 +94,12 @@ def _replace(tmp: Path, path: Path) -> None:
 
 
 @contextmanager
-def written_atomically(path: Path, what: str, error: type[EtlError] = EtlError) -> Iterator[Path]:
+def written_atomically(path: Path, what: str, error: type[EtlError] = EtlError,
+                       name: str | None = None) -> Iterator[Path]:
     """A temporary file to write ``path``'s new content into; it replaces ``path`` when the block
-    ends, or is removed on any failure (an OSError becomes ``error`` naming ``path`` and ``what``
-    was written), interruptions included: ``path`` is then untouched and no temporary file is left.
+    ends, or is removed on any failure (an OSError becomes ``error`` naming ``path``, or ``name``,
+    and ``what`` was written), interruptions included: ``path`` is then untouched and no temporary
+    file is left.
 
     A symbolic link is written through: its target is replaced, the link stays.
     """
@@ -110,16 +112,16 @@ def written_atomically(path: Path, what: str, error: type[EtlError] = EtlError) 
         yield tmp
         _replace(tmp, real)
     except OSError as exc:
-        raise error(f"{path}: cannot write {what}: {reason(exc)}") from None
+        raise error(f"{name or path}: cannot write {what}: {reason(exc)}") from None
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)  # gone already after a successful rename
 
 
 def write_atomically(path: Path, chunks: Iterator[bytes] | list[bytes], what: str,
-                     error: type[EtlError] = EtlError) -> None:
+                     error: type[EtlError] = EtlError, name: str | None = None) -> None:
     """Write the byte ``chunks`` to ``path`` atomically (see :func:`written_atomically`)."""
-    with written_atomically(path, what, error) as tmp, open(tmp, "wb") as handle:
+    with written_atomically(path, what, error, name) as tmp, open(tmp, "wb") as handle:
         for chunk in chunks:
             handle.write(chunk)
 
