@@ -75,6 +75,17 @@ def child_pids(pid: int) -> list[int]:
         return [int(p) for p in handle.read().split()]
 
 
+def open_files(pid: int) -> list[str]:
+    """What the file descriptors of a process lead to."""
+    names = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            names.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            pass  # closed meanwhile
+    return names
+
+
 def gone(pid: int) -> bool:
     """Whether a process is dead (a zombie waiting for a reaper counts as dead)."""
     try:
@@ -140,8 +151,9 @@ def test_a_run_killed_while_reading_ahead_leaves_no_reader_and_no_lock(tmp_path,
         time.sleep(0.01)
     assert children, proc.communicate()
     [child] = children
-    held = [os.readlink(f"/proc/{child}/fd/{fd}") for fd in os.listdir(f"/proc/{child}/fd")]
-    assert not [name for name in held if name.endswith("store.json.lock")], held
+    time.sleep(0.3)  # a child seen just after fork may not have run yet (closing the lock is its first step)
+    assert proc.poll() is None
+    assert not [fd for fd in open_files(child) if fd.endswith("store.json.lock")]
     if how == "stopped-then-killed":
         proc.send_signal(signal.SIGSTOP)
         time.sleep(0.5)  # the child fills the pipe and blocks on it
