@@ -20,7 +20,7 @@ from tinydb.storages import Storage
 from etl import hookimpl
 from etl.components import CREATED, UNCHANGED, UPDATED, Document, SinkSpec, StoredDocument
 from etl.errors import SinkError
-from etl.files import reason, write_atomically
+from etl.files import reason, remove_stale_temporaries, write_atomically
 from etl.settings import check_options, number_option
 
 from .storefile import StoreLock, check_store_kind, open_store, store_label, store_path
@@ -160,6 +160,8 @@ class TinyDBSink:
             raise
         if dry_run:  # it read what it needs and never writes: other runs need not wait for it
             self.lock.release()
+        else:  # what a killed run left goes now, even if this run fails before it writes
+            remove_stale_temporaries(self.storage.path)
         self._next_ids: dict[str, int] = {}
         self._spools: dict[str, IO[bytes]] = {}
         """kind -> the new documents, as ``"id":{...},`` fragments of the table's JSON object."""

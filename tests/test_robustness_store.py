@@ -214,7 +214,7 @@ def test_a_signal_during_the_atomic_write_leaves_no_temporary_file(tmp_path, sig
         assert store.read_bytes() == before or len(read_store(store)["customers"]) == 200_050
 
 
-@pytest.mark.parametrize("next_run", ["run", "dry-run-then-run", "json-sink"])
+@pytest.mark.parametrize("next_run", ["run", "dry-run-then-run", "failing-run", "json-sink"])
 def test_a_temporary_file_left_by_sigkill_is_removed_by_the_next_run(tmp_path, next_run):
     store = tmp_path / "store.json"
     big_store(store, 200_000)
@@ -229,6 +229,10 @@ def test_a_temporary_file_left_by_sigkill_is_removed_by_the_next_run(tmp_path, n
     other.write_text("")
     if next_run == "dry-run-then-run":
         assert etl_process("run", "a.csv", "--target", store, "--dry-run", cwd=tmp_path).code == 0
+    if next_run == "failing-run":  # stops while reading, before it writes anything
+        assert etl_process("run", "a.csv", "--target", store, "--limit", "rows=10", cwd=tmp_path).code == 2
+        assert temporaries(tmp_path) == sorted([alive.name, other.name])
+        return
     if next_run == "json-sink":
         (tmp_path / "out.json").write_text("{}")
         stale = left.replace(".store.json.", ".out.json.")
