@@ -53,10 +53,11 @@ def check_store_kind(label: str, info: os.stat_result) -> None:
 
 
 def open_store(path: Path, label: str) -> int | None:
-    """A descriptor to read the store, None when there is none; checked before reading (opened
-    without blocking, so a FIFO put in its place in the meantime cannot hang the run either)."""
+    """A descriptor to read the store at its real ``path``, None when there is none; checked before
+    reading (opened without blocking, so a FIFO put in its place in the meantime cannot hang the
+    run either, and without following a link put there since the path was resolved)."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_NOFOLLOW)
     except FileNotFoundError:
         return None
     except OSError as exc:
