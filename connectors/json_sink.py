@@ -5,6 +5,7 @@ import json
 import shutil
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import IO
 
@@ -12,9 +13,9 @@ import orjson
 
 from etl import hookimpl
 from etl.components import CREATED, Document, SinkSpec, StoredDocument
+from etl.errors import SinkError
+from etl.files import reason, write_atomically
 from etl.settings import check_options
-
-from .storefile import write_atomically
 
 DEFAULT_TARGET = "etl-out.json"
 
@@ -33,14 +34,19 @@ class JsonSink:
         return ()
 
     def write_batch(self, documents: list[Document]) -> list[str]:
-        for kind in dict.fromkeys(doc.kind for doc in documents):
-            spool = self._spools.get(kind)
-            if spool is None:
-                spool = self._spools[kind] = open(self._spool_dir / f"{len(self._spools)}.json", "w+b")
-            elif documents:
-                spool.write(b",")
-            # one call per batch: the array "[{...},{...}]" without its brackets
-            spool.write(orjson.dumps([doc.data for doc in documents if doc.kind == kind], default=str)[1:-1])
+        try:
+            for kind in dict.fromkeys(doc.kind for doc in documents):
+                spool = self._spools.get(kind)
+                if spool is None:
+                    spool = self._spools[kind] = open(self._spool_dir / f"{len(self._spools)}.json", "w+b")
+                elif documents:
+                    spool.write(b",")
+                # one call per batch: the array "[{...},{...}]" without its brackets
+                spool.write(orjson.dumps([doc.data for doc in documents if doc.kind == kind], default=str)[1:-1])
+                spool.flush()  # a full disk fails here, not later when the spool is read or closed
+        except OSError as exc:
+            raise SinkError(f"{self.target}: cannot write the documents to a temporary file in {self._spool_dir}: "
+                            f"{reason(exc)}; the target was not changed") from None
         return [CREATED] * len(documents)
 
     def _chunks(self) -> Iterator[bytes]:
@@ -55,11 +61,12 @@ class JsonSink:
 
     def commit(self) -> None:
         if not self.dry_run:
-            write_atomically(self.target, self._chunks())
+            write_atomically(self.target, self._chunks(), "the output", SinkError)
 
     def close(self) -> None:
         for spool in self._spools.values():
-            spool.close()
+            with suppress(OSError):  # data it failed to write (a full disk), which nothing reads any more
+                spool.close()
         shutil.rmtree(self._spool_dir, ignore_errors=True)
 
 

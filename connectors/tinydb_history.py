@@ -9,8 +9,7 @@ from etl import hookimpl
 from etl.errors import UsageError
 from etl.terminal import echo
 
-from .storefile import StoreLock
-from .tinydb_sink import DEFAULT_LOCK_TIMEOUT, DEFAULT_TARGET, HISTORY_TABLE, AtomicJSONStorage
+from .tinydb_sink import DEFAULT_TARGET, HISTORY_TABLE, AtomicJSONStorage, open_tinydb_sink
 
 MARKS = {"success": "OK     ", "partial": "PARTIAL", "failed": "FAILED "}
 TARGET = click.option("--target", default=DEFAULT_TARGET, show_default=True, type=click.Path(path_type=Path),
@@ -75,18 +74,15 @@ def forget(ctx: click.Context, target: Path) -> None:
     if ctx.get_parameter_source("target") == click.core.ParameterSource.DEFAULT:
         target = ctx.obj
     _imports(target)  # the store exists
-    lock = StoreLock(target, DEFAULT_LOCK_TIMEOUT)
-    lock.acquire()
+    sink = open_tinydb_sink(str(target), {}, dry_run=False)  # its lock, checks and atomic write
     try:
-        storage = AtomicJSONStorage(target)
-        data = storage.read() or {}
-        entries = data.get(HISTORY_TABLE, {})
-        forgotten = sum(bool(entry.pop("chosen", None)) for entry in entries.values())
+        entries = sink.tables.get(HISTORY_TABLE, {}).values()
+        forgotten = sum(bool(entry.pop("chosen", None)) for entry in entries)
         if forgotten:
-            storage.write(data)
+            sink.commit()
     finally:
-        lock.release()
-    click.echo(f"column choices of {forgotten} imports forgotten", err=True)
+        sink.close()
+    echo(f"column choices of {forgotten} {'import' if forgotten == 1 else 'imports'} forgotten", err=True)
 
 
 def _write_rejects(entry: dict, path: Path) -> None:

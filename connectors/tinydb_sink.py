@@ -7,8 +7,10 @@ hold them in memory.
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -19,17 +21,88 @@ from etl import hookimpl
 from etl.components import CREATED, UNCHANGED, UPDATED, Document, SinkSpec, StoredDocument
 from etl.errors import SinkError
 from etl.history import HISTORY_KIND
+from etl.files import reason, remove_stale_temporaries, write_atomically
 from etl.settings import check_options, number_option
 
-from .storefile import StoreLock, write_atomically
+from .storefile import StoreLock, check_store_kind, open_store, store_label, store_path
 
 DEFAULT_TARGET = "etl-db.json"
 DEFAULT_LOCK_TIMEOUT = 60.0
 HISTORY_TABLE = HISTORY_KIND
 
+_CUSTOMER_TEXTS = ("external_id", "name", "accounting_code", "vat_number", "street", "postal_code", "city", "state",
+                   "country", "account_manager_email", "workflow", "group_external_id", "group_name")
+_CONTACT_TEXTS = ("email", "first_name", "last_name", "phone", "external_id", "position", "customer_external_id",
+                  "customer_name")
+DOCUMENT_TYPES: dict[str, dict[str, type]] = {
+    "customers": {**dict.fromkeys(_CUSTOMER_TEXTS, str), "payment_period_days": int},
+    "contacts": {**dict.fromkeys(_CONTACT_TEXTS, str), "is_main": bool},
+}
+"""The type of each field of the documents the default rules store (the README's contract); None is always allowed."""
+IMPORT_SHAPE: dict[str, Any] = {
+    "time": str, "input": str, "checksum": str, "reader": str, "sink": str, "status": str,
+    "rows": {"read": int, "imported": int, "rejected": int},
+    "counts": {str: {str: int}},
+    "errors": [{"line": int, "column": (str, type(None)), "message": str}],
+    "rejects": {"header": [str], "rows": [[str]], "reader": str, "format_options": dict},
+}
+"""What ``etl history`` reads of each entry of the ``imports`` table: a type, a tuple of types, an object
+with these keys, ``{str: shape}`` for an object of any keys, ``[shape]`` for a list."""
+TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list",
+              dict: "an object", type(None): "null"}
+
 
 def _json(value: Any) -> bytes:
     return orjson.dumps(value, default=str)
+
+
+def _described(value: Any) -> str:
+    return TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _shape_problem(value: Any, shape: Any, where: str) -> str | None:
+    """What is wrong with ``value`` for ``shape`` (see IMPORT_SHAPE), and where; None if nothing."""
+    if isinstance(shape, (type, tuple)):
+        kinds = shape if isinstance(shape, tuple) else (shape,)
+        if type(value) in kinds:
+            return None
+        return f"{where} is {_described(value)}, not {' or '.join(TYPE_NAMES[k] for k in kinds)}"
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return f"{where} is {_described(value)}, not a list"
+        return next(filter(None, (_shape_problem(item, shape[0], f"{where}[{n}]") for n, item in enumerate(value))),
+                    None)
+    if not isinstance(value, dict):
+        return f"{where} is {_described(value)}, not an object"
+    if str in shape:
+        items = ((f"{where}.{key}", item, shape[str]) for key, item in value.items())
+    else:
+        missing = next((key for key in shape if key not in value), None)
+        if missing is not None:
+            return f"{where} has no {missing!r}"
+        items = ((f"{where}.{key}", value[key], inner) for key, inner in shape.items())
+    return next(filter(None, (_shape_problem(item, inner, name) for name, item, inner in items)), None)
+
+
+def _table_problem(name: str, table: Any) -> str | None:
+    """What is wrong with a table of the store, and where; None if nothing."""
+    where = f"table {name!r}"
+    if not isinstance(table, dict):
+        return f"{where} is {_described(table)}, not an object of documents"
+    types = DOCUMENT_TYPES.get(name)
+    for doc_id, doc in table.items():
+        if not (doc_id.isascii() and doc_id.isdigit()):
+            return f"{where}: the document id {doc_id!r} is not a number"
+        if not isinstance(doc, dict):
+            return f"{where}, document {doc_id}: {_described(doc)}, not an object"
+        if types is not None:
+            for field, kind in types.items():
+                value = doc.get(field)
+                if value is not None and type(value) is not kind:
+                    return f"{where}, document {doc_id}: {field!r} is {_described(value)}, not {TYPE_NAMES[kind]}"
+        elif name == HISTORY_TABLE and (problem := _shape_problem(doc, IMPORT_SHAPE, f"import {doc_id}")):
+            return f"{where}: {problem}"
+    return None
 
 
 class AtomicJSONStorage(Storage):
@@ -39,27 +112,36 @@ class AtomicJSONStorage(Storage):
     """
 
     def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
+        self.path = store_path(path)
+        self.label = store_label(path)
 
     def read(self) -> dict[str, dict[str, Any]] | None:
-        try:
-            text = self.path.read_bytes()
-        except FileNotFoundError:
+        """The store's tables, None when there is no store; refused unless a regular file of
+        tables of documents of the expected types."""
+        fd = open_store(self.path, self.label)
+        if fd is None:
             return None
+        try:
+            with os.fdopen(fd, "rb") as handle:
+                text = handle.read()
         except OSError as exc:
-            raise SinkError(f"{self.path}: cannot read the store: {exc.strerror or exc}") from None
+            raise SinkError(f"{self.label}: cannot read the store: {reason(exc)}") from None
         if not text.strip():
             return None
         try:
             data = orjson.loads(text)
         except orjson.JSONDecodeError as exc:
-            raise SinkError(f"{self.path}: not a TinyDB JSON file: {exc}") from None
-        if not isinstance(data, dict) or not all(isinstance(t, dict) for t in data.values()):
-            raise SinkError(f"{self.path}: not a TinyDB JSON file: expected tables of documents")
+            raise SinkError(f"{self.label}: not a TinyDB JSON file: {exc}") from None
+        if not isinstance(data, dict):
+            raise SinkError(f"{self.label}: not an etl store: the file holds {_described(data)}, "
+                            "not an object of tables")
+        problem = next(filter(None, (_table_problem(name, table) for name, table in data.items())), None)
+        if problem is not None:
+            raise SinkError(f"{self.label}: not an etl store: {problem}")
         return data
 
     def write(self, data: dict[str, dict[str, Any]]) -> None:
-        write_atomically(self.path, [_json(data)])
+        write_atomically(self.path, [_json(data)], "the store", SinkError, self.label)
 
 
 class TinyDBSink:
@@ -68,13 +150,19 @@ class TinyDBSink:
     def __init__(self, path: Path, lock_timeout: float, dry_run: bool) -> None:
         self.storage = AtomicJSONStorage(path)
         self.dry_run = dry_run
-        self.lock = StoreLock(path, lock_timeout)
+        if self.storage.path.exists():  # before its lock is made beside it: /dev/zero is no store
+            check_store_kind(self.storage.label, self.storage.path.stat())
+        self.lock = StoreLock(self.storage.path, self.storage.label, lock_timeout, shared=dry_run)
         self.lock.acquire()
         try:
             self.tables = self.storage.read() or {}
         except BaseException:
             self.lock.release()
             raise
+        if dry_run:  # it read what it needs and never writes: other runs need not wait for it
+            self.lock.release()
+        else:  # what a killed run left goes now, even if this run fails before it writes
+            remove_stale_temporaries(self.storage.path)
         self._next_ids: dict[str, int] = {}
         self._spools: dict[str, IO[bytes]] = {}
         """kind -> the new documents, as ``"id":{...},`` fragments of the table's JSON object."""
@@ -95,7 +183,7 @@ class TinyDBSink:
             try:
                 spool = self._spools[kind] = tempfile.TemporaryFile(dir=self.storage.path.parent)
             except OSError as exc:
-                raise SinkError(f"{self.storage.path}: cannot write in its folder: {exc.strerror or exc}") from None
+                raise SinkError(f"{self.storage.label}: cannot write in its folder: {reason(exc)}") from None
         return spool
 
     def write_batch(self, documents: list[Document]) -> list[str]:
@@ -116,7 +204,13 @@ class TinyDBSink:
                 results.append(UPDATED)
         if not self.dry_run:
             for kind, documents_by_id in new.items():  # one call per batch: '"7":{...},"8":{...},'
-                self._spool(kind).write(_json(documents_by_id)[1:-1] + b",")
+                spool = self._spool(kind)
+                try:
+                    spool.write(_json(documents_by_id)[1:-1] + b",")
+                    spool.flush()  # a full disk fails here, not later when the spool is read or closed
+                except OSError as exc:
+                    raise SinkError(f"{self.storage.label}: cannot write the new documents to a temporary file in "
+                                    f"{self.storage.path.parent}: {reason(exc)}; the store was not changed") from None
         return results
 
     def record_import(self, entry: dict[str, Any]) -> None:
@@ -147,11 +241,12 @@ class TinyDBSink:
 
     def commit(self) -> None:
         if not self.dry_run:
-            write_atomically(self.storage.path, self._chunks())
+            write_atomically(self.storage.path, self._chunks(), "the store", SinkError, self.storage.label)
 
     def close(self) -> None:
         for spool in self._spools.values():
-            spool.close()
+            with suppress(OSError):  # data it failed to write (a full disk), which nothing reads any more
+                spool.close()
         self.lock.release()
 
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .errors import EtlError, UsageError
+from .errors import EtlError, UsageError, printable
 from .report import Report
 from .secrets import MIN_SECRET_LENGTH, mask_secrets
 from .settings import explain_unknown, read_table_file
@@ -33,6 +33,8 @@ from .terminal import printable
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 JOB_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]+$")
 PATH_KEYS = ("mapping", "settings", "report", "rejects")
+UNSAFE_IN_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
+"""What a value filled into a file name must not hold: path separators, control characters."""
 
 
 class TextOrList(fields.Field):
@@ -221,8 +223,15 @@ def _inputs(base: Path, patterns: list[str]) -> list[Path]:
     return sorted(found)
 
 
+def safe_stem(source: Path) -> str:
+    """The input's name without extension, made a plain file name: path separators and control
+    characters become '_', and so do the dots of '.' and '..', so that it never leaves its folder."""
+    stem = UNSAFE_IN_NAME.sub("_", source.stem)
+    return "_" * len(stem) if stem in ("", ".", "..") else stem
+
+
 def _fill(template: str, job: str, source: Path) -> str:
-    return template.replace("{job}", job).replace("{stem}", source.stem)
+    return template.replace("{job}", job).replace("{stem}", safe_stem(source))
 
 
 def run_job(config: BatchConfig, job: BatchJob, source: Path, dry_run: bool, run: Callable[..., Report]) -> JobResult:

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EtlError, Terminated
+from .errors import EtlError, Terminated, printable
 from .template import template
 from .terminal import echo, printable
 
@@ -268,8 +268,8 @@ def _terminate(signum: int, frame: object) -> None:
 
 def main() -> None:
     """Entry point: one clear line and a non-zero exit code for every failure."""
-    signal.signal(signal.SIGTERM, _terminate)
     try:
+        signal.signal(signal.SIGTERM, _terminate)
         cli.main(prog_name="etl", standalone_mode=False)
     except click.exceptions.Abort:
         echo("etl: interrupted", err=True)

@@ -4,6 +4,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def printable(text: str) -> str:
+    """``text`` on one line: control characters (newlines, terminal escapes) shown as escapes."""
+    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 class EtlError(Exception):
     """A fatal error: the run stops, nothing is written, the CLI prints one line.
 
@@ -23,6 +28,12 @@ class InputError(EtlError):
 
 class SinkError(EtlError):
     """The target store cannot be read or written."""
+
+
+class OutputError(EtlError):
+    """The import is complete and the store was written, but the report or the rejects file could not be (exit 3)."""
+
+    exit_code = 3
 
 
 class Terminated(BaseException):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gc
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -12,7 +13,8 @@ from typing import NamedTuple
 
 from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, SinkSpec,
                          Table, ValidatorSpec)
-from .errors import EtlError, InputError, Interrupted, RowError, Terminated, UsageError
+from .errors import EtlError, InputError, Interrupted, OutputError, RowError, Terminated, UsageError
+from .files import check_output, written_atomically
 from .history import HISTORY_KIND, import_entry, remembered_mapping
 from .job import Job
 from .mapping import SAMPLE_ROWS, ColumnMapping, Sample, propose
@@ -263,12 +265,27 @@ def rejected_rows(table: Table, report: Report, safe: bool = True) -> list[list[
 
 def write_table(spec: ReaderSpec, path: Path, header: Sequence[str], rows: list[list[str]],
                 format_options: dict[str, str]) -> None:
-    """Write a table (a rejects file) in the format of ``spec``."""
+    """Write a table (a rejects file) in the format of ``spec``, atomically: all of it or nothing."""
     assert spec.write is not None
-    try:
-        spec.write(path, [*header, ERROR_COLUMN], rows, format_options)
-    except OSError as exc:
-        raise EtlError(f"{path}: cannot write the rejects file: {exc.strerror or exc}") from None
+    with written_atomically(path, "the rejects file") as tmp:
+        spec.write(tmp, [*header, ERROR_COLUMN], rows, format_options)
+
+
+def check_outputs(job: Job) -> None:
+    """Refuse, before anything is read or written, a report or rejects file that could not be written
+    (its folder missing or read-only, a folder in its place) or that would overwrite another file of the run."""
+    outputs = {"the report": job.report_path, "the rejects file": job.rejects_path}
+    taken = {os.path.realpath(job.input): "the input file"}
+    if job.target and "://" not in job.target:
+        taken[os.path.realpath(job.target)] = "the target"
+    for what, path in outputs.items():
+        if path is None:
+            continue
+        check_output(path, what)
+        real = os.path.realpath(path)
+        if real in taken:
+            raise UsageError(f"{path}: {what} would overwrite {taken[real]}")
+        taken[real] = what
 
 
 def execute(job: Job, registry: Registry | None = None, progress: Progress | None = None) -> Report:
@@ -286,6 +303,7 @@ def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> 
     registry.check()
     reader_spec = choose_reader(job, registry)
     rejects_spec = rejects_writer(job, registry)
+    check_outputs(job)
     sink_spec = registry.sink(job.sink)
     rules_spec = registry.rule_set(job.rules)
     settings = validate_settings(rules_spec.settings_schema, job.settings, f"rules {rules_spec.name!r}")
@@ -312,11 +330,15 @@ class Run:
         self.settings = settings
         self.progress = progress
         self.report = Report(dry_run=job.dry_run)
+        self.committing = False
         self.committed = False
 
     def stage(self) -> str:
         if self.committed:
             return "after the store was written: the import is complete, the report or rejects file may be missing"
+        if self.committing:  # the signal may have come just before or just after the sink's atomic step
+            return ("while the sink committed: stores with transactions (tinydb, json, sqlite) are either as they "
+                    "were or complete, never half-written")
         if self.report.read and self.report.total():
             return (f"while loading: {self.report.total()} documents were handed to the sink, nothing was "
                     "committed; stores with transactions (tinydb, json, sqlite) are as they were")
@@ -351,18 +373,37 @@ class Run:
                         "header": [*rejects_header(table, not job.raw_rejects), ERROR_COLUMN], "rows": rejects,
                         "reader": self.reader_spec.name, "format_options": table.format_options}))
                 if changed or record_import is not None:
+                    self.committing = True
                     sink.commit()
                     self.committed = True
         finally:
             sink.close()
-        if rejects_spec is not None:
-            same_format = rejects_spec is self.reader_spec
-            write_table(rejects_spec, job.rejects_path, rejects_header(table, not job.raw_rejects), rejects,
-                        table.format_options if same_format else {})
-        if job.report_path is not None:
-            write_report(report, job.report_path)
+        self.write_outputs(table, rejects_spec, rejects)
         hooks.job_finished(job=job, report=report)
         return report
+
+
+    def write_outputs(self, table: Table, rejects_spec: ReaderSpec | None, rejects: list[list[str]]) -> None:
+        """Write the rejects file and the report; one that fails after the store was written is an
+        OutputError (exit 3) that says the import is complete."""
+        job, failures = self.job, []
+        if rejects_spec is not None:
+            same_format = rejects_spec is self.reader_spec
+            try:
+                write_table(rejects_spec, job.rejects_path, rejects_header(table, not job.raw_rejects), rejects,
+                            table.format_options if same_format else {})
+            except EtlError as exc:
+                failures.append(str(exc))
+        if job.report_path is not None:
+            try:
+                write_report(self.report, job.report_path)
+            except EtlError as exc:
+                failures.append(str(exc))
+        if failures and self.committed:
+            raise OutputError("; ".join(failures) + "; the import itself is complete: the store WAS written "
+                              f"({self.report.imported} lines imported)")
+        if failures:
+            raise EtlError("; ".join(failures))
 
 
 class ReadBatch(NamedTuple):
@@ -423,7 +464,6 @@ def rules_outcome(rules: Rules, report: Report) -> Iterable[list[Document]]:
 
 
 def write_report(report: Report, path: Path) -> None:
-    try:
-        report.write(path)
-    except OSError as exc:
-        raise EtlError(f"{path}: cannot write the report: {exc.strerror or exc}") from None
+    """Write the JSON report, atomically: all of it or nothing."""
+    with written_atomically(path, "the report") as tmp:
+        report.write(tmp)

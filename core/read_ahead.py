@@ -6,8 +6,10 @@ pickled, so the results are those of one process.
 """
 from __future__ import annotations
 
+import ctypes
 import gc
 import multiprocessing
+import os
 import pickle
 import signal
 import sys
@@ -22,6 +24,8 @@ T = TypeVar("T")
 
 MIN_FILE_SIZE = 4 << 20
 """Bytes from which a file is read ahead: below, starting the child costs more than it saves."""
+PR_SET_PDEATHSIG = 1
+"""prctl(2): the signal the kernel sends this process when its parent dies."""
 
 
 def worth_reading_ahead(file_size: int) -> bool:
@@ -41,7 +45,8 @@ def read_ahead(produce: Callable[[], Iterator[T]], in_child: bool) -> Iterator[T
         return
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_produce_into, args=(produce, sender), name="etl-read-ahead", daemon=True)
+    child = context.Process(target=_produce_into, args=(produce, sender, receiver, os.getpid()),
+                            name="etl-read-ahead", daemon=True)
     child.start()
     sender.close()
     try:
@@ -66,10 +71,21 @@ def read_ahead(produce: Callable[[], Iterator[T]], in_child: bool) -> Iterator[T
         child.join()
 
 
-def _produce_into(produce: Callable[[], Iterator[T]], sender: Connection) -> None:
+def _die_with(parent: int) -> None:
+    """In the child: be killed by the kernel when the parent dies (even by SIGKILL), and stop
+    now if it already has, so that no child ever outlives its run."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:
+        os._exit(1)
+
+
+def _produce_into(produce: Callable[[], Iterator[T]], sender: Connection, receiver: Connection, parent: int) -> None:
     """In the child: send each item, then "done", or the exception that stopped ``produce``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _die_with(parent)
+    receiver.close()  # the parent's end: with it closed here, a parent gone makes sending fail, never block
     gc.freeze()  # the parent's objects (a loaded store...) are never scanned here, so stay shared, not copied
     try:
         for item in produce():

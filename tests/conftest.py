@@ -2,7 +2,10 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import json
+import os
+import random
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -17,6 +20,27 @@ from etl.cli import main
 # (a loaded machine must not fail a test by being slow).
 settings.register_profile("deterministic", derandomize=True, deadline=None)
 settings.load_profile("deterministic")
+
+SLOW_SAMPLE = os.environ.get("ETL_SLOW_SAMPLE", "6")
+"""How many tests marked ``slow`` a run keeps ("all" for every one): CI runs a bounded sample of them."""
+SLOW_SEED = os.environ.get("ETL_SLOW_SEED", datetime.date.today().isoformat())
+"""Which sample: a new one every day, the same all day (give the seed a run printed to replay it)."""
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"slow tests: a sample of {SLOW_SAMPLE} (ETL_SLOW_SAMPLE), seed {SLOW_SEED} (ETL_SLOW_SEED)"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep ETL_SLOW_SAMPLE of the slow tests, chosen by ETL_SLOW_SEED; deselect the others."""
+    slow = [item for item in items if item.get_closest_marker("slow")]
+    if SLOW_SAMPLE == "all" or len(slow) <= int(SLOW_SAMPLE):
+        return
+    kept = set(random.Random(SLOW_SEED).sample(range(len(slow)), int(SLOW_SAMPLE)))
+    dropped = [item for n, item in enumerate(slow) if n not in kept]
+    config.hook.pytest_deselected(items=dropped)
+    gone = set(map(id, dropped))
+    items[:] = [item for item in items if id(item) not in gone]
 
 HEADER = [
     "Customer ID", "Customer name", "Customer accounting code", "VAT number", "Address", "Postal code", "Town",
