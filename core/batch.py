@@ -24,7 +24,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .errors import EtlError, UsageError, printable
+from .errors import EtlError, UsageError
 from .report import Report
 from .secrets import MIN_SECRET_LENGTH, mask_secrets
 from .settings import explain_unknown, read_table_file

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .errors import EtlError, Terminated, printable
+from .errors import EtlError, Terminated
 from .template import template
 from .terminal import echo, printable
 

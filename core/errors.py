@@ -4,11 +4,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-def printable(text: str) -> str:
-    """``text`` on one line: control characters (newlines, terminal escapes) shown as escapes."""
-    return text if text.isprintable() else "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-
-
 class EtlError(Exception):
     """A fatal error: the run stops, nothing is written, the CLI prints one line.
 

@@ -113,3 +113,12 @@ def read_store(path: Path) -> dict[str, list[dict]]:
 
 def read_report(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def interrupt(proc: subprocess.Popen, signum: int, to_group: bool) -> str:
+    """Send ``signum`` to a run (or to its whole process group) and give its stderr once it ended."""
+    if to_group:
+        os.killpg(proc.pid, signum)
+    else:
+        proc.send_signal(signum)
+    return proc.communicate(timeout=60)[1]

@@ -1,7 +1,6 @@
 """Ctrl-C and SIGTERM: nothing half-written, exit 130 / 143, a message saying what was written."""
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -9,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import etl_process, write_csv
+from conftest import etl_process, interrupt, write_csv
 
 
 @pytest.mark.parametrize("to_group", [False, True], ids=["to-etl", "to-its-process-group"])
@@ -28,11 +27,7 @@ def test_an_interrupted_run_leaves_the_store_as_it_was(tmp_path, signum, code, t
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # even if CI ignores it
     time.sleep(0.8)
-    if to_group:
-        os.killpg(proc.pid, signum)
-    else:
-        proc.send_signal(signum)
-    _, err = proc.communicate(timeout=60)
+    err = interrupt(proc, signum, to_group)
     assert proc.returncode == code, err
     assert "interrupted" in err and "nothing was" in err and "Traceback" not in err
     assert store.read_bytes() == before

@@ -23,7 +23,7 @@ import pytest
 
 import etl
 
-from conftest import etl_process, read_store, write_csv
+from conftest import etl_process, interrupt, read_store, write_csv
 
 ETL = [sys.executable, "-m", "etl"]
 ETL_SOURCE = str(Path(etl.__file__).resolve().parent)
@@ -202,11 +202,7 @@ def test_a_signal_during_the_atomic_write_leaves_no_temporary_file(tmp_path, sig
     deadline = time.monotonic() + 60
     while proc.poll() is None and not temporaries(tmp_path) and time.monotonic() < deadline:
         time.sleep(0.0005)
-    if to_group:
-        os.killpg(proc.pid, signum)
-    else:
-        proc.send_signal(signum)
-    _, err = proc.communicate(timeout=60)
+    err = interrupt(proc, signum, to_group)
     assert proc.returncode in (0, code), err
     assert "Traceback" not in err and temporaries(tmp_path) == []
     if proc.returncode == code:
