@@ -205,7 +205,7 @@ def _title_candidates(title: str, known: _Knowledge) -> tuple[list[tuple[str, st
     if found:
         return found, ""
     if barred:
-        return [], f"means something else than {', '.join(sorted(barred))}"
+        return [], f"not taken as {', '.join(sorted(barred))}: this title means something else, in some exports at least"
     return _similar(key, title_words, known)
 
 

@@ -131,6 +131,7 @@ CONTACT_FIELDS = (
            false_friends=("Fax", "Fax number", "Telefax", "Owner", "Contact owner", "Company owner")),
     _field("contact_reference", "Contact reference", "Référence du contact",
            "Contact ref", "Référence contact", "ID du contact", "Contact external ID",
+           false_friends=("Contact ID",),  # the contact's, or in Zoho (whose customers are contacts) the customer's
            description="The contact's reference in your system."),
     _field("contact_position", "Contact Position", "Poste du contact",
            "Position", "Role", "Rôle", "Poste", "Fonction", "Job title", "Contact Type", "Contact role",

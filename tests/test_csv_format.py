@@ -229,6 +229,18 @@ def test_a_windows_1252_line_after_the_first_16_mb_of_utf8(csv_file: Path) -> No
         (300_002, "1 line (line 300002) is not UTF-8 like the rest of the file: read as Windows-1252")]
 
 
+def test_a_windows_1252_line_first_and_accented_utf8_only_after_16_mb(csv_file: Path) -> None:
+    """The encoding is decided on the whole file, never on its first 16 MB alone (nothing is read garbled)."""
+    filler = "".join(f"{n};Plain {n:07d} {'x' * 40}\n" for n in range(300_000))
+    write(csv_file, b"Nom;Ville\n" + "Crédit;Orléans\n".encode("cp1252") + filler.encode() + "Crème;Brûlée\n".encode())
+    assert csv_file.stat().st_size > 16 << 20
+    table = open_csv(csv_file, {})
+    rows = list(table.rows())
+    assert rows[0] == (2, ["Crédit", "Orléans"]) and rows[-1] == (300_003, ["Crème", "Brûlée"])
+    assert [(w.line, w.message) for w in table.warnings] == [
+        (2, "1 line (line 2) is not UTF-8 like the rest of the file: read as Windows-1252")]
+
+
 @pytest.mark.parametrize("line_end", ["\n", "\r", "\r\n"])
 def test_windows_1252_lines_after_a_utf8_bom_name_their_line(csv_file: Path, line_end: str) -> None:
     write(csv_file, codecs.BOM_UTF8 + f"Nom;Ville{line_end}1;2{line_end}".encode()

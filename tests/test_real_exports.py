@@ -13,11 +13,8 @@ from conftest import read_store, write_csv
 EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
 EXPECTED: dict[str, dict[str, str | list[str]]] = tomllib.loads((EXPORTS / "expected.toml").read_text(encoding="utf-8"))
 
-KNOWN_WRONG = {
-    ("zoho-books-contacts.csv", "Contact ID"):
-        "Zoho calls its customers contacts: its Contact ID is the customer's, read as the contact's reference",
-}
-"""Columns where the mapping differs from expected.toml, and why: each one is a known defect to fix."""
+KNOWN_WRONG: dict[tuple[str, str], str] = {}
+"""Columns where the mapping differs from expected.toml, and why: each one a known defect to fix (none today)."""
 
 
 def right_fields(expected: str | list[str]) -> set[str | None]:
@@ -68,7 +65,7 @@ def test_every_guess_and_ignored_column_is_told_in_the_summary(etl):
     assert "'*ContactName' -> customer_name (synonym)" in guesses
     assert "'POAddressLine1' -> address (words)" in guesses
     ignored = next(line for line in result.err.splitlines() if line.startswith("columns ignored: "))
-    assert "'FaxNumber' (means something else than contact_phone)" in ignored and "'Person2IncludeInEmail'" in ignored
+    assert "'FaxNumber' (not taken as contact_phone: this title means something else, in some exports at least)" in ignored and "'Person2IncludeInEmail'" in ignored
 
 
 def test_a_job_title_of_titles_is_not_contact_position(etl, tmp_path):
