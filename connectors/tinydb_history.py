@@ -56,6 +56,8 @@ def show(ctx: click.Context, entry_id: str, target: Path, rejects: Path | None) 
     echo(f"import {entry_id}: {entry['status']} at {entry['time']}")
     echo(f"input: {entry['input']} ({entry['checksum']}), reader {entry['reader']}, sink {entry['sink']}")
     echo(f"lines: {rows['read']} read, {rows['imported']} imported, {rows['rejected']} rejected")
+    if isinstance(entry.get("error"), str):
+        echo(f"error: {entry['error']}")
     for kind, counts in entry["counts"].items():
         echo(f"{kind}: " + ", ".join(f"{n} {outcome}" for outcome, n in counts.items()))
     for error in entry["errors"]:

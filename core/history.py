@@ -51,6 +51,7 @@ def import_entry(job: Job, reader: str, report: Report, rejects: dict[str, Any])
         "counts": dict(report.counts),
         "errors": result["errors"],
         "rejects": rejects,
+        **({"error": report.error} if report.error is not None else {}),
         "columns": report.mapping.as_file() if report.mapping else {},
         "chosen": report.mapping.chosen() if report.mapping else [],
     }

@@ -76,5 +76,6 @@ def job_started(job: Job) -> None:
 def job_finished(job: Job, report: Report) -> None:
     """Called when a run ends, successfully or not, with its final :class:`etl.report.Report`.
 
-    Not called when the run stopped on a fatal error before reading any row.
+    Called after every ``job_started``: a run stopped by a fatal error has the status ``failed``
+    and the error in ``report.error``. Neither hook is called for a job whose options are refused.
     """

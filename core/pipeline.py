@@ -5,7 +5,7 @@ import gc
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import partial
 from itertools import islice
 from pathlib import Path
@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, SinkSpec,
                          Table, ValidatorSpec)
-from .errors import EtlError, InputError, Interrupted, OutputError, RowError, Terminated, UsageError
+from .errors import EtlError, InputError, Interrupted, OutputError, RowError, SinkError, Terminated, UsageError
 from .files import check_output, written_atomically
 from .history import HISTORY_KIND, import_entry, remembered_mapping
 from .job import Job
@@ -308,15 +308,24 @@ def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> 
     rules_spec = registry.rule_set(job.rules)
     settings = validate_settings(rules_spec.settings_schema, job.settings, f"rules {rules_spec.name!r}")
     run = Run(job, reader_spec, list(registry.validators.specs.values()), settings, progress)
-    table = open_table(reader_spec, job)
+    hooks = get_plugin_manager().hook
+    hooks.job_started(job=job)
     try:
-        with fewer_collections():
-            return run.execute(table, rules_spec.create(), sink_spec, rejects_spec)
-    except (KeyboardInterrupt, Terminated) as exc:
-        code = 143 if isinstance(exc, Terminated) else 130
-        raise Interrupted(f"{job.input}: interrupted {run.stage()}", code) from None
+        table = open_table(reader_spec, job)
+        try:
+            with fewer_collections():
+                run.execute(table, rules_spec.create(), sink_spec, rejects_spec)
+        except (KeyboardInterrupt, Terminated) as exc:
+            code = 143 if isinstance(exc, Terminated) else 130
+            raise Interrupted(f"{job.input}: interrupted {run.stage()}", code) from None
+        finally:
+            table.close()
+    except EtlError as exc:
+        run.failed(job.mask(str(exc)), sink_spec, record=not isinstance(exc, (Interrupted, SinkError)))
+        raise
     finally:
-        table.close()
+        hooks.job_finished(job=job, report=run.report)
+    return run.report
 
 
 class Run:
@@ -330,6 +339,8 @@ class Run:
         self.settings = settings
         self.progress = progress
         self.report = Report(dry_run=job.dry_run)
+        self.reading = False
+        """Whether the run got to the file's lines (the mapping, the store and the rules were ready)."""
         self.committing = False
         self.committed = False
 
@@ -345,15 +356,15 @@ class Run:
         return f"after reading {self.report.read} lines: nothing was written"
 
     def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, rejects_spec: ReaderSpec | None) -> Report:
-        job, report, hooks = self.job, self.report, get_plugin_manager().hook
+        job, report = self.job, self.report
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         try:
             mapping = map_columns(table, rules, job, remembered_mapping(sink.existing(HISTORY_KIND),
                                                                         [restore(t) for t in table.header]))
             report.declare(rules.kinds)
             report.mapping = mapping
-            hooks.job_started(job=job)
             rules.start(self.settings, sink.existing)
+            self.reading = True
             with about(job.input):
                 read_all(table, mapping, rules, self.validators, self.settings, job, report, self.progress)
             report.warnings.extend(getattr(table, "warnings", []))
@@ -379,8 +390,34 @@ class Run:
         finally:
             sink.close()
         self.write_outputs(table, rejects_spec, rejects)
-        hooks.job_finished(job=job, report=report)
         return report
+
+    def failed(self, error: str, sink_spec: SinkSpec, record: bool) -> None:
+        """After a fatal error: the report says so, is written to ``--report``, and with ``record`` a sink
+        that keeps history records a run that failed among the file's lines, in a write of its own that
+        changes nothing else (not after an interruption, which must end at once, nor when the store
+        itself failed). Once the store
+        was written, the run did not fail: only its outputs did (see ``write_outputs``)."""
+        if self.committed:
+            return
+        self.report.error = error
+        if self.job.report_path is not None:
+            with suppress(EtlError):  # the run's own error is the one to tell
+                write_report(self.report, self.job.report_path)
+        if record and self.reading and not self.job.dry_run:
+            with suppress(EtlError, OSError):
+                self.record_failure(sink_spec)
+
+    def record_failure(self, sink_spec: SinkSpec) -> None:
+        sink = sink_spec.open(self.job.target, self.job.sink_options, False)
+        try:
+            record_import = getattr(sink, "record_import", None)
+            if record_import is not None:
+                record_import(import_entry(self.job, self.reader_spec.name, self.report, {
+                    "header": [], "rows": [], "reader": self.reader_spec.name, "format_options": {}}))
+                sink.commit()
+        finally:
+            sink.close()
 
 
     def write_outputs(self, table: Table, rejects_spec: ReaderSpec | None, rejects: list[list[str]]) -> None:

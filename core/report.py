@@ -22,6 +22,8 @@ class Report:
     warnings: list[RowError] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
     dry_run: bool = False
+    error: str | None = None
+    """The fatal error that stopped the run, if one did: its status is then ``failed``."""
     mapping: ColumnMapping | None = None
     """How the file's columns were linked to the fields."""
     _rejected_cache: tuple[tuple[int, int], set[int]] | None = field(default=None, repr=False, compare=False)
@@ -59,6 +61,8 @@ class Report:
 
     @property
     def status(self) -> str:
+        if self.error is not None:
+            return "failed"
         if self.read and not self.rejected:
             return "success"
         return "partial" if self.imported else "failed"
@@ -80,6 +84,7 @@ class Report:
             "warnings": [warning.as_dict() for warning in sorted(self.warnings, key=lambda w: w.line)],
             "mapping": [m.as_dict() for m in self.mapping.columns if m.field] if self.mapping else [],
             "ignored_columns": [m.as_dict() for m in self.mapping.ignored()] if self.mapping else [],
+            **({"error": self.error} if self.error is not None else {}),
         }
 
     def write(self, path: Path) -> None:

@@ -246,3 +246,24 @@ def test_a_third_party_reader_and_rules_run_through_the_same_pipeline(site, tmp_
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["tags"]["created"] == 2
     assert report["errors"] == [{"line": 4, "column": "n", "value": "x", "message": "count must be a number"}]
+
+
+def test_a_failed_run_ends_its_lifecycle_writes_its_report_and_its_history(site, tmp_path):
+    install_fake_distribution(site, "etl-audit", "etl_audit", LIFECYCLE_PLUGIN)
+    (tmp_path / "settings.toml").write_text(f'[plugins.etl-audit]\nlog = "{tmp_path / "audit.json"}"\n')
+    (tmp_path / "in.csv").write_text("Customer ID;Customer name\nC1;Acme\n")
+    assert etl_process("run", "in.csv", "--settings", "settings.toml", cwd=tmp_path, env=env_with(site)).code == 0
+    (tmp_path / "bad.csv").write_text("Customer ID;Customer name\nC2;Beta\nC3;Gamma\n")
+    result = etl_process("run", "bad.csv", "--settings", "settings.toml", "--report", "r.json", "--limit", "rows=1",
+                         cwd=tmp_path, env=env_with(site))
+    assert result.code == 2 and "rows" in result.err, result.err
+    started, finished = json.loads((tmp_path / "audit.json").read_text())
+    assert started["input"] == "bad.csv" and finished == {"status": "failed", "rejected": 0}
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["status"] == "failed" and report["error"] in result.err
+    listing = etl_process("history", cwd=tmp_path, env=env_with(site)).out.splitlines()
+    assert listing[0].split()[1] == "FAILED" and listing[0].endswith("bad.csv") and listing[1].split()[1] == "OK"
+    shown = etl_process("history", "show", listing[0].split()[0], cwd=tmp_path, env=env_with(site)).out
+    assert f"error: {report['error']}" in shown
+    store = json.loads((tmp_path / "etl-db.json").read_text())
+    assert [c["external_id"] for c in store["customers"].values()] == ["C1"]  # nothing else was written
