@@ -88,7 +88,7 @@ def forget(ctx: click.Context, target: Path) -> None:
 
 
 def _write_rejects(entry: dict, path: Path) -> None:
-    from etl.pipeline import write_table
+    from etl.rejects import write_table
     from etl.registry import get_registry
 
     registry = get_registry()

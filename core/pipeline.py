@@ -21,11 +21,11 @@ from .mapping import SAMPLE_ROWS, ColumnMapping, Sample, propose
 from .plugin_manager import get_plugin_manager
 from .progress import Progress
 from .read_ahead import read_ahead, worth_reading_ahead
+from .rejects import ERROR_COLUMN, rejected_rows, rejects_header, restore, rows_of, write_table
 from .registry import Registry, get_registry
 from .report import Report
 from .settings import validate_settings
 
-ERROR_COLUMN = "Error"
 
 
 @contextmanager
@@ -216,12 +216,6 @@ def _cell(cells: Sequence[str], index: int | None) -> str | None:
     return cells[index].strip() if index is not None and index < len(cells) else None
 
 
-def rows_of(table: Table, lines: set[int] | dict[int, object]) -> Iterable[Row]:
-    """The rows of ``table`` that start on ``lines``, found fast when the reader can (``rows_on``)."""
-    rows_on = getattr(table, "rows_on", None)
-    return rows_on(lines) if rows_on is not None else (row for row in table.rows() if row[0] in lines)
-
-
 def mask_errors(errors: list[RowError], job: Job) -> list[RowError]:
     """Mask the job's secrets in the messages and values of ``errors`` (in place)."""
     for error in errors:
@@ -229,46 +223,6 @@ def mask_errors(errors: list[RowError], job: Job) -> list[RowError]:
         if error.value is not None:
             error.value = job.mask(error.value)
     return errors
-
-
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-"""How a cell starts when a spreadsheet would run it as a formula."""
-
-
-def neutralise(value: str) -> str:
-    """A cell a spreadsheet shows as text, never runs: a leading apostrophe before a formula start."""
-    return "'" + value if value.startswith(FORMULA_START) else value
-
-
-def restore(title: str) -> str:
-    """A title as it was before ``neutralise``: the header of a rejects file maps as the input's did."""
-    return title[1:] if title.startswith("'") and title[1:].startswith(FORMULA_START) else title
-
-
-def rejects_header(table: Table, safe: bool = True) -> list[str]:
-    """The header of the rejects file (before its Error column): the input's, neutralised with ``safe``."""
-    return [neutralise(title) for title in table.header] if safe else list(table.header)
-
-
-def rejected_rows(table: Table, report: Report, safe: bool = True) -> list[list[str]]:
-    """The rejected lines as they were read, each with its reasons in a last cell.
-
-    With ``safe``, cells that would run as formulas in a spreadsheet are neutralised.
-    """
-    reasons: dict[int, list[str]] = {}
-    for error in report.sorted_errors():
-        where = f"{error.column}: " if error.column else ""
-        reasons.setdefault(error.line, []).append(where + error.message)
-    rows = [[*values, "; ".join(reasons[line])] for line, values in rows_of(table, reasons)]
-    return [[neutralise(cell) for cell in row] for row in rows] if safe else rows
-
-
-def write_table(spec: ReaderSpec, path: Path, header: Sequence[str], rows: list[list[str]],
-                format_options: dict[str, str]) -> None:
-    """Write a table (a rejects file) in the format of ``spec``, atomically: all of it or nothing."""
-    assert spec.write is not None
-    with written_atomically(path, "the rejects file") as tmp:
-        spec.write(tmp, [*header, ERROR_COLUMN], rows, format_options)
 
 
 def check_outputs(job: Job) -> None:

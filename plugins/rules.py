@@ -11,6 +11,7 @@ from typing import Any
 
 from etl.components import Batch, Document, RulesOutcome, StoredDocument
 from etl.errors import RowError
+from etl.rejects import restore
 
 from . import values as parse
 from .contacts import decide_contacts
@@ -21,7 +22,6 @@ from .model import EMAIL, ID, NAME, PERIOD, ContactLine, Customer
 from .store_index import StoreIndex, StoredCustomer, name_key
 
 DOCUMENT_BATCH = 5000
-FORMULA_QUOTES = ("'=", "'+", "'-", "'@")
 CUSTOMER_KEYS = tuple(CUSTOMER_DOCUMENT)
 """Customer document keys, in the order of the first customer fields."""
 assert tuple(CUSTOMER_DOCUMENT.values()) == CUSTOMER_FIELD_NAMES[: len(CUSTOMER_KEYS)]
@@ -29,17 +29,12 @@ NO_CUSTOMER = "the line names no customer: give the Customer ID or the Customer 
 NO_EMAIL = "a contact needs an email: this contact is not imported"
 
 
-def unquote_formula(text: str) -> str:
-    """Undo the apostrophe a rejects file puts before a formula-like value ("'+33 1" -> "+33 1")."""
-    return text[1:] if text.startswith(FORMULA_QUOTES) else text
-
-
 def texts_of(column: list[str]) -> list[str]:
     """The cells stripped of spaces, and of a rejects file's apostrophe before a formula
     (looked for in the whole column at once: a column without any costs no second pass)."""
     texts = list(map(str.strip, column))
     if "\x1f'" in "\x1f" + "\x1f".join(texts):
-        texts = [unquote_formula(t) for t in texts]
+        texts = [restore(t).strip() for t in texts]
     return texts
 
 
