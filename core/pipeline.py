@@ -23,7 +23,7 @@ from .progress import Progress
 from .read_ahead import read_ahead, worth_reading_ahead
 from .rejects import ERROR_COLUMN, rejected_rows, rejects_header, restore, rows_of, write_table
 from .registry import Registry, get_registry
-from .report import Report
+from .report import Report, counted
 from .settings import validate_settings
 
 
@@ -305,9 +305,10 @@ class Run:
             return ("while the sink committed: stores with transactions (tinydb, json, sqlite) are either as they "
                     "were or complete, never half-written")
         if self.report.read and self.report.total():
-            return (f"while loading: {self.report.total()} documents were handed to the sink, nothing was "
-                    "committed; stores with transactions (tinydb, json, sqlite) are as they were")
-        return f"after reading {self.report.read} lines: nothing was written"
+            handed = self.report.total()
+            return (f"while loading: {counted(handed, 'document')} {'was' if handed == 1 else 'were'} handed to the "
+                    "sink, nothing was committed; stores with transactions (tinydb, json, sqlite) are as they were")
+        return f"after reading {counted(self.report.read, 'line')}: nothing was written"
 
     def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, rejects_spec: ReaderSpec | None) -> Report:
         job, report = self.job, self.report
