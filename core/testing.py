@@ -3,6 +3,7 @@
 Subclass :class:`SinkConformance` or :class:`ReaderConformance` in a test module, under a
 name pytest collects (``Test...``), and say which component to check::
 
+    from etl.components import SinkSpec
     from etl.testing import SinkConformance
     from my_plugin import open_my_sink
 
@@ -12,8 +13,9 @@ name pytest collects (``Test...``), and say which component to check::
         def target(self, tmp_path):
             return str(tmp_path / "store.db")
 
-Each ``test_*`` method is one check of what :mod:`etl.components` promises. Only tests
-import this module: it imports pytest.
+Each ``test_*`` method is one check of what :mod:`etl.components` promises. A reader's
+checks read a sample file: set ``spec`` on a :class:`ReaderConformance` subclass, and override
+``sample`` if the spec cannot ``write``. Only tests import this module: it imports pytest.
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from .components import CREATED, UNCHANGED, UPDATED, Document, ReaderSpec, SinkSpec, Table
+from .components import CREATED, UNCHANGED, UPDATED, Document, ReaderSpec, Rejected, SinkSpec, Table
 from .errors import InputError, UsageError
 
 KIND = "conformance"
@@ -90,7 +92,8 @@ class SinkConformance:
         return [Document(KIND, item["code"], dict(item), (line,), refs.get(item["code"]))
                 for line, item in enumerate(data, start=1)]
 
-    def write(self, target: str, documents: list[Document], commit: bool = True, dry_run: bool = False) -> list:
+    def write(self, target: str, documents: list[Document], commit: bool = True,
+              dry_run: bool = False) -> list[str | Rejected]:
         """Open the sink, write ``documents`` in one batch, commit if asked, close; the results."""
         sink = self.spec.open(target, {}, dry_run)
         try:
