@@ -51,3 +51,18 @@ def test_the_readme_plugin_examples_work_as_written(tmp_path):
     assert [json.loads(line) for line in (tmp_path / "tags.jsonl").read_text().splitlines()] == [
         {"kind": "tags", "tag": "red", "total": 5}]
     assert "line 3 column 'n': count must be a whole number" in result.err
+
+
+def test_the_readme_testing_example_runs_the_kit_on_the_readme_sink(tmp_path):
+    import re
+    import subprocess
+    import sys
+
+    guide = (ROOT / "README.md").read_text().split("## Writing a plugin", 1)[1]
+    (tmp_path / "my_sink.py").write_text(re.search(r"\(`my_sink\.py`\).*?```python\n(.*?)```", guide, re.S)[1])
+    (tmp_path / "test_my_sink.py").write_text(
+        re.search(r"`tests/test_my_sink\.py`.*?```python\n(.*?)```", guide, re.S)[1])
+    result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_my_sink.py"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert " passed" in result.stdout, result.stdout

@@ -126,18 +126,29 @@ class SqliteSink:
         self.timeout = timeout
         self.dry_run = dry_run
         self._tables: dict[str, Table | None] = {}
-        # A dry run on a database that does not exist yet works on an empty one in memory:
-        # it must not even create the file.
-        location = ":memory:" if dry_run and not path.exists() else str(path)
-        try:
-            self.db = sqlite3.connect(location, timeout=timeout, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise SinkError(f"{path}: cannot open the database: {exc}") from None
-        try:
-            self._begin()
-        except BaseException:
-            self.db.close()
-            raise
+        for attempt in range(2):
+            # A dry run on a database that does not exist yet works on an empty one in memory:
+            # it must not even create the file.
+            existed = path.exists()
+            location = ":memory:" if dry_run and not existed else str(path)
+            try:
+                self.db = sqlite3.connect(location, timeout=timeout, isolation_level=None)
+            except sqlite3.Error as exc:
+                raise SinkError(f"{path}: cannot open the database: {exc}") from None
+            try:
+                self._begin()
+                break
+            except SinkError:
+                self.db.close()
+                if attempt or location == ":memory:" or path.exists():
+                    raise
+                # the run that made the file while this one waited failed, and removed it: make it anew
+            except BaseException:
+                self.db.close()
+                raise
+        self._created = location != ":memory:" and not existed and path.stat().st_size == 0
+        """Whether this run made the (empty) file, which close() removes unless committed: since
+        ``BEGIN IMMEDIATE`` no other run can have written to it."""
 
     def _begin(self) -> None:
         try:
@@ -297,6 +308,7 @@ class SqliteSink:
             return  # a dry run is rolled back by close()
         try:
             self.db.execute("COMMIT")
+            self._created = False
         except sqlite3.OperationalError as exc:
             if "locked" in str(exc) or "busy" in str(exc):
                 raise SinkError(f"{self.path}: cannot commit: the database is busy (readers hold it) after "
@@ -307,6 +319,8 @@ class SqliteSink:
 
     def close(self) -> None:
         try:
+            if self._created:  # still locked: a run waiting for it starts again on a new file
+                self.path.unlink(missing_ok=True)
             if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
         except sqlite3.Error:

@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -318,3 +319,31 @@ def test_the_sink_directly_types_upserts_and_rolls_back(tmp_path):
     (tmp_path / "text.db").write_text("hello, not a database\n" * 20)
     with pytest.raises(SinkError, match="not a SQLite database"):
         open_sqlite_sink(str(tmp_path / "text.db"), {}, False)
+
+
+def test_a_new_database_not_committed_is_removed_and_a_waiting_run_starts_anew(tmp_path):
+    path = tmp_path / "new.db"
+    open_sqlite_sink(str(path), {}, False).close()
+    assert not path.exists()
+    first = open_sqlite_sink(str(path), {}, False)
+    outcome = []
+
+    def second_run():
+        sink = open_sqlite_sink(str(path), {"timeout": "30"}, False)   # waits for the first one
+        try:
+            outcome.append(sink.write_batch([doc("p1", {"name": "bolt"})]))
+            sink.commit()
+        finally:
+            sink.close()
+
+    waiting = threading.Thread(target=second_run)
+    waiting.start()
+    time.sleep(0.3)
+    assert outcome == [] and path.stat().st_size == 0
+    first.close()                                                     # no commit: the file it made goes
+    waiting.join(30)
+    assert outcome == [[CREATED]]
+    assert list(rows(path, "parts")) == ["p1"]
+    second = open_sqlite_sink(str(path), {}, False)
+    second.close()
+    assert path.exists()                                              # not made by this run: kept

@@ -1,0 +1,313 @@
+"""A conformance kit: the checks every reader and sink must pass, to run with pytest.
+
+Subclass :class:`SinkConformance` or :class:`ReaderConformance` in a test module, under a
+name pytest collects (``Test...``), and say which component to check::
+
+    from etl.components import SinkSpec
+    from etl.testing import SinkConformance
+    from my_plugin import open_my_sink
+
+    class TestMySink(SinkConformance):
+        spec = SinkSpec("mine", open_my_sink)
+
+        def target(self, tmp_path):
+            return str(tmp_path / "store.db")
+
+Each ``test_*`` method is one check of what :mod:`etl.components` promises. A reader's
+checks read a sample file: set ``spec`` on a :class:`ReaderConformance` subclass, and override
+``sample`` if the spec cannot ``write``. Only tests import this module: it imports pytest.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+import pytest
+
+from .components import CREATED, UNCHANGED, UPDATED, Document, ReaderSpec, Rejected, SinkSpec, Table
+from .errors import InputError, UsageError
+
+KIND = "conformance"
+"""The kind of the documents the sink checks write."""
+
+SAMPLE_DATA: tuple[dict[str, Any], ...] = (
+    {"code": "A1", "name": "Zoë Ångström", "city": "Malmö"},
+    {"code": "B2", "name": "Łukasz Żółć", "city": "Kraków"},
+    {"code": "C3", "name": "李小龙 👍", "city": None},
+)
+"""The data of the documents written: non-ASCII text, and a None ("not given") value."""
+
+SAMPLE_HEADER = ["Name", "City", "Code"]
+SAMPLE_ROWS = [["Zoë Ångström", "Malmö", "007"], ["", "", ""], ["李小龙 👍", "Kraków", "B2"], ["Ann", "", "C3"]]
+"""What the reader checks' sample file holds below its header: a fully blank row among them."""
+
+
+def _given(data: Mapping[str, Any]) -> dict[str, Any]:
+    """``data`` without its None values (not given: a sink need not store them)."""
+    return {name: value for name, value in data.items() if value is not None}
+
+
+def _same(actual: Any, expected: Any, what: str) -> None:
+    """Fail the check unless ``actual == expected``, saying what differs (pytest rewrites only
+    the asserts of test modules, not this one's)."""
+    if actual != expected:
+        pytest.fail(f"{what}:\n  expected {_shown(expected)}\n  got      {_shown(actual)}")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 300 else f"{text[:300]}... ({len(text)} characters)"
+
+
+class SinkConformance:
+    """The checks of a sink. Set ``spec``, override ``target``; set ``write_only`` for a sink
+    whose ``existing()`` is always empty (the checks that read documents back are then skipped).
+
+    ``state(target)`` is what must not change on a dry run or without a commit: by default the
+    bytes of the target file, or of every file under a target folder (None when absent).
+    """
+
+    spec: ClassVar[SinkSpec]
+    write_only: ClassVar[bool] = False
+
+    def target(self, tmp_path: Path) -> str:
+        """A target the sink has never seen (a path in ``tmp_path``, by default ``store``)."""
+        return str(tmp_path / "store")
+
+    def state(self, target: str) -> Any:
+        """What the target holds, to compare before and after."""
+        path = Path(target)
+        if path.is_dir():
+            return {str(inner.relative_to(path)): inner.read_bytes() for inner in sorted(path.rglob("*"))
+                    if inner.is_file()}
+        return path.read_bytes() if path.exists() else None
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def documents(self, data: Iterable[Mapping[str, Any]] = SAMPLE_DATA,
+                  refs: Mapping[str, Any] | None = None) -> list[Document]:
+        """Documents of ``data``, keyed by their ``code``; those in ``refs`` (code -> ref) update."""
+        refs = refs or {}
+        return [Document(KIND, item["code"], dict(item), (line,), refs.get(item["code"]))
+                for line, item in enumerate(data, start=1)]
+
+    def write(self, target: str, documents: list[Document], commit: bool = True,
+              dry_run: bool = False) -> list[str | Rejected]:
+        """Open the sink, write ``documents`` in one batch, commit if asked, close; the results."""
+        sink = self.spec.open(target, {}, dry_run)
+        try:
+            results = sink.write_batch(documents)
+            if commit:
+                sink.commit()
+        finally:
+            sink.close()
+        return results
+
+    def stored(self, target: str) -> dict[str, tuple[Any, dict[str, Any]]]:
+        """The documents of the checks' kind read back by a newly opened sink, by their ``code``:
+        their ref, and their data without None values."""
+        sink = self.spec.open(target, {}, False)
+        try:
+            found = [(ref, _given(data)) for ref, data in sink.existing(KIND)]
+        finally:
+            sink.close()
+        assert len({data.get("code") for _, data in found}) == len(found), f"duplicate documents: {found}"
+        return {data.get("code"): (ref, data) for ref, data in found}
+
+    def refs(self, target: str) -> dict[str, Any]:
+        """The ref of each stored document, by its ``code``."""
+        return {code: ref for code, (ref, _) in self.stored(target).items()}
+
+    def imported(self, target: str) -> str:
+        """``target`` with the sample documents imported and committed."""
+        _same(self.write(target, self.documents()), [CREATED] * len(SAMPLE_DATA), "the results of new documents")
+        return target
+
+    def readable(self) -> None:
+        """Skip the check for a write-only sink, whose documents cannot be read back."""
+        if self.write_only:
+            pytest.skip("a write-only sink: existing() gives nothing to read back or update")
+
+    def changes(self, refs: Mapping[str, Any]) -> tuple[list[Document], list[str]]:
+        """The sample documents changed, updating ``refs``, and a new one; the results they must get."""
+        data = [{**item, "city": "Gdańsk"} for item in SAMPLE_DATA] + [{"code": "D4", "name": "Dörte"}]
+        return self.documents(data, refs), [UPDATED if item["code"] in refs else CREATED for item in data]
+
+    # -- the checks ----------------------------------------------------------------------
+
+    def test_opens_and_closes_a_new_target(self, tmp_path: Path) -> None:
+        """A new target opens, holds no document, and closing it changes nothing."""
+        target = self.target(tmp_path)
+        before = self.state(target)
+        sink = self.spec.open(target, {}, False)
+        try:
+            _same(list(sink.existing(KIND)), [], "the documents of a new target")
+        finally:
+            sink.close()
+        _same(self.state(target), before, "the target")
+
+    def test_refuses_unknown_options(self, tmp_path: Path) -> None:
+        """An option the sink does not know is refused with UsageError."""
+        with pytest.raises(UsageError):
+            self.spec.open(self.target(tmp_path), {"no_such_option": "1"}, False).close()
+
+    def test_creates_new_documents_one_result_each(self, tmp_path: Path) -> None:
+        """Each new document of a batch is CREATED, one result each."""
+        _same(self.write(self.target(tmp_path), self.documents()), [CREATED] * len(SAMPLE_DATA),
+              "the results of new documents")
+
+    def test_finds_committed_documents_after_reopening(self, tmp_path: Path) -> None:
+        """Committed documents, non-ASCII text included, are read back by ``existing()``."""
+        self.readable()
+        target = self.imported(self.target(tmp_path))
+        _same({code: data for code, (_, data) in self.stored(target).items()},
+              {item["code"]: _given(item) for item in SAMPLE_DATA}, "the documents read back")
+
+    def test_gives_the_results_in_order(self, tmp_path: Path) -> None:
+        """A batch of updates and a new document gets its results in its order, and is stored."""
+        self.readable()
+        target = self.imported(self.target(tmp_path))
+        first, second = ({**item, "city": "Gdańsk"} for item in SAMPLE_DATA[:2])
+        new = {"code": "D4", "name": "Dörte", "city": "Köln"}
+        results = self.write(target, self.documents([first, new, second], self.refs(target)))
+        _same(results, [UPDATED, CREATED, UPDATED], "the results, in order")
+        _same({code: data for code, (_, data) in self.stored(target).items()},
+              {"A1": first, "B2": second, "C3": _given(SAMPLE_DATA[2]), "D4": new}, "the documents read back")
+
+    def test_imports_the_same_documents_again_without_duplicates(self, tmp_path: Path) -> None:
+        """The same documents again, with their refs, are UPDATED or UNCHANGED, never doubled."""
+        self.readable()
+        target = self.imported(self.target(tmp_path))
+        before = self.stored(target)
+        results = self.write(target, self.documents(refs=self.refs(target)))
+        assert len(results) == len(SAMPLE_DATA) and set(results) <= {UPDATED, UNCHANGED}, \
+            f"each document must be UPDATED or UNCHANGED: {results!r}"
+        _same(self.stored(target), before, "the documents read back")
+
+    def test_none_never_erases_a_stored_value(self, tmp_path: Path) -> None:
+        """None in a document's data keeps the stored value."""
+        self.readable()
+        target = self.imported(self.target(tmp_path))
+        blanked = [{**item, "name": None, "city": None} for item in SAMPLE_DATA]
+        before = self.stored(target)
+        results = self.write(target, self.documents(blanked, self.refs(target)))
+        assert len(results) == len(SAMPLE_DATA) and set(results) <= {UPDATED, UNCHANGED}, \
+            f"each document must be UPDATED or UNCHANGED: {results!r}"
+        _same(self.stored(target), before, "the documents read back")
+
+    def test_dry_run_leaves_a_new_target_as_it_was(self, tmp_path: Path) -> None:
+        """A dry run answers for each document but leaves a new target as it was (absent)."""
+        target = self.target(tmp_path)
+        before = self.state(target)
+        _same(self.write(target, self.documents(), commit=False, dry_run=True), [CREATED] * len(SAMPLE_DATA),
+              "the results of a dry run")
+        _same(self.state(target), before, "the target")
+
+    def test_dry_run_leaves_a_target_as_it_was(self, tmp_path: Path) -> None:
+        """A dry run answers for each document but leaves a store as it was."""
+        target = self.imported(self.target(tmp_path))
+        before = self.state(target)
+        sink = self.spec.open(target, {}, True)
+        try:
+            documents, expected = self.changes({_given(data).get("code"): ref for ref, data in sink.existing(KIND)})
+            _same(sink.write_batch(documents), expected, "the results of a dry run")
+        finally:
+            sink.close()
+        _same(self.state(target), before, "the target")
+
+    def test_close_without_commit_leaves_a_new_target_as_it_was(self, tmp_path: Path) -> None:
+        """Writes never committed leave a new target as it was (absent)."""
+        target = self.target(tmp_path)
+        before = self.state(target)
+        self.write(target, self.documents(), commit=False)
+        _same(self.state(target), before, "the target")
+
+    def test_close_without_commit_leaves_a_target_as_it_was(self, tmp_path: Path) -> None:
+        """Writes never committed leave a store as it was."""
+        target = self.imported(self.target(tmp_path))
+        before = self.state(target)
+        documents, expected = self.changes(self.refs(target))
+        _same(self.write(target, documents, commit=False), expected, "the results")
+        _same(self.state(target), before, "the target")
+
+
+SAMPLE_LINES = [2, 4, 5]
+"""The line (or sheet row) of each non-blank row of SAMPLE_ROWS, the header being line 1."""
+
+
+class ReaderConformance:
+    """The checks of a reader. Set ``spec``; override ``sample`` if the spec cannot ``write``."""
+
+    spec: ClassVar[ReaderSpec]
+
+    def sample(self, tmp_path: Path) -> Path:
+        """A file in the reader's format: SAMPLE_HEADER on its first line, then SAMPLE_ROWS (by
+        default written by the spec's ``write``)."""
+        if self.spec.write is None:
+            pytest.fail(f"the {self.spec.name} reader cannot write: override sample() to give a sample file")
+        path = tmp_path / f"sample{(self.spec.write_extensions or self.spec.extensions)[0]}"
+        self.spec.write(path, SAMPLE_HEADER, SAMPLE_ROWS, {})
+        return path
+
+    @pytest.fixture
+    def table(self, tmp_path: Path) -> Iterator[Table]:
+        """The sample file, opened; closed after the check."""
+        table = self.spec.open(self.sample(tmp_path), {})
+        yield table
+        table.close()
+
+    def test_header_is_the_titles_of_the_first_row(self, table: Table) -> None:
+        """``header`` is a list of the first row's titles, as text."""
+        assert isinstance(table.header, list) and all(isinstance(title, str) for title in table.header), \
+            f"the header must be a list of text: {table.header!r}"
+        _same(table.header, SAMPLE_HEADER, "the header")
+
+    def test_rows_are_the_data_rows_with_their_lines(self, table: Table) -> None:
+        """``rows()`` gives each non-blank row below the header as (line, text cells), in order."""
+        rows = list(table.rows())
+        for row in rows:
+            assert isinstance(row, tuple) and len(row) == 2, f"not a (line, cells) row: {row!r}"
+            assert type(row[0]) is int and isinstance(row[1], list), f"not a (line, cells) row: {row!r}"
+            assert all(isinstance(cell, str) for cell in row[1]), f"cells must be text: {row!r}"
+        _same([line for line, _ in rows], SAMPLE_LINES, "the lines of the rows")
+        _same([cells for _, cells in rows], [cells for cells in SAMPLE_ROWS if any(cells)], "the cells of the rows")
+
+    def test_rows_can_be_read_twice(self, table: Table) -> None:
+        """Each ``rows()`` call reads the rows afresh (rejects files read them again)."""
+        _same(list(table.rows()), list(table.rows()), "the rows read again")
+
+    def test_close_may_come_during_rows_and_twice(self, table: Table) -> None:
+        """``close()`` ends an unfinished ``rows()`` and may be called again."""
+        rows = table.rows()
+        next(rows)
+        table.close()
+        table.close()
+
+    def test_format_options_write_the_rows_back(self, table: Table, tmp_path: Path) -> None:
+        """Rows written with the spec's ``write`` and the table's ``format_options`` read back the
+        same (as a rejects file is written)."""
+        if self.spec.write is None:
+            pytest.skip(f"the {self.spec.name} reader cannot write")
+        assert all(isinstance(key, str) and isinstance(value, str) for key, value in table.format_options.items()), \
+            f"format_options must map text to text: {table.format_options!r}"
+        path = tmp_path / f"again{(self.spec.write_extensions or self.spec.extensions)[0]}"
+        self.spec.write(path, table.header, [cells for _, cells in table.rows()], table.format_options)
+        again = self.spec.open(path, {})
+        try:
+            _same((again.header, [cells for _, cells in again.rows()]),
+                  (table.header, [cells for _, cells in table.rows()]), "the header and rows written back")
+        finally:
+            again.close()
+
+    def test_an_empty_file_is_an_input_error(self, tmp_path: Path) -> None:
+        """An empty file is refused with InputError."""
+        path = tmp_path / f"empty{self.spec.extensions[0]}"
+        path.write_bytes(b"")
+        with pytest.raises(InputError):
+            self.spec.open(path, {}).close()
+
+    def test_a_missing_file_is_an_error(self, tmp_path: Path) -> None:
+        """A missing file raises InputError, or OSError left to the caller (which names the file)."""
+        with pytest.raises((InputError, OSError)):
+            self.spec.open(tmp_path / f"missing{self.spec.extensions[0]}", {}).close()
