@@ -77,8 +77,10 @@ class Customer:
         """The line where the value of field ``index`` was first given."""
         return (self.given_later or {}).get(index, self.first_line)
 
-    def give(self, index: int, value: Any, line: int, text: str) -> None:
-        """Record a value of a line; a value that differs from an earlier one is an error."""
+    def give(self, index: int, value: Any, line: int, text: str, last_wins: bool = False) -> RowError | None:
+        """Record a value of a line. A value that differs from an earlier one is an error; with
+        ``last_wins`` (``duplicates = "last"``), the value of the later line is kept instead, and the
+        warning for the line whose value was dropped is returned."""
         old = self.values[index]
         if old is None:
             self.values[index] = value
@@ -87,20 +89,34 @@ class Customer:
                     self.given_later = {}
                 self.given_later[index] = line
         elif not same_value(old, value):
-            self.add_errors(RowError(
-                line, f"conflicts with {old!r} given on line {self.given_on(index)} for the same customer",
-                CUSTOMER_FIELD_NAMES[index], text,
-            ))
+            if not last_wins:
+                self.add_errors(RowError(
+                    line, f"conflicts with {old!r} given on line {self.given_on(index)} for the same customer",
+                    CUSTOMER_FIELD_NAMES[index], text,
+                ))
+                return None
+            earlier = self.given_on(index)
+            if line < earlier:  # a line met later in the run but earlier in the file (a name-only line)
+                return RowError(line, f"{value!r} not kept: line {earlier} gives {old!r} later "
+                                      '(duplicates = "last")', CUSTOMER_FIELD_NAMES[index], text)
+            self.values[index] = value
+            if self.given_later is None:
+                self.given_later = {}
+            self.given_later[index] = line
+            return RowError(earlier, f"{old!r} not kept: line {line} gives {value!r} later (duplicates = \"last\")",
+                            CUSTOMER_FIELD_NAMES[index], str(old))
+        return None
 
-    def absorb(self, other: Customer) -> None:
-        """Take in the lines of ``other``, the same customer met under its name only."""
-        for index, value in enumerate(other.values):
-            if value is not None:
-                self.give(index, value, other.given_on(index), str(value))
+    def absorb(self, other: Customer, last_wins: bool = False) -> list[RowError]:
+        """Take in the lines of ``other``, the same customer met under its name only; return the
+        warnings of ``give``."""
+        warnings = [warning for index, value in enumerate(other.values) if value is not None
+                    if (warning := self.give(index, value, other.given_on(index), str(value), last_wins))]
         for line in other.lines:
             self.add_line(line)
         self.add_errors(*other.errors)
         other.merged_into = self
+        return warnings
 
     @property
     def rejected(self) -> bool:

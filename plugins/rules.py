@@ -93,6 +93,7 @@ class CustomerRules:
         if known_workflows:
             self.parsers["workflow"] = parse.one_of(known_workflows, "workflow")
         self.workflow_warns = bool(known_workflows) and settings.get("unknown_workflow") == "warning"
+        self.last_wins = settings.get("duplicates") == "last"
 
     # -- reading the lines -------------------------------------------------------------------
 
@@ -170,7 +171,10 @@ class CustomerRules:
         if len(row) - row.count(None) > 1:
             for index, value in enumerate(row):
                 if value is not None and index != ID:
-                    customer.give(index, value, line, batch.columns[CUSTOMER_FIELD_NAMES[index]][i])
+                    warning = customer.give(index, value, line, batch.columns[CUSTOMER_FIELD_NAMES[index]][i],
+                                            self.last_wins)
+                    if warning is not None:
+                        self.warnings.append(warning)
 
     def _add_line(self, batch: Batch, i: int, line: int, row: tuple, contact: tuple, customer: Customer | None,
                   customer_problems: dict[int, str] | None, contact_problems: dict[int, str] | None) -> None:
@@ -245,7 +249,7 @@ class CustomerRules:
         for key, customer in self.by_name_only.items():
             in_file = file_names.get(key, [])
             if len(in_file) == 1:
-                in_file[0].absorb(customer)
+                self.warnings.extend(in_file[0].absorb(customer, self.last_wins))
                 continue
             candidates: list[Customer] | list[StoredCustomer] = in_file or store.named(key)
             if len(candidates) > 1:

@@ -33,3 +33,8 @@ class CustomerSettings(Schema):
     known_workflows = CommaList(fields.String(), load_default=list)
     known_account_managers = CommaList(EmailAddress(), load_default=list)
     unknown_workflow = fields.String(load_default="error", validate=validate.OneOf(["error", "warning"]))
+    duplicates = fields.String(
+        load_default="agree", validate=validate.OneOf(["agree", "last"]),
+        metadata={"description": "Lines of one customer that give it different values: an error on the "
+                                 "later line (agree), or the later line's value kept, with a warning (last)."},
+    )

@@ -218,7 +218,7 @@ def test_invalid_settings_are_refused(etl, tmp_path):
     assert result.code == 2
     assert "default_payment_period: Must be greater than or equal to 0." in result.err
     assert ("colour: unknown setting (valid: default_payment_period, known_workflows, known_account_managers, "
-            "unknown_workflow)") in result.err
+            "unknown_workflow, duplicates)") in result.err
     assert not (tmp_path / "etl-db.json").exists()
 
 
@@ -311,3 +311,20 @@ def test_a_line_naming_no_customer_is_rejected(imp):
     _, report, _ = imp([{"Contact email": "a@a.example"}, {"Customer ID": "C1", "Customer name": "A"}])
     assert errors(report) == [(2, "Customer name",
                                "the line names no customer: give the Customer ID or the Customer name")]
+
+
+def test_the_same_customer_twice_with_other_values_is_refused_or_the_last_line_wins(etl, tmp_path):
+    header = ["Customer ID", "Customer name", "Town", "Contact email"]
+    write_csv(tmp_path / "in.csv", [["C1", "Acme", "Paris", "a@acme.example"], ["C1", "Acme Corp", "Lyon", ""],
+                                    ["C2", "Zed", "Nice", ""], ["", "Zed", "Oslo", ""]], header=header)
+    assert etl("run", "in.csv", "--report", "agree.json", "--target", "agree-db.json").code == 2  # all rejected
+    agree = read_report(tmp_path / "agree.json")
+    assert {(e["line"], e["column"]) for e in agree["errors"]} >= {(3, "Customer name"), (3, "Town"), (5, "Town")}
+    result = etl("run", "in.csv", "--rule-option", "duplicates=last", "--report", "last.json")
+    assert result.code == 0, result.err
+    customers = {c["external_id"]: (c["name"], c["city"]) for c in read_store(tmp_path / "etl-db.json")["customers"]}
+    assert customers == {"C1": ("Acme Corp", "Lyon"), "C2": ("Zed", "Oslo")}
+    warnings = [(w["line"], w["column"], w["message"]) for w in read_report(tmp_path / "last.json")["warnings"]]
+    assert (2, "Town", "'Paris' not kept: line 3 gives 'Lyon' later (duplicates = \"last\")") in warnings
+    assert (4, "Town", "'Nice' not kept: line 5 gives 'Oslo' later (duplicates = \"last\")") in warnings
+    assert "duplicates: Must be one of: agree, last." in etl("run", "in.csv", "--rule-option", "duplicates=first").err
