@@ -3,15 +3,15 @@ HubSpot and Odoo exports) import with no hand-written mapping, and no column is 
 from __future__ import annotations
 
 import json
-import tomllib
 from pathlib import Path
 
 import pytest
 
 from conftest import read_store, write_csv
+from etl.settings import read_table_file
 
 EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
-EXPECTED: dict[str, dict[str, str | list[str]]] = tomllib.loads((EXPORTS / "expected.toml").read_text(encoding="utf-8"))
+EXPECTED: dict[str, dict[str, str | list[str]]] = read_table_file(EXPORTS / "expected.toml")
 
 KNOWN_WRONG: dict[tuple[str, str], str] = {}
 """Columns where the mapping differs from expected.toml, and why: each one a known defect to fix (none today)."""
