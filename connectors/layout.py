@@ -58,8 +58,8 @@ def header_index(rows: Sequence[Sequence[str]]) -> int:
 def footer_count(rows: Sequence[Sequence[str]], width: int, more_above: bool) -> int:
     """How many of the last non-blank ``rows`` below the header of a table ``width`` columns
     wide are footer rows: a total (the first filled cell a total's label, or starting with
-    one in a row less than half filled, and only numbers after it), or a lone number, date
-    or time.
+    one in a row less than half filled, and only numbers after it), or a lone date or time
+    (a lone number is kept: it may be a line's Customer ID).
     A footer comes after data: none if every row below the header looks like one
     (``more_above``: whether rows come between the header and ``rows``)."""
     count = 0
@@ -112,4 +112,4 @@ def _is_footer(row: Sequence[str], width: int) -> bool:
         return False
     if TOTAL_START.match(cells[0]) and all(NUMBER_OR_DATE.fullmatch(cell) for cell in cells[1:]):
         return len(cells) * 2 < width or bool(TOTAL_LABEL.fullmatch(cells[0]))  # "TOTAL" and amounts
-    return len(cells) == 1 and width >= 2 and bool(NUMBER_OR_DATE.fullmatch(cells[0]) or TIMESTAMP.search(cells[0]))
+    return len(cells) == 1 and width >= 2 and bool(TIMESTAMP.search(cells[0]))  # a lone number may be data

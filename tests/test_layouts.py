@@ -130,7 +130,7 @@ def test_a_title_row_as_wide_as_the_header_but_followed_by_a_wider_one(tmp_path:
 
 @pytest.mark.parametrize("name", FILES)
 @pytest.mark.parametrize("footer", [["TOTAL"], ["Total", "", "", 3], ["Totaux :", 3], ["Gesamt"], ["Grand Total"],
-                                    ["Total customers: 2"], ["TOTAL", 2, "1,234.50", "30/11/2026"], [3],
+                                    ["Total customers: 2"], ["TOTAL", 2, "1,234.50", "30/11/2026"],
                                     ["30/11/2026 09:41"], ["2026-11-30"]])
 def test_footer_rows(tmp_path: Path, name: str, footer: Cells) -> None:
     rows: list[Cells] = [["ID", "Name", "Email", "Phone"], ["1", "Ann", "a@x.example", "06"],
@@ -149,7 +149,9 @@ def test_footer_rows(tmp_path: Path, name: str, footer: Cells) -> None:
     ["", "Total Energies SA", "", "0601020304"],  # not the bare label, half filled
     ["Totalement Bio", "", "", ""],  # a word starting with "total" is not a total
     ["", "Carl", "", ""],  # a lone name
-    ["Note: call back", "", "", ""],  # a lone text that is neither a total, a number nor a date
+    ["Note: call back", "", "", ""],  # a lone text that is neither a total nor a date
+    ["3", "", "", ""],  # a lone number: a line of a customer by its ID alone
+    ["", "", "", "0"],  # a lone number elsewhere: data (found by hypothesis)
 ])
 def test_a_last_row_that_is_data_is_kept(tmp_path: Path, name: str, last: Cells) -> None:
     rows: list[Cells] = [["ID", "Name", "Email", "Phone"], ["1", "Ann", "a@x.example", "06"], last]
@@ -167,7 +169,7 @@ def test_total_rows_among_the_data_are_data(tmp_path: Path, name: str) -> None:
 
 @pytest.mark.parametrize("name", FILES)
 def test_a_table_of_footer_like_rows_only_keeps_them(tmp_path: Path, name: str) -> None:
-    rows: list[Cells] = [["ID", "Name", "Email"], [1], ["TOTAL"]]
+    rows: list[Cells] = [["ID", "Name", "Email"], ["2026-11-30"], ["TOTAL"]]
     _, data, warnings = read(write(tmp_path / name, rows))
     assert [line for line, _ in data] == [2, 3] and warnings == []
 
