@@ -24,6 +24,8 @@ FUZZY_THRESHOLD = 0.84
 """Lowest similarity for a title to match a spelling it is not."""
 FUZZY_MARGIN = 0.06
 """Two fields closer than this to the best score compete: the match is left to the user."""
+MAX_SIMILAR_LENGTH = 60
+"""Longer titles are no misspelling of a field's title (and comparing them would cost much)."""
 WORD_SIMILARITY = 0.75
 """Lowest similarity of a misspelt word to the word it stands for."""
 CONTRADICTED = 0.5
@@ -237,8 +239,13 @@ def _words_pair_up(title_words: frozenset[str], spelling_words: frozenset[str]) 
 def _similar(key: str, title_words: frozenset[str], known: _Knowledge) -> tuple[list[tuple[str, str, float]], str]:
     """Fields whose spelling the title is a close misspelling of, or none with a note when fields compete."""
     best: dict[str, float] = {}
+    if len(key) > MAX_SIMILAR_LENGTH:
+        return [], ""
     for spelling, (field_name, _) in known.spellings.items():
-        score = difflib.SequenceMatcher(None, key, spelling).ratio()
+        matcher = difflib.SequenceMatcher(None, key, spelling)
+        if matcher.real_quick_ratio() < FUZZY_THRESHOLD or matcher.quick_ratio() < FUZZY_THRESHOLD:
+            continue  # upper bounds of the ratio, much cheaper
+        score = matcher.ratio()
         if score >= FUZZY_THRESHOLD and score > best.get(field_name, 0.0) and \
                 _words_pair_up(title_words, words(spelling)):
             best[field_name] = score
@@ -278,6 +285,20 @@ def _by_content(match: ColumnMatch, candidates: list[tuple[str, str, float]], va
         match.note = f"the title suggests {', '.join(c[0] for c in candidates)} but " + "; ".join(refused)
 
 
+def _fits_mostly(values: Sequence[str], f: Field) -> bool:
+    """Whether the values may reach the share ``ALONE``: stops at the first values too many that do
+    not fit (a column of anything else costs a few checks, not one per value)."""
+    assert f.content is not None
+    allowed = len(values) - ALONE * len(values)
+    misses = 0
+    for value in values:
+        if not f.content.accepts(value):
+            misses += 1
+            if misses > allowed:
+                return False
+    return True
+
+
 def _example(values: Sequence[str], f: Field) -> str:
     assert f.content is not None
     return next(v for v in values if not f.content.accepts(v))[:40]
@@ -288,7 +309,7 @@ def _content_alone(match: ColumnMatch, values: Sequence[str], known: _Knowledge)
     if len(values) < ALONE_VALUES:
         return
     fitting = [(share, name) for name, f in known.fields.items() if f.content is not None and f.content.alone
-               and (share := _share(values, f)) >= ALONE]
+               and _fits_mostly(values, f) and (share := _share(values, f)) >= ALONE]
     if len(fitting) == 1:
         match.score, match.field = fitting[0]
         match.how = CONTENT

@@ -268,6 +268,14 @@ def gen_columns_10000_in_the_header(path: Path) -> None:
     path.write_text(csv_text([*HEADER, *extra], [*GOOD_LINES[0], *["x"] * 9997]), encoding="utf-8")
 
 
+def gen_columns_1000_of_long_titles_and_odd_values(path: Path) -> None:
+    """The most columns a run takes, each with a long title and values of nothing known: the
+    matching of titles and content stays bounded (misspellings are looked for in short titles only)."""
+    titles = [f"Column {i} " + "lorem ipsum dolor " * 16 for i in range(1000)]
+    lines = [[f"v{line}@{i}x." + "z" * 8 for i in range(1000)] for line in range(200)]
+    path.write_text(csv_text(titles, *lines), encoding="utf-8")
+
+
 def gen_columns_10000_on_a_line(path: Path) -> None:
     path.write_text(csv_text(HEADER, GOOD_LINES[0], ("C2", "Beta", "b@beta.example", *[""] * 9997)), encoding="utf-8")
 
@@ -359,6 +367,7 @@ def gen_cells_span_3000_rows_by_16384_columns(path: Path) -> None:
 GENERATED: dict[str, tuple[Callable[[Path], None], str | None]] = {
     "columns-10000-in-the-header.csv": (gen_columns_10000_in_the_header, None),
     "columns-10000-on-a-line.csv": (gen_columns_10000_on_a_line, None),
+    "columns-1000-of-long-titles-and-odd-values.csv": (gen_columns_1000_of_long_titles_and_odd_values, None),
     "field-5mb-customer-name.csv": (gen_field_5mb_customer_name, None),
     "field-5mb-contact-email.csv": (gen_field_5mb_contact_email, None),
     "field-5mb-quoted-on-50000-lines.csv": (gen_field_5mb_quoted_on_50000_lines, None),
