@@ -52,13 +52,14 @@ STOP_WORDS = frozenset("a an the of for and or to de du des d la le les l en et 
                        "der die das dem den von vom und fur zu il lo di da".split())
 """Words that say nothing of a column, in the languages of the exports (English, French, German, Spanish, Italian)."""
 QUALIFIERS = frozenset("billing bill mailing invoicing invoice main primary principal principale principaux default "
-                       "facturation person po postal required obligatoire optional facultatif address adresse customer client "
-                       "company societe entreprise external".split())
+                       "facturation person po postal required obligatoire optional facultatif address adresse "
+                       "customer client company societe entreprise external".split())
 """Words that qualify a field without changing it: "Billing City" is a city, "Person1Email" an email.
 Left out only when the title matches no spelling with them."""
 
 _NOT_WORD = re.compile(r"[\W_]+")
-_CASE_OR_DIGIT_CHANGE = re.compile(r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
+_CASE_OR_DIGIT_CHANGE = re.compile(
+    r"(?<=[a-z])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])|(?<=[^\W\d_])(?=\d)|(?<=\d)(?=[^\W\d_])")
 
 
 def _latin_letters() -> dict[int, str]:
@@ -207,7 +208,8 @@ def _title_candidates(title: str, known: _Knowledge) -> tuple[list[tuple[str, st
     if found:
         return found, ""
     if barred:
-        return [], f"not taken as {', '.join(sorted(barred))}: this title means something else, in some exports at least"
+        return [], (f"not taken as {', '.join(sorted(barred))}: "
+                    "this title means something else, in some exports at least")
     return _similar(key, title_words, known)
 
 
@@ -218,7 +220,8 @@ def _by_words(title_words: frozenset[str], known: _Knowledge, barred: set[str]) 
     size = 0
     for spelling_words, names in known.by_words.items():
         left = title_words - spelling_words
-        if len(spelling_words) < size or not spelling_words <= title_words or not all(w in QUALIFIERS or w.isdigit() for w in left):
+        if len(spelling_words) < size or not spelling_words <= title_words or \
+                not all(w in QUALIFIERS or w.isdigit() for w in left):
             continue
         score = 1.0 - sum(0.02 if w == "1" else 0.1 if w.isdigit() else 0.05 for w in left)
         if len(spelling_words) > size:
@@ -460,7 +463,8 @@ def closest(name: str, valid: Iterable[str]) -> str:
     return f"; did you mean {found[0]!r}?" if found else ""
 
 
-def explicit_links(header: Sequence[str], explicit: Mapping[str, str | None], fields: Sequence[Field]) -> dict[str, str]:
+def explicit_links(header: Sequence[str], explicit: Mapping[str, str | None],
+                   fields: Sequence[Field]) -> dict[str, str]:
     """A user's mapping as column title -> field ("" ignores the column), checked against the file and the fields.
 
     ``explicit`` maps column title -> field, or field -> column title (told apart by its keys).

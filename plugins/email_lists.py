@@ -46,8 +46,8 @@ def one_email_per_row(batch: Batch) -> tuple[Batch, list[RowError]]:
                 for name in CONTACT_FIELD_NAMES:
                     if n and name != "contact_email" and name in columns:
                         columns[name][position + n] = ""
-            warnings.append(RowError(
-                line, f"{len(found)} email addresses in one cell: each is a contact; the line's other contact "
-                      f"values go to the first ({shown(found[0])})", "contact_email", batch.columns["contact_email"][i]))
+            message = (f"{len(found)} email addresses in one cell: each is a contact; the line's other contact "
+                       f"values go to the first ({shown(found[0])})")
+            warnings.append(RowError(line, message, "contact_email", emails[i]))
         position += len(found) if found else 1
     return Batch([batch.lines[i] for i in rows], columns), warnings

@@ -65,7 +65,8 @@ def test_every_guess_and_ignored_column_is_told_in_the_summary(etl):
     assert "'*ContactName' -> customer_name (synonym)" in guesses
     assert "'POAddressLine1' -> address (words)" in guesses
     ignored = next(line for line in result.err.splitlines() if line.startswith("columns ignored: "))
-    assert "'FaxNumber' (not taken as contact_phone: this title means something else, in some exports at least)" in ignored and "'Person2IncludeInEmail'" in ignored
+    assert "'FaxNumber' (not taken as contact_phone: this title means something else, in some exports at least)" \
+        in ignored and "'Person2IncludeInEmail'" in ignored
 
 
 def test_a_job_title_of_titles_is_not_contact_position(etl, tmp_path):
@@ -155,7 +156,8 @@ def test_numbered_people_on_one_line_become_several_contacts(etl, tmp_path):
                                     ["Beta", "x@beta.example", "Xi", "", "", "", "", ""]], header=header)
     result = etl("run", "in.csv", "--report", "r.json")
     assert result.code == 0, result.err
-    contacts = {c["email"]: (c["first_name"], c["customer_name"]) for c in read_store(tmp_path / "etl-db.json")["contacts"]}
+    stored = read_store(tmp_path / "etl-db.json")["contacts"]
+    contacts = {c["email"]: (c["first_name"], c["customer_name"]) for c in stored}
     assert contacts == {"a@acme.example": ("Ann", "Acme"), "b@acme.example": ("Bob", "Acme"),
                         "x@beta.example": ("Xi", "Beta")}
     report = json.loads((tmp_path / "r.json").read_text())
@@ -187,7 +189,8 @@ def test_a_cell_of_several_emails_loses_none_and_says_which_got_the_line(etl, tm
 
 
 def test_a_mapping_is_remembered_for_a_close_header_never_for_a_new_column_and_can_be_forgotten(etl, tmp_path):
-    write_csv(tmp_path / "first.csv", [["C1", "Acme", "a@acme.example", "x"]], header=["Code", "Raison", "Mail", "Note"])
+    write_csv(tmp_path / "first.csv", [["C1", "Acme", "a@acme.example", "x"]],
+              header=["Code", "Raison", "Mail", "Note"])
     (tmp_path / "m.toml").write_text('"Code" = "customer_id"\n"Raison" = "customer_name"\n')
     assert etl("run", "first.csv", "--mapping", "m.toml").code == 0
     write_csv(tmp_path / "next.csv", [["C2", "Beta", "b@beta.example", "y", "Zed"]],
