@@ -17,9 +17,13 @@ TARGET = click.option("--target", default=DEFAULT_TARGET, show_default=True, typ
 
 
 def _imports(target: Path) -> dict[str, dict]:
+    _must_exist(target)
+    return (AtomicJSONStorage(target).read() or {}).get(HISTORY_TABLE, {})
+
+
+def _must_exist(target: Path) -> None:
     if not target.exists():
         raise UsageError(f"{target}: no such store")
-    return (AtomicJSONStorage(target).read() or {}).get(HISTORY_TABLE, {})
 
 
 @click.group(invoke_without_command=True)
@@ -75,7 +79,7 @@ def forget(ctx: click.Context, target: Path) -> None:
     """Forget the column choices remembered from past imports: the next import maps its columns afresh."""
     if ctx.get_parameter_source("target") == click.core.ParameterSource.DEFAULT:
         target = ctx.obj
-    _imports(target)  # the store exists
+    _must_exist(target)  # forgetting never creates a store
     sink = open_tinydb_sink(str(target), {}, dry_run=False)  # its lock, checks and atomic write
     try:
         entries = sink.tables.get(HISTORY_TABLE, {}).values()

@@ -13,9 +13,6 @@ from etl.settings import read_table_file
 EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
 EXPECTED: dict[str, dict[str, str | list[str]]] = read_table_file(EXPORTS / "expected.toml")
 
-KNOWN_WRONG: dict[tuple[str, str], str] = {}
-"""Columns where the mapping differs from expected.toml, and why: each one a known defect to fix (none today)."""
-
 
 def right_fields(expected: str | list[str]) -> set[str | None]:
     """The fields a column may be linked to (None: left out)."""
@@ -42,7 +39,7 @@ def test_each_export_imports_with_no_mapping_and_no_column_linked_wrong(etl, nam
     ignored = {m["column"] for m in report["ignored_columns"]}
     assert set(linked) | ignored == set(EXPECTED[name]), "every column is in the report, linked or ignored"
     wrong = {title: (field, EXPECTED[name][title]) for title, field in linked.items()
-             if field not in right_fields(EXPECTED[name][title]) and (name, title) not in KNOWN_WRONG}
+             if field not in right_fields(EXPECTED[name][title])}
     assert not wrong, f"column: (linked to, expected): {wrong}"
 
 
