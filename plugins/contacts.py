@@ -25,9 +25,10 @@ class Contact:
         self.lines = [first[0]]
 
     def take(self, values: tuple, line: int) -> None:
-        """Complete the contact with the values of a later line (the main flag is decided apart)."""
+        """Complete the contact with the values of a later line. Its own main flag is the last one
+        given ("1" then "0": not main); which contact is the customer's main one is decided apart."""
         for index, value in enumerate(values):
-            if value is not None and self.values[index] is None and index != IS_MAIN:
+            if value is not None and (self.values[index] is None or index == IS_MAIN):
                 self.values[index] = value
         self.lines.append(line)
 

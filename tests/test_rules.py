@@ -301,6 +301,22 @@ def test_the_last_main_contact_wins_in_the_file_and_against_the_store(imp):
     assert report["contacts"]["updated"] == 2
 
 
+def test_a_later_0_of_the_main_contact_removes_its_flag(imp):
+    _, report, store = imp([
+        {"Customer ID": "C1", "Customer name": "A", "Contact email": "a@a.example", "Main contact": "1"},
+        {"Customer ID": "C1", "Contact email": "b@a.example"},
+        {"Customer ID": "C1", "Contact email": "A@a.example", "Main contact": "0"},
+    ])
+    assert report["errors"] == []
+    assert {c["email"]: c["is_main"] for c in store["contacts"]} == {"a@a.example": False, "b@a.example": False}
+    imp([{"Customer ID": "C1", "Contact email": "b@a.example", "Main contact": "yes"}])
+    _, _, store = imp([
+        {"Customer ID": "C1", "Contact email": "b@a.example", "Main contact": "1"},
+        {"Customer ID": "C1", "Contact email": "b@a.example", "Main contact": "non"},
+    ])
+    assert {c["email"]: c["is_main"] for c in store["contacts"]} == {"a@a.example": False, "b@a.example": False}
+
+
 def test_several_errors_on_one_line_are_all_reported(imp):
     _, report, _ = imp([{"Customer ID": "C1", "Customer name": "A", "Default payment period": "x",
                          "Contact email": "bad", "Contact Position": "boss"}])
