@@ -2,8 +2,8 @@
 
 A seeded mutator writes small import files of the kinds that tell engines apart (name-only lines,
 conflicting values, repeated emails, main flags, groups by name and by ID, cycles, orphans, short
-lines, quoted newlines, bad values in every parsed field, several emails in a cell), sometimes with a
-first file imported into the same TinyDB store before. Each case runs with the product's rules
+lines, quoted newlines, bad values in every parsed field, several emails in a cell), read in batches
+of 5000 or of a few lines, sometimes with a first file imported into the same TinyDB store before. Each case runs with the product's rules
 (``customers``) and with the oracle's (``customers-oracle``), each into its own store, and every
 output must be the same byte for byte: the documents (JSON sink file or TinyDB tables), the report
 (counts, ordered errors and warnings), the rejects file, and any fatal error.
@@ -92,6 +92,8 @@ class Case:
     seed: int
     sink: str
     settings: dict[str, Any]
+    batch_size: int
+    """Lines per batch: small ones spread a customer's lines over several batches."""
     files: list[list[list[str]]] = field(default_factory=list)
     """Each file's rows, its header first."""
 
@@ -178,7 +180,7 @@ def make_case(seed: int) -> Case:
     """The case of ``seed``: same seed, same files."""
     rng = random.Random(seed)
     sink = "json" if rng.random() < 0.2 else "tinydb"
-    case = Case(seed, sink, dict(rng.choice(SETTINGS)))
+    case = Case(seed, sink, dict(rng.choice(SETTINGS)), rng.choice([5000, 5000, 2, 7]))
     world = World(rng)
     if sink == "tinydb" and rng.random() < 0.5:
         case.files.append(_file(world, rng.randrange(1, 25)))
@@ -205,7 +207,8 @@ def run_engine(rules: str, inputs: list[Path], case: Case, folder: Path) -> dict
     registry = registry_with_oracle()
     for n, path in enumerate(inputs):
         job = Job(input=path, sink=case.sink, target=str(target), rules=rules, settings=dict(case.settings),
-                  report_path=folder / f"report{n}.json", rejects_path=folder / f"rejects{n}.csv")
+                  report_path=folder / f"report{n}.json", rejects_path=folder / f"rejects{n}.csv",
+                  batch_size=case.batch_size)
         try:
             execute(job, registry)
         except EtlError as exc:
