@@ -6,7 +6,7 @@ import pytest
 
 from differential import differences, make_case
 
-SAMPLE = range(0, 160)
+SAMPLE = range(0, 100)
 CHUNK = 20
 
 
