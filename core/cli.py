@@ -16,7 +16,8 @@ from .template import template
 from .terminal import echo, printable
 
 DEBUG_ENV = "ETL_DEBUG"
-LISTING = {"reader": "readers", "sink": "sinks", "rules": "rules", "validator": "validators"}
+LISTING = {"reader": "readers", "sink": "sinks", "rules": "rules", "validator": "validators",
+           "executor": "executors"}
 
 
 class PluginGroup(click.Group):
@@ -166,7 +167,7 @@ def plugins(as_json: bool) -> None:
             continue
         provides = {
             group.kind: sorted(n for n, owner in group.owners.items() if owner == name)
-            for group in (registry.readers, registry.sinks, registry.rules, registry.validators)
+            for group in (registry.readers, registry.sinks, registry.rules, registry.validators, registry.executors)
         }
         listing.append({"name": name, "version": plugin_version(name), **provides})
     failures = [{"name": f.name, "error": f.error} for f in registry.failures]
@@ -188,16 +189,28 @@ def plugins(as_json: bool) -> None:
 @click.option("--job", "names", multiple=True, metavar="NAME", help="Run only this job (repeatable).")
 @click.option("--keep-going", is_flag=True, help="Go on after a job that imported nothing.")
 @click.option("--dry-run", is_flag=True, help="Validate the config and preview every job; write nothing.")
-def batch(config: Path, names: tuple[str, ...], keep_going: bool, dry_run: bool) -> None:
-    """Run the import jobs of a config file (TOML), in order."""
-    from .api import run as run_import
-    from .batch import load_config, run_batch, select, summary_table
+@click.option("--executor", help="How to run the jobs: local (default), processes, dask...")
+@click.option("--workers", type=click.IntRange(min=1), help="Jobs run at once (default: the number of cores).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="The Dask scheduler (--executor dask).")
+def batch(config: Path, names: tuple[str, ...], keep_going: bool, dry_run: bool, executor: str | None,
+          workers: int | None, scheduler: str | None) -> None:
+    """Run the import jobs of a config file (TOML): jobs of one store in config order."""
+    from .batch import load_config, select, summary_table
+    from .scheduler import run_batch
 
     loaded = load_config(config)
-    results = run_batch(loaded, select(loaded, names), keep_going, dry_run, run_import,
-                        lambda line: echo(line, err=True))
+    chosen = {**loaded.executor, **{k: v for k, v in (("name", executor), ("workers", workers),
+                                                      ("scheduler", scheduler)) if v is not None}}
+
+    def tell(result, done: int, total: int) -> None:
+        echo(loaded.mask(f"[{done}/{total}] {result.job}: {Path(result.input).name}: {result.line}"), err=True)
+
+    results, interrupted = run_batch(loaded, select(loaded, names), chosen, keep_going, dry_run, tell)
     for line in summary_table(results):
         echo(loaded.mask(line))
+    if interrupted:
+        echo("etl: interrupted", err=True)
+        sys.exit(130)
     sys.exit(max(r.exit_code for r in results))
 
 
