@@ -52,7 +52,8 @@ class Registry:
     failures: list[LoadFailure]
 
     def conflicts(self) -> list[str]:
-        return [c for group in (self.readers, self.sinks, self.rules, self.validators, self.executors) for c in group.conflicts]
+        groups = (self.readers, self.sinks, self.rules, self.validators, self.executors)
+        return [c for group in groups for c in group.conflicts]
 
     def check(self) -> None:
         """Refuse to run with two components under one name."""
