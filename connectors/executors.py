@@ -10,7 +10,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields
+from marshmallow import RAISE, Schema, fields, validate
 
 import etl
 from etl.components import ExecutorSpec, Workers
@@ -90,6 +90,8 @@ class DaskOptions(Schema):
 
     scheduler = fields.String(metadata={"description": "tcp://HOST:PORT of a running Dask scheduler; "
                                                        "without it, a local cluster of --workers processes"})
+    timeout = fields.Float(load_default=30.0, validate=validate.Range(min=0, min_inclusive=False),
+                           metadata={"description": "seconds to wait for the scheduler"})
 
 
 def _etl_version() -> str:
@@ -108,7 +110,7 @@ def _dask(workers: int | None, options: Mapping[str, Any]) -> Iterator[Workers]:
         scheduler = options.get("scheduler")
         if scheduler:
             try:
-                client = stack.enter_context(Client(scheduler, timeout=30))
+                client = stack.enter_context(Client(scheduler, timeout=options["timeout"]))
             except OSError as exc:
                 raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
         else:

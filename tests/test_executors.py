@@ -320,3 +320,36 @@ def test_a_plugin_adds_an_executor(tmp_path):
     result = etl_process("batch", "jobs.toml", cwd=tmp_path, env=env_with(site))
     assert result.code == 0, result.err
     assert len(list(tmp_path.glob("s-*.json"))) == 4
+
+
+@needs_dask
+def test_a_batch_runs_on_a_running_dask_scheduler_named_in_the_config(tmp_path):
+    from distributed import LocalCluster
+
+    (tmp_path / "in").mkdir()
+    for n in range(6):
+        write_csv(tmp_path / f"in/{n}.csv", [{"Customer ID": f"C{n}", "Customer name": f"N{n}"}])
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        (tmp_path / "jobs.toml").write_text(f'[executor]\nname = "dask"\nscheduler = "{cluster.scheduler_address}"\n'
+                                            '[[jobs]]\nname = "j"\ninput = "in/*.csv"\ntarget = "store.json"\n')
+        result = etl_process("batch", "jobs.toml", cwd=tmp_path, timeout=300)
+    assert result.code == 0, result.err
+    assert sorted(c["external_id"] for c in read_store(tmp_path / "store.json")["customers"]) == \
+        [f"C{n}" for n in range(6)]
+    assert [line.split()[2] for line in result.out.splitlines()[1:]] == ["success"] * 6
+
+
+@needs_dask
+def test_an_unreachable_dask_scheduler_is_one_clear_line(tmp_path):
+    import socket
+
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "One"}])
+    (tmp_path / "jobs.toml").write_text('[executor]\ntimeout = 1\n[[jobs]]\nname = "j"\ninput = "a.csv"\n')
+    result = etl_process("batch", "jobs.toml", "--executor", "dask", "--scheduler", f"tcp://127.0.0.1:{port}",
+                         cwd=tmp_path, timeout=300)
+    assert result.code == 2 and "cannot reach the Dask scheduler tcp://127.0.0.1:" in result.err, result.err
+    assert "Traceback" not in result.err
