@@ -2,6 +2,7 @@
 jobs of one store in turn; stops, dead workers and interruptions; jobs that travel without secrets."""
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import pickle
@@ -16,13 +17,8 @@ import pytest
 from conftest import etl_process, read_report, read_store, write_csv
 from test_plugins import env_with, install_fake_distribution
 
-try:
-    import distributed  # noqa: F401
-    HAS_DASK = True
-except ImportError:
-    HAS_DASK = False
-
-needs_dask = pytest.mark.skipif(not HAS_DASK, reason="dask is not installed: pip install 'etl[dask]'")
+needs_dask = pytest.mark.skipif(importlib.util.find_spec("distributed") is None,
+                                reason="dask is not installed: pip install 'etl[dask]'")
 EXECUTORS = ["local", "processes", pytest.param("dask", marks=needs_dask)]
 FILES_PER_JOB = 50
 
