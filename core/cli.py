@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -74,6 +75,7 @@ def cli() -> None:
 @click.option("--raw-rejects", is_flag=True,
               help="Write rejected cells as read, even those starting with = + - @ (formulas in a spreadsheet).")
 @click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing to the sink.")
+@click.option("--diff", is_flag=True, help="Show each record created or updated, field by field (old -> new).")
 @click.option("--limit", multiple=True, metavar="NAME=N",
               help="Raise a limit: file_size (bytes, 4 GiB), columns (1000), rows (10,000,000), "
                    "value_length (characters in a cell, 10,000), errors (rejected lines when most are, 100,000).")
@@ -94,6 +96,7 @@ def run(
     rejects: Path | None,
     raw_rejects: bool,
     dry_run: bool,
+    diff: bool,
     limit: tuple[str, ...],
     quiet: bool,
     verbose: bool,
@@ -121,6 +124,7 @@ def run(
             report=report,
             rejects=rejects,
             dry_run=dry_run,
+            diff=diff,
             raw_rejects=raw_rejects,
             limits=parse_options(limit, "--limit"),
             progress=progress,
@@ -145,6 +149,8 @@ def run(
         echo(f"{input}: line {error.line}{column}: {error.message}", err=True)
     if len(result.errors) > 20:
         echo(f"... and {counted(len(result.errors) - 20, 'more error')} (see --report or --rejects)", err=True)
+    if result.changes is not None:
+        show_changes(result.changes)
     for line in result.summary().split("\n"):  # its lines hold only counts and kinds
         echo(line, err=True)
     if verbose:
@@ -273,6 +279,18 @@ def fields(rules: str, as_json: bool) -> None:
 
 
 cli.add_command(template)
+
+
+def show_changes(changes: list[dict]) -> None:
+    """The records a run creates or updates, on stdout; through the pager when longer than the terminal."""
+    from .changes import describe_changes
+
+    lines = describe_changes(changes)
+    if sys.stdout.isatty() and len(lines) > shutil.get_terminal_size().lines - 2:
+        click.echo_via_pager("\n".join(lines) + "\n")
+    else:
+        for line in lines:
+            echo(line)
 
 
 def _terminate(signum: int, frame: object) -> None:

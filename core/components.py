@@ -156,7 +156,8 @@ class Document:
     ``kind`` names the collection (e.g. "customers"), ``key`` the document's identity
     within it, ``ref`` the stored document it updates (as given by
     :meth:`Sink.existing`; None for a new one). A ``None`` value in ``data`` means
-    "not given": it never erases a stored value.
+    "not given": it never erases a stored value. ``before`` is the stored data the
+    rules matched (None for a new document): what ``--diff`` compares ``data`` with.
     """
 
     kind: str
@@ -164,6 +165,7 @@ class Document:
     data: dict[str, Any]
     lines: tuple[int, ...]
     ref: Any = None
+    before: dict[str, Any] | None = None
 
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
