@@ -54,11 +54,13 @@ def _worker_started() -> None:
 
 def _run_in_worker(spec: Any) -> Any:
     global _running
-    from etl.batch_jobs import run_job_spec
+    from etl.batch_jobs import not_run, run_job_spec
 
-    _running = True
     try:
+        _running = True
         return run_job_spec(spec)
+    except KeyboardInterrupt:  # before or after the run itself, which reports its own interruption
+        return not_run(spec, "interrupted", "interrupted: its store is as it was or complete", 130)
     finally:
         _running = False
 

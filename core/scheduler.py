@@ -87,6 +87,8 @@ class Scheduler:
             spec = self.specs[index]
             try:
                 result = future.result()
+            except KeyboardInterrupt:  # the worker's own, sent back as its job's outcome
+                result = not_run(spec, "interrupted", "interrupted: its store is as it was or complete", 130)
             except BrokenExecutor:
                 broken = True
                 result = not_run(spec, "failed", "the worker process running this job died: the store is as it "

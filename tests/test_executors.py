@@ -213,7 +213,7 @@ def test_an_interrupted_batch_skips_what_has_not_started_and_ends_quietly(tmp_pa
     assert proc.returncode == 130, err
     assert "etl: interrupted" in err and "Traceback" not in err
     statuses = [line.split()[2] for line in out.splitlines()[1:]]
-    assert len(statuses) == 8 and "skipped" in statuses
+    assert len(statuses) == 8 and "skipped" in statuses, (out, err)
     for store in tmp_path.glob("t-*.json"):  # every store is whole: as it was, or complete
         assert read_store(store)["customers"]
 
