@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
@@ -48,8 +49,13 @@ def _stop_if_running(signum: int, frame: object) -> None:
         raise KeyboardInterrupt
 
 
-def _worker_started() -> None:
+def _worker_started(parent: int) -> None:
+    """In each worker of the pool: Ctrl-C stops only a running job, and the worker dies with the batch."""
     signal.signal(signal.SIGINT, _stop_if_running)
+    if sys.platform.startswith("linux"):
+        from etl.read_ahead import die_with
+
+        die_with(parent)
 
 
 def _run_in_worker(spec: Any) -> Any:
@@ -79,7 +85,8 @@ class WorkerPool(ProcessPoolExecutor):
 @contextmanager
 def _processes(workers: int | None, options: Mapping[str, Any]) -> Iterator[Workers]:
     count = workers or os.cpu_count() or 1
-    pool = WorkerPool(max_workers=count, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started)
+    pool = WorkerPool(max_workers=count, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started,
+                      initargs=(os.getpid(),))
     try:
         yield Workers(pool, count)
     finally:
