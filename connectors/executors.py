@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -37,7 +37,7 @@ class InThisProcess(Executor):
 def _local(workers: int | None, options: Mapping[str, Any]) -> Iterator[Workers]:
     if workers not in (None, 1):
         raise UsageError(f"the local executor runs one job at a time: use --executor processes for {workers} workers")
-    yield Workers(InThisProcess(), 1)
+    yield Workers(InThisProcess(), 1, in_process=True)
 
 
 _running = False
@@ -71,22 +71,40 @@ def _run_in_worker(spec: Any) -> Any:
         _running = False
 
 
-class WorkerPool(ProcessPoolExecutor):
-    """A pool of spawned processes, each running one job at a time."""
+class WorkerPool(Executor):
+    """Spawned processes, each a pool of its own running one job at a time: a process that dies fails
+    only the job it ran (a shared pool fails all those running), and is replaced for the next job."""
+
+    def __init__(self, count: int) -> None:
+        self._slots: list[tuple[ProcessPoolExecutor, Future | None]] = [(self._process(), None) for _ in range(count)]
+
+    @staticmethod
+    def _process() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_worker_started, initargs=(os.getpid(),))
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
         from etl.batch_jobs import run_job_spec
 
-        if fn is run_job_spec:
-            fn = _run_in_worker
-        return super().submit(fn, *args, **kwargs)
+        for index, (pool, last) in enumerate(self._slots):
+            if last is None or last.done():
+                if last is not None and not last.cancelled() and isinstance(last.exception(), BrokenExecutor):
+                    pool.shutdown(wait=False)  # its process died
+                    pool = self._process()
+                future = pool.submit(_run_in_worker if fn is run_job_spec else fn, *args, **kwargs)
+                self._slots[index] = (pool, future)
+                return future
+        raise RuntimeError(f"all {len(self._slots)} processes are busy")
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        for pool, _ in self._slots:
+            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 @contextmanager
 def _processes(workers: int | None, options: Mapping[str, Any]) -> Iterator[Workers]:
     count = workers or os.cpu_count() or 1
-    pool = WorkerPool(max_workers=count, mp_context=multiprocessing.get_context("spawn"), initializer=_worker_started,
-                      initargs=(os.getpid(),))
+    pool = WorkerPool(count)
     try:
         yield Workers(pool, count)
     finally:

@@ -266,6 +266,8 @@ class Workers:
     executor: Executor
     """The interface of the standard pools, and of Dask's ``Client.get_executor()``."""
     slots: int
+    in_process: bool = False
+    """Jobs run inside ``submit``, in this process: a Ctrl-C reaches them as in ``etl run``."""
 
 
 @dataclass(frozen=True)

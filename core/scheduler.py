@@ -5,16 +5,18 @@
 - A job that imports nothing (exit code 2) stops the batch unless ``keep_going``: jobs not
   started yet are ``skipped``; those already running go on to their end and are reported.
 - A worker that dies fails its job (``failed``, with the reason); its store is as it was or
-  complete, as every sink commits at once. A pool that lost a worker is replaced for the rest.
+  complete, as every sink commits at once. The executor replaces the worker for the next jobs.
 - Ctrl-C (or SIGTERM) skips what has not started, waits at most ``GRACE`` seconds for the rest,
   and reports what did not end in time as ``interrupted``.
 """
 from __future__ import annotations
 
+import signal
+import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
-from contextlib import ExitStack
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError
@@ -26,6 +28,9 @@ from .errors import Terminated, UsageError
 
 GRACE = 30.0
 """Seconds an interrupted batch waits for the jobs already running."""
+POLL = 0.2
+"""Seconds between two looks at a stop asked for by a signal, while jobs run."""
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 STOP_EXIT_CODE = 2
 
 
@@ -45,26 +50,53 @@ class Scheduler:
         self.stopped = False
         self.interrupted = False
         """Whether Ctrl-C or SIGTERM stopped the batch."""
+        self.stop_requests = self.stops_handled = 0
+        """Ctrl-C and SIGTERM received while the jobs ran elsewhere, and those acted on."""
 
     def run(self) -> list[JobSummary]:
         """Every job's summary, in config order."""
-        with ExitStack() as stack:
-            workers = stack.enter_context(self.executor.open(self.workers, self.options))
+        with self.executor.open(self.workers, self.options) as workers, \
+                (nullcontext() if workers.in_process else self._signals_as_requests()):
             try:
                 while self.pending or self.running:
                     if not self.stopped:
                         self._submit(workers)
                     if not self.running:
                         break
-                    finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
-                    if self._collect(finished):
-                        stack.close()  # a pool that lost a worker takes no more jobs: a new one does
-                        workers = stack.enter_context(self.executor.open(self.workers, self.options))
+                    self._collect(self._wait_for_one())
             except (KeyboardInterrupt, Terminated):
                 self._interrupt()
         for index in self.pending:
             self.results[index] = not_run(self.specs[index], "skipped")
         return [result for result in self.results if result is not None]
+
+    @contextmanager
+    def _signals_as_requests(self) -> Iterator[None]:
+        """While jobs run elsewhere, Ctrl-C and SIGTERM only ask to stop (see ``_wait_for_one``): an
+        exception raised in the middle of the pool's own locking could leave a lock taken for ever."""
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {signum: signal.signal(signum, self._request_stop) for signum in STOP_SIGNALS}
+        try:
+            yield
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+
+    def _request_stop(self, signum: int, frame: object) -> None:
+        self.stop_requests += 1
+
+    def _wait_for_one(self, deadline: float | None = None) -> set[Future[JobSummary]]:
+        """The jobs finished once one is; KeyboardInterrupt once a stop is asked for; nothing after ``deadline``."""
+        while True:
+            if self.stop_requests > self.stops_handled:
+                self.stops_handled = self.stop_requests
+                raise KeyboardInterrupt
+            timeout = POLL if deadline is None else min(POLL, max(0.0, deadline - time.monotonic()))
+            finished, _ = wait(self.running, timeout=timeout, return_when=FIRST_COMPLETED)
+            if finished or (deadline is not None and time.monotonic() >= deadline):
+                return finished
 
     def _submit(self, workers: Workers) -> None:
         busy = {self.stores[i] for i in self.running.values()} - {None}
@@ -79,9 +111,8 @@ class Scheduler:
             self.pending.remove(index)
             self.running[workers.executor.submit(run_job_spec, self.specs[index])] = index
 
-    def _collect(self, finished: set[Future[JobSummary]]) -> bool:
-        """Record the finished jobs; True when the pool broke (a worker died)."""
-        broken = False
+    def _collect(self, finished: set[Future[JobSummary]]) -> None:
+        """Record the finished jobs."""
         for future in sorted(finished, key=self.running.__getitem__):
             index = self.running.pop(future)
             spec = self.specs[index]
@@ -90,14 +121,12 @@ class Scheduler:
             except KeyboardInterrupt:  # the worker's own, sent back as its job's outcome
                 result = not_run(spec, "interrupted", "interrupted: its store is as it was or complete", 130)
             except BrokenExecutor:
-                broken = True
                 result = not_run(spec, "failed", "the worker process running this job died: the store is as it "
                                                  "was or complete", STOP_EXIT_CODE)
             except Exception as exc:  # whatever the executor says went wrong (a cluster's KilledWorker...)
                 result = not_run(spec, "failed", f"the job's worker failed: {type(exc).__name__}: {exc}",
                                  STOP_EXIT_CODE)
             self._record(index, result)
-        return broken
 
     def _record(self, index: int, result: JobSummary) -> None:
         self.results[index] = result
@@ -114,11 +143,9 @@ class Scheduler:
         deadline = time.monotonic() + GRACE
         while self.running:
             try:
-                finished, _ = wait(self.running, timeout=max(0.0, deadline - time.monotonic()),
-                                   return_when=FIRST_COMPLETED)
+                finished = self._wait_for_one(deadline)
             except (KeyboardInterrupt, Terminated):
-                finished = set()
-                deadline = 0.0  # a second Ctrl-C: stop waiting
+                break  # a second Ctrl-C: stop waiting
             if not finished:
                 break
             cancelled = {f for f in finished if f.cancelled()}
