@@ -48,12 +48,12 @@ ETL = [PY, "-m", "etl"]
 PEERS = BENCH / "peers"
 GIB = 1 << 30
 MB = 1 << 20
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "WM")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "WM")
 
 FULL = {"w1": 200_000, "w2": 100_000, "w3_store": 100_000, "w3": 100_000, "w4": 1_000_000, "w5": 1_000,
-        "runs": 3, "w6_runs": 5, "timeout": 1800.0}
+        "w7_files": 1_000, "w7_lines": 1_000, "runs": 3, "w6_runs": 5, "timeout": 1800.0}
 QUICK = {"w1": 2_000, "w2": 1_000, "w3_store": 1_000, "w3": 1_000, "w4": 10_000, "w5": 200,
-         "runs": 1, "w6_runs": 1, "timeout": 120.0}
+         "w7_files": 20, "w7_lines": 100, "runs": 1, "w6_runs": 1, "timeout": 120.0}
 HTTP_LATENCY = 0.020
 
 CHILD_ENV = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
@@ -255,6 +255,15 @@ class Data:
     def reimport(self, lines: int, known: int) -> Path:
         return self._cached(f"reimport-{lines}-of-{known}.csv", lambda p: datagen.write_csv(
             p, datagen.generate_lines(self.seed, lines, datagen.half_known(known))))
+
+    def files(self, count: int, lines: int) -> Path:
+        """A folder of ``count`` CSV files of ``lines`` lines, each of other customers."""
+        def make(folder: Path) -> None:
+            folder.mkdir()
+            for n in range(count):
+                datagen.write_csv(folder / f"{n:05d}.csv", datagen.generate_lines(
+                    self.seed, lines, datagen.consecutive(start=n * lines)))
+        return self._cached(f"files-{count}x{lines}", make)
 
     def documents(self, docs: int) -> Path:
         """About ``docs`` customers + contacts, no bad line."""
@@ -528,6 +537,37 @@ class Bench:
         return [help_, small_run]
 
 
+    def w7(self) -> list[Result]:
+        count, lines = self.size["w7_files"], self.size["w7_lines"]
+        title = f"batch of {count:,} files of {lines:,} lines -> {count:,} JSON targets,"
+        pool = Result("W7a", f"{title} `--executor processes --workers 2` vs `local`")
+        dask = Result("W7b", f"{title} `--executor dask --workers 2` (a local cluster) vs `local`")
+        folder, work = self.data.files(count, lines), self.rundir("W7")
+        (work / "jobs.toml").write_text(f'[[jobs]]\nname = "w7"\ninput = "{folder.as_posix()}/*.csv"\n'
+                                        'sink = "json"\ntarget = "out/{stem}.json"\n')
+
+        def batch(*executor: str) -> Callable[[], Sample]:
+            def run() -> Sample:
+                shutil.rmtree(work / "out", ignore_errors=True)
+                (work / "out").mkdir()
+                return measure([*ETL, "batch", "jobs.toml", "--keep-going", *executor], work, self.timeout,
+                               ok_codes=(0, 1))
+            return run
+
+        commands = [("local", pool.peer, batch("--executor", "local")),
+                    ("processes", pool.ours, batch("--executor", "processes", "--workers", "2")),
+                    ("dask", dask.ours, batch("--executor", "dask", "--workers", "2"))]
+        for round_ in range(self.runs):  # the order turns every round
+            for name, samples, command in commands[round_ % 3:] + commands[: round_ % 3]:
+                samples.append(command())
+                log(f"  W7 {name:9} run {round_ + 1}/{self.runs}: {samples[-1].wall:7.2f} s  exit {samples[-1].code}")
+        dask.peer = pool.peer
+        judge_ratio(pool, 0.6)
+        judge_ratio(dask, 0.7)
+        pool.notes.append(f"W7: the same `local` runs are the peer of W7a and W7b; per file: "
+                          f"{median_wall(pool.peer) / count * 1000:.0f} ms with `local`")
+        return [pool, dask]
+
     def wm(self) -> Result:
         result = Result("WM", "column matching: 21 export-style titles and a 200-line sample, in-process",
                         peer_text="—", ratio="—", target="median <= 50 ms")
@@ -596,6 +636,7 @@ Peers:
 - W5: `bench/peers/w5_sequential.py`: one httpx client, one PUT per document, sequentially, same documents
   (exported beforehand by `etl run --sink json`, untimed).
 - W6: `python -c pass`.
+- W7: `etl batch --executor local` on the same files (the same runs for W7a and W7b).
 
 Ours is always `python -m etl run ...` in a child process; times are wall clock from spawn to exit,
 memory the child's peak RSS (see "Peak RSS by" above). Ratio = ours / peer (W5: peer / ours;

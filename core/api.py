@@ -29,6 +29,7 @@ def run(
     report: str | Path | None = None,
     rejects: str | Path | None = None,
     dry_run: bool = False,
+    diff: bool = False,
     raw_rejects: bool = False,
     limits: Mapping[str, str | int] | None = None,
     progress: Progress | None = None,
@@ -39,7 +40,8 @@ def run(
     ``mapping`` and ``settings`` are dicts or paths of TOML/JSON files; ``rule_options``
     override single settings; ``limits`` raise the input limits (``file_size``, ``columns``,
     ``rows``); ``raw_rejects`` keeps formula-like cells of the rejects file as read
-    (they are neutralised with a leading apostrophe by default); ``progress`` shows progress
+    (they are neutralised with a leading apostrophe by default); ``diff`` puts each record created or
+    updated, field by field, in ``report.changes``; ``progress`` shows progress
     on a terminal; ``secrets`` are texts masked in every message, the report, the rejects'
     reasons and the history. Raises :class:`etl.errors.EtlError` on a fatal problem.
     """
@@ -63,6 +65,7 @@ def run(
         report_path=Path(report) if report else None,
         rejects_path=Path(rejects) if rejects else None,
         dry_run=dry_run,
+        diff=diff,
         raw_rejects=raw_rejects,
         limits=Limits.parse(limits or {}),
         secrets=tuple(secrets),

@@ -17,15 +17,16 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
-from .errors import EtlError, UsageError
-from .report import Report
+from .batch_jobs import JobSpec, JobSummary
+from .errors import UsageError
+from .mapping import load_mapping_file
 from .secrets import MIN_SECRET_LENGTH, mask_secrets
 from .settings import explain_unknown, read_table_file
 from .terminal import printable
@@ -98,6 +99,7 @@ class ConfigSchema(Schema):
     defaults = fields.Nested(JobSchema, load_default=dict)
     jobs = fields.List(fields.Nested(JobSchema), required=True, validate=validate.Length(min=1))
     plugins = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict)
+    executor = fields.Dict(keys=fields.String(), load_default=dict)
 
 
 @dataclass
@@ -105,6 +107,9 @@ class BatchJob:
     name: str
     inputs: list[Path]
     options: dict[str, Any]
+    """The job's keys, defaults merged, ``${VAR}`` filled in and paths resolved: checked here."""
+    written: dict[str, Any] = field(default_factory=dict)
+    """The same keys as written (``${VAR}`` kept): what travels to the worker that runs the job."""
 
 
 @dataclass
@@ -114,19 +119,12 @@ class BatchConfig:
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     secrets: tuple[str, ...] = ()
     """The values of ``${VAR}`` taken from the environment, masked in all output."""
+    written_plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
+    executor: dict[str, Any] = field(default_factory=dict)
+    """The ``[executor]`` table: ``name``, ``workers`` and the executor's own options."""
 
     def mask(self, text: str) -> str:
         return mask_secrets(text, self.secrets)
-
-
-@dataclass
-class JobResult:
-    job: str
-    input: Path | None
-    status: str
-    exit_code: int
-    report: Report | None = None
-    error: str = ""
 
 
 def _flatten(messages: Any, prefix: str = "") -> list[str]:
@@ -137,7 +135,7 @@ def _flatten(messages: Any, prefix: str = "") -> list[str]:
     return [f"{prefix.rstrip('.')}: {messages}"]
 
 
-def _expand(value: Any, where: str, environ: Mapping[str, str], problems: list[str], secrets: set[str]) -> Any:
+def expand(value: Any, where: str, environ: Mapping[str, str], problems: list[str], secrets: set[str]) -> Any:
     """Replace ``${VAR}`` in every string, adding the values to ``secrets``; an unset variable
     is a problem naming it."""
     if isinstance(value, str):
@@ -151,9 +149,9 @@ def _expand(value: Any, where: str, environ: Mapping[str, str], problems: list[s
             return environ[name]
         return VARIABLE.sub(variable, value)
     if isinstance(value, dict):
-        return {k: _expand(v, f"{where}.{k}", environ, problems, secrets) for k, v in value.items()}
+        return {k: expand(v, f"{where}.{k}", environ, problems, secrets) for k, v in value.items()}
     if isinstance(value, list):
-        return [_expand(v, f"{where}.{i}", environ, problems, secrets) for i, v in enumerate(value)]
+        return [expand(v, f"{where}.{i}", environ, problems, secrets) for i, v in enumerate(value)]
     return value
 
 
@@ -162,16 +160,22 @@ def _resolve(base: Path, value: str) -> str:
     return value if "://" in value or os.path.isabs(value) else str(base / value)
 
 
-def _job_options(defaults: dict, job: dict, base: Path) -> dict[str, Any]:
+def _merged(defaults: dict, job: dict) -> dict[str, Any]:
+    """A job's keys over the defaults; tables (settings, options, limits) merged key by key."""
     options = {**defaults, **job}
     for key in ("settings", "rule_options", "reader_options", "sink_options", "limits"):
         if isinstance(defaults.get(key), dict) and isinstance(job.get(key), dict):
             options[key] = {**defaults[key], **job[key]}
-    for key in PATH_KEYS:
-        if isinstance(options.get(key), str):
+    options.pop("name", None)
+    return options
+
+
+def resolved(options: dict[str, Any], base: Path) -> dict[str, Any]:
+    """The options with their paths made relative to the config file's folder ``base``."""
+    options = dict(options)
+    for key in (*PATH_KEYS, "target"):
+        if isinstance(options.get(key), str) and (key != "target" or options[key]):
             options[key] = _resolve(base, options[key])
-    if options.get("target"):
-        options["target"] = _resolve(base, options["target"])
     return options
 
 
@@ -188,11 +192,11 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> BatchCo
     problems: list[str] = []
     secrets: set[str] = set()
     base = path.resolve().parent
-    defaults = _expand(data["defaults"], "defaults", environ, problems, secrets)
+    defaults = expand(data["defaults"], "defaults", environ, problems, secrets)
     jobs, names = [], set()
-    for index, job in enumerate(data["jobs"]):
+    for index, written in enumerate(data["jobs"]):
         where = f"jobs.{index}"
-        job = _expand(job, where, environ, problems, secrets)
+        job = expand(written, where, environ, problems, secrets)
         name = job.get("name")
         if not name:
             problems.append(f"{where}.name: missing")
@@ -200,8 +204,7 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> BatchCo
         if name in names:
             problems.append(f"{where}.name: another job is already named {name!r}")
         names.add(name)
-        options = _job_options(defaults, job, base)
-        options.pop("name")
+        options = resolved(_merged(defaults, job), base)
         patterns = options.pop("input", None)
         if not patterns:
             problems.append(f"{where}.input: missing")
@@ -209,11 +212,14 @@ def load_config(path: Path, environ: Mapping[str, str] | None = None) -> BatchCo
         inputs = _inputs(base, [patterns] if isinstance(patterns, str) else patterns)
         if not inputs:
             problems.append(f"{where}.input: no file matches {patterns!r}")
-        jobs.append(BatchJob(name, inputs, options))
-    plugins = _expand(data["plugins"], "plugins", environ, [], secrets)
+        as_written = _merged(data["defaults"], written)
+        as_written.pop("input")
+        jobs.append(BatchJob(name, inputs, options, as_written))
+    plugins = expand(data["plugins"], "plugins", environ, [], secrets)
+    executor = expand(data["executor"], "executor", environ, problems, secrets)
     if problems:
         raise UsageError(mask_secrets(f"{path}: invalid config: " + "; ".join(problems), secrets))
-    return BatchConfig(path, jobs, plugins, tuple(secrets))
+    return BatchConfig(path, jobs, plugins, tuple(secrets), data["plugins"], executor)
 
 
 def _inputs(base: Path, patterns: list[str]) -> list[Path]:
@@ -230,27 +236,41 @@ def safe_stem(source: Path) -> str:
     return "_" * len(stem) if stem in ("", ".", "..") else stem
 
 
-def _fill(template: str, job: str, source: Path) -> str:
-    return template.replace("{job}", job).replace("{stem}", safe_stem(source))
-
-
-def run_job(config: BatchConfig, job: BatchJob, source: Path, dry_run: bool, run: Callable[..., Report]) -> JobResult:
-    options = dict(job.options)
+def fill(options: dict[str, Any], job: str, source: Path) -> dict[str, Any]:
+    """The options with ``{job}`` and ``{stem}`` filled in the report, rejects and target paths."""
+    options = dict(options)
     for key in ("report", "rejects", "target"):
-        if key in options:
-            options[key] = _fill(options[key], job.name, source)
-    settings = options.pop("settings", None)
+        if isinstance(options.get(key), str):
+            options[key] = options[key].replace("{job}", job).replace("{stem}", safe_stem(source))
+    return options
+
+
+def job_spec(config: BatchConfig, job: BatchJob, source: Path, dry_run: bool) -> JobSpec:
+    """What travels to the worker that runs ``job`` on ``source``: the job's keys as written, and
+    the contents of its settings and mapping files, read here (an unreadable one is an EtlError)."""
+    settings = job.options.get("settings")
+    mapping = job.options.get("mapping")
+    written = dict(job.written)
     if isinstance(settings, str):
-        settings = read_table_file(settings)
-    settings = dict(settings or {})
-    settings["plugins"] = {**config.plugins, **settings.get("plugins", {})}
-    options["sink_options"] = {k: "\n".join(v) if isinstance(v, list) else v
-                               for k, v in options.get("sink_options", {}).items()}
-    try:
-        report = run(source, settings=settings, dry_run=dry_run, secrets=config.secrets, **options)
-    except EtlError as exc:
-        return JobResult(job.name, source, "error", exc.exit_code, error=config.mask(str(exc)))
-    return JobResult(job.name, source, report.status, report.exit_code, report)
+        settings = read_table_file(Path(settings))
+        written.pop("settings")
+    else:
+        settings = None
+    if isinstance(mapping, str):
+        mapping = load_mapping_file(Path(mapping))
+        written.pop("mapping")
+    else:
+        mapping = None
+    return JobSpec(job.name, str(source), str(config.path.resolve().parent), written, config.written_plugins,
+                   settings, mapping, dry_run)
+
+
+def store_of(job: BatchJob, source: Path) -> str | None:
+    """The store a job writes to, when it is a file that jobs must take turns on (None: a URL)."""
+    target = fill(job.options, job.name, source).get("target") or ""
+    if "://" in target:
+        return None
+    return f"{job.options.get('sink', 'tinydb')}:{os.path.abspath(target) if target else ''}"
 
 
 def select(config: BatchConfig, names: tuple[str, ...]) -> list[BatchJob]:
@@ -261,27 +281,11 @@ def select(config: BatchConfig, names: tuple[str, ...]) -> list[BatchJob]:
     return [job for job in config.jobs if not names or job.name in names]
 
 
-def run_batch(config: BatchConfig, jobs: list[BatchJob], keep_going: bool, dry_run: bool,
-              run: Callable[..., Report], echo: Callable[[str], None]) -> list[JobResult]:
-    """Run the jobs in order; a job that imports nothing stops the batch unless ``keep_going``."""
-    results: list[JobResult] = []
-    for job in jobs:
-        for source in job.inputs:
-            if results and results[-1].exit_code == 2 and not keep_going:
-                results.append(JobResult(job.name, source, "skipped", 0))
-                continue
-            result = run_job(config, job, source, dry_run, run)
-            echo(config.mask(f"{job.name}: {source.name}: {result.error or result.report.summary().splitlines()[0]}"))
-            results.append(result)
-    return results
-
-
-def summary_table(results: list[JobResult]) -> list[str]:
+def summary_table(results: list[JobSummary]) -> list[str]:
     """The lines of a table of the results, control characters in the file names escaped."""
     rows = [("job", "input", "status", "read", "imported", "rejected")]
     for r in results:
-        counts = r.report.as_dict()["rows"] if r.report else {}
-        rows.append((r.job, printable(r.input.name) if r.input else "", r.status,
-                     *(str(counts.get(k, "")) for k in ("read", "imported", "rejected"))))
+        rows.append((r.job, printable(Path(r.input).name), r.status,
+                     *(str(r.counts.get(k, "")) for k in ("read", "imported", "rejected"))))
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -16,7 +17,8 @@ from .template import template
 from .terminal import echo, printable
 
 DEBUG_ENV = "ETL_DEBUG"
-LISTING = {"reader": "readers", "sink": "sinks", "rules": "rules", "validator": "validators"}
+LISTING = {"reader": "readers", "sink": "sinks", "rules": "rules", "validator": "validators",
+           "executor": "executors"}
 
 
 class PluginGroup(click.Group):
@@ -73,6 +75,7 @@ def cli() -> None:
 @click.option("--raw-rejects", is_flag=True,
               help="Write rejected cells as read, even those starting with = + - @ (formulas in a spreadsheet).")
 @click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing to the sink.")
+@click.option("--diff", is_flag=True, help="Show each record created or updated, field by field (old -> new).")
 @click.option("--limit", multiple=True, metavar="NAME=N",
               help="Raise a limit: file_size (bytes, 4 GiB), columns (1000), rows (10,000,000), "
                    "value_length (characters in a cell, 10,000), errors (rejected lines when most are, 100,000).")
@@ -93,6 +96,7 @@ def run(
     rejects: Path | None,
     raw_rejects: bool,
     dry_run: bool,
+    diff: bool,
     limit: tuple[str, ...],
     quiet: bool,
     verbose: bool,
@@ -120,6 +124,7 @@ def run(
             report=report,
             rejects=rejects,
             dry_run=dry_run,
+            diff=diff,
             raw_rejects=raw_rejects,
             limits=parse_options(limit, "--limit"),
             progress=progress,
@@ -144,6 +149,8 @@ def run(
         echo(f"{input}: line {error.line}{column}: {error.message}", err=True)
     if len(result.errors) > 20:
         echo(f"... and {counted(len(result.errors) - 20, 'more error')} (see --report or --rejects)", err=True)
+    if result.changes is not None:
+        show_changes(result.changes)
     for line in result.summary().split("\n"):  # its lines hold only counts and kinds
         echo(line, err=True)
     if verbose:
@@ -166,7 +173,7 @@ def plugins(as_json: bool) -> None:
             continue
         provides = {
             group.kind: sorted(n for n, owner in group.owners.items() if owner == name)
-            for group in (registry.readers, registry.sinks, registry.rules, registry.validators)
+            for group in (registry.readers, registry.sinks, registry.rules, registry.validators, registry.executors)
         }
         listing.append({"name": name, "version": plugin_version(name), **provides})
     failures = [{"name": f.name, "error": f.error} for f in registry.failures]
@@ -188,16 +195,28 @@ def plugins(as_json: bool) -> None:
 @click.option("--job", "names", multiple=True, metavar="NAME", help="Run only this job (repeatable).")
 @click.option("--keep-going", is_flag=True, help="Go on after a job that imported nothing.")
 @click.option("--dry-run", is_flag=True, help="Validate the config and preview every job; write nothing.")
-def batch(config: Path, names: tuple[str, ...], keep_going: bool, dry_run: bool) -> None:
-    """Run the import jobs of a config file (TOML), in order."""
-    from .api import run as run_import
-    from .batch import load_config, run_batch, select, summary_table
+@click.option("--executor", help="How to run the jobs: local (default), processes, dask...")
+@click.option("--workers", type=click.IntRange(min=1), help="Jobs run at once (default: the number of cores).")
+@click.option("--scheduler", metavar="tcp://HOST:PORT", help="The Dask scheduler (--executor dask).")
+def batch(config: Path, names: tuple[str, ...], keep_going: bool, dry_run: bool, executor: str | None,
+          workers: int | None, scheduler: str | None) -> None:
+    """Run the import jobs of a config file (TOML): jobs of one store in config order."""
+    from .batch import load_config, select, summary_table
+    from .scheduler import run_batch
 
     loaded = load_config(config)
-    results = run_batch(loaded, select(loaded, names), keep_going, dry_run, run_import,
-                        lambda line: echo(line, err=True))
+    chosen = {**loaded.executor, **{k: v for k, v in (("name", executor), ("workers", workers),
+                                                      ("scheduler", scheduler)) if v is not None}}
+
+    def tell(result, done: int, total: int) -> None:
+        echo(loaded.mask(f"[{done}/{total}] {result.job}: {Path(result.input).name}: {result.line}"), err=True)
+
+    results, interrupted = run_batch(loaded, select(loaded, names), chosen, keep_going, dry_run, tell)
     for line in summary_table(results):
         echo(loaded.mask(line))
+    if interrupted:
+        echo("etl: interrupted", err=True)
+        sys.exit(130)
     sys.exit(max(r.exit_code for r in results))
 
 
@@ -260,6 +279,18 @@ def fields(rules: str, as_json: bool) -> None:
 
 
 cli.add_command(template)
+
+
+def show_changes(changes: list[dict]) -> None:
+    """The records a run creates or updates, on stdout; through the pager when longer than the terminal."""
+    from .changes import describe_changes
+
+    lines = describe_changes(changes)
+    if sys.stdout.isatty() and len(lines) > shutil.get_terminal_size().lines - 2:
+        click.echo_via_pager("\n".join(lines) + "\n")
+    else:
+        for line in lines:
+            echo(line)
 
 
 def _terminate(signum: int, frame: object) -> None:

@@ -7,6 +7,8 @@ column-wise :class:`Batch`, validators and rules check whole batches, and the ru
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Executor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -154,7 +156,8 @@ class Document:
     ``kind`` names the collection (e.g. "customers"), ``key`` the document's identity
     within it, ``ref`` the stored document it updates (as given by
     :meth:`Sink.existing`; None for a new one). A ``None`` value in ``data`` means
-    "not given": it never erases a stored value.
+    "not given": it never erases a stored value. ``before`` is the stored data the
+    rules matched (None for a new document): what ``--diff`` compares ``data`` with.
     """
 
     kind: str
@@ -162,6 +165,7 @@ class Document:
     data: dict[str, Any]
     lines: tuple[int, ...]
     ref: Any = None
+    before: dict[str, Any] | None = None
 
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -253,3 +257,30 @@ class ValidatorSpec:
     name: str
     validate: Callable[[Batch, Mapping[str, Any]], list[RowError]]
     description: str = ""
+
+
+@dataclass(frozen=True)
+class Workers:
+    """An opened executor, and how many jobs it runs at once."""
+
+    executor: Executor
+    """The interface of the standard pools, and of Dask's ``Client.get_executor()``."""
+    slots: int
+    in_process: bool = False
+    """Jobs run inside ``submit``, in this process: a Ctrl-C reaches them as in ``etl run``."""
+
+
+@dataclass(frozen=True)
+class ExecutorSpec:
+    """A way to run the jobs of ``etl batch``: one at a time here, on a pool, on a cluster.
+
+    ``open(workers, options)`` is a context manager giving :class:`Workers`; leaving it releases
+    them. ``workers`` is None when the user gave no number.
+    """
+
+    name: str
+    open: Callable[[int | None, Mapping[str, Any]], AbstractContextManager[Workers]]
+    description: str = ""
+    options_schema: Callable[[], Any] | None = None
+    """A marshmallow schema class for the executor's own options (``--scheduler``, the keys of the
+    config's ``[executor]`` table other than ``name`` and ``workers``); None: it takes none."""

@@ -13,7 +13,7 @@ from . import hookspec
 if TYPE_CHECKING:
     import click
 
-    from .components import ReaderSpec, RulesSpec, SinkSpec, ValidatorSpec
+    from .components import ExecutorSpec, ReaderSpec, RulesSpec, SinkSpec, ValidatorSpec
     from .job import Job
     from .report import Report
 
@@ -52,6 +52,16 @@ def register_validators() -> list[ValidatorSpec]:
     Called once when the registry is built. ``validate(batch, settings)`` receives a
     column-wise :class:`etl.components.Batch` and the run's rule settings, and returns a
     list of :class:`etl.errors.RowError`.
+    """
+
+
+@hookspec
+def register_executors() -> list[ExecutorSpec]:
+    """Return the ways this plugin can run the jobs of ``etl batch`` (``--executor NAME``).
+
+    Called once when the registry is built. ``ExecutorSpec.open(workers, options)`` is called
+    once per batch and gives a :class:`concurrent.futures.Executor`; each job travels to it as
+    plain data (:class:`etl.batch_jobs.JobSpec`) and comes back as a small summary.
     """
 
 

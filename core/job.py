@@ -26,6 +26,8 @@ class Job:
     report_path: Path | None = None
     rejects_path: Path | None = None
     dry_run: bool = False
+    diff: bool = False
+    """Report each record created or updated, field by field (``report.changes``)."""
     raw_rejects: bool = False
     """Write rejected cells exactly as read, even those a spreadsheet would run as formulas."""
     limits: Limits = field(default_factory=Limits)

@@ -11,6 +11,7 @@ from itertools import islice
 from pathlib import Path
 from typing import NamedTuple
 
+from .changes import changes_of, field_changes
 from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, SinkSpec,
                          Table, ValidatorSpec)
 from .errors import EtlError, InputError, Interrupted, OutputError, RowError, SinkError, Terminated, UsageError
@@ -170,6 +171,7 @@ def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progre
     """Hand the documents to the sink, batch by batch, count what it did; return how many changed."""
     changed = written = 0
     for docs in documents:
+        fields = field_changes(docs) if report.changes is not None else []
         results = sink.write_batch(docs)
         if len(results) != len(docs):
             raise EtlError(f"the sink answered {len(results)} results for {len(docs)} documents")
@@ -182,6 +184,8 @@ def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progre
         for doc, result in zip(docs, results):
             if isinstance(result, Rejected):
                 report.errors.extend(RowError(line, result.message) for line in doc.lines)
+        if report.changes is not None:
+            report.changes.extend(changes_of(docs, fields, results))
         written += len(docs)
         if progress is not None:
             progress.loading(written)
@@ -292,7 +296,7 @@ class Run:
         self.validators = validators
         self.settings = settings
         self.progress = progress
-        self.report = Report(dry_run=job.dry_run)
+        self.report = Report(dry_run=job.dry_run, changes=[] if job.diff else None)
         self.reading = False
         """Whether the run got to the file's lines (the mapping, the store and the rules were ready)."""
         self.committing = False

@@ -23,6 +23,7 @@ DEFAULT_PLUGINS = (
     "etl.connectors.tinydb_sink",
     "etl.connectors.tinydb_history",
     "etl.connectors.http_sink",
+    "etl.connectors.executors",
     "etl.plugins",
 )
 

@@ -71,9 +71,9 @@ def read_ahead(produce: Callable[[], Iterator[T]], in_child: bool) -> Iterator[T
         child.join()
 
 
-def _die_with(parent: int) -> None:
-    """In the child: be killed by the kernel when the parent dies (even by SIGKILL), and stop
-    now if it already has, so that no child ever outlives its run."""
+def die_with(parent: int) -> None:
+    """In a child process (on Linux): be killed by the kernel when the parent dies (even by SIGKILL),
+    and stop now if it already has, so that no child ever outlives its run."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:
@@ -84,7 +84,7 @@ def _produce_into(produce: Callable[[], Iterator[T]], sender: Connection, receiv
     """In the child: send each item, then "done", or the exception that stopped ``produce``."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops it
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _die_with(parent)
+    die_with(parent)
     receiver.close()  # the parent's end: with it closed here, a parent gone makes sending fail, never block
     gc.freeze()  # the parent's objects (a loaded store...) are never scanned here, so stay shared, not copied
     try:

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from .components import ReaderSpec, RulesSpec, SinkSpec, ValidatorSpec
+from .components import ExecutorSpec, ReaderSpec, RulesSpec, SinkSpec, ValidatorSpec
 from .errors import UsageError
 from .plugin_manager import LoadFailure, get_plugin_manager, load_failures
 
@@ -48,10 +48,12 @@ class Registry:
     sinks: Components[SinkSpec]
     rules: Components[RulesSpec]
     validators: Components[ValidatorSpec]
+    executors: Components[ExecutorSpec]
     failures: list[LoadFailure]
 
     def conflicts(self) -> list[str]:
-        return [c for group in (self.readers, self.sinks, self.rules, self.validators) for c in group.conflicts]
+        groups = (self.readers, self.sinks, self.rules, self.validators, self.executors)
+        return [c for group in groups for c in group.conflicts]
 
     def check(self) -> None:
         """Refuse to run with two components under one name."""
@@ -81,6 +83,9 @@ class Registry:
     def rule_set(self, name: str) -> RulesSpec:
         return self.rules.get(name, self.failures)
 
+    def executor(self, name: str) -> ExecutorSpec:
+        return self.executors.get(name, self.failures)
+
 
 def _collect(hook: Callable, kind: str, failures: list[LoadFailure]) -> Components:
     components: Components = Components(kind)
@@ -104,5 +109,6 @@ def get_registry() -> Registry:
         sinks=_collect(pm.hook.register_sinks, "sink", failures),
         rules=_collect(pm.hook.register_rules, "rules", failures),
         validators=_collect(pm.hook.register_validators, "validator", failures),
+        executors=_collect(pm.hook.register_executors, "executor", failures),
         failures=failures,
     )

@@ -26,6 +26,8 @@ class Report:
     """The fatal error that stopped the run, if one did: its status is then ``failed``."""
     mapping: ColumnMapping | None = None
     """How the file's columns were linked to the fields."""
+    changes: list[dict] | None = None
+    """With ``--diff``: each record created or updated, with its fields' old and new values."""
     _rejected_cache: tuple[tuple[int, int], set[int]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -84,6 +86,7 @@ class Report:
             "warnings": [warning.as_dict() for warning in sorted(self.warnings, key=lambda w: w.line)],
             "mapping": [m.as_dict() for m in self.mapping.columns if m.field] if self.mapping else [],
             "ignored_columns": [m.as_dict() for m in self.mapping.ignored()] if self.mapping else [],
+            **({"changes": self.changes} if self.changes is not None else {}),
             **({"error": self.error} if self.error is not None else {}),
         }
 

@@ -137,7 +137,7 @@ def _document(owner: tuple[str | None, str | None], values: tuple | list, lines:
     elif data["is_main"] is None and stored is None:
         data["is_main"] = False
     data["customer_external_id"], data["customer_name"] = owner
-    return Document("contacts", data["email"], data, tuple(lines), stored[0] if stored else None)
+    return Document("contacts", data["email"], data, tuple(lines), *(stored or (None, None)))
 
 
 def _dethroned(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str], store: StoreIndex
@@ -166,5 +166,5 @@ def _dethroned(contacts: dict[str, ContactLine | Contact], main_of: dict[int, st
         if email != main_email and email not in contacts and belongs_to(doc, customer):
             data = dict.fromkeys(CONTACT_KEYS) | {"email": email, "is_main": False,
                                                   "customer_external_id": None, "customer_name": None}
-            documents.append(Document("contacts", email, data, (), ref))
+            documents.append(Document("contacts", email, data, (), ref, doc))
     return documents

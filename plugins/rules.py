@@ -311,7 +311,9 @@ def _customer_document(customer: Customer) -> Document:
     data["group_external_id"] = parent.external_id if parent else None
     data["group_name"] = parent.name if parent else None
     key = customer.external_id or customer.name or ""
-    return Document("customers", key, data, tuple(customer.lines), customer.stored.ref if customer.stored else None)
+    stored = customer.stored
+    ref, before = (stored.ref, stored.doc) if stored else (None, None)
+    return Document("customers", key, data, tuple(customer.lines), ref, before)
 
 
 def _documents(customers: list[Customer], contacts: Iterable[list[Document]]) -> Iterator[list[Document]]:

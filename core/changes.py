@@ -1,0 +1,59 @@
+"""What a run changes, record by record (``--diff``): created, or each field as ``old -> new``.
+
+Worked out from the documents the rules give and the stored data they matched, with the rule of
+every sink: a value given replaces the stored one, a value not given (None) keeps it.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from .components import CREATED, UPDATED, Document
+from .terminal import printable
+
+MAX_SHOWN_VALUE = 60
+"""Characters of a value shown in the terminal, at most."""
+
+
+def field_changes(documents: list[Document]) -> list[dict[str, list[Any]]]:
+    """Each document's fields whose given value differs from the stored one: ``{field: [old, new]}``.
+    Taken before the sink writes them (a sink may update the stored data in place)."""
+    changes = []
+    for doc in documents:
+        before = doc.before or {}
+        changes.append({name: [before.get(name), value] for name, value in doc.data.items()
+                        if value is not None and value != before.get(name)})
+    return changes
+
+
+def changes_of(documents: list[Document], fields: list[dict[str, list[Any]]], outcomes: list[Any]
+               ) -> list[dict[str, Any]]:
+    """One entry per created or updated document (unchanged and rejected ones are only counted)."""
+    found = []
+    for doc, changed, outcome in zip(documents, fields, outcomes):
+        if outcome not in (CREATED, UPDATED):
+            continue
+        entry: dict[str, Any] = {"kind": doc.kind, "key": doc.key, "lines": list(doc.lines), "outcome": outcome}
+        if outcome == UPDATED:
+            entry["fields"] = changed
+        found.append(entry)
+    return found
+
+
+def _shown(value: Any) -> str:
+    text = printable(repr(value))
+    return text if len(text) <= MAX_SHOWN_VALUE else text[: MAX_SHOWN_VALUE - 1] + "…"
+
+
+def describe_changes(changes: list[dict[str, Any]]) -> list[str]:
+    """A line per record: ``customers 'C1' (lines 2, 3): name 'Acme' -> 'Acme SA'``."""
+    lines = []
+    for entry in changes:
+        where = ", ".join(map(str, entry["lines"]))
+        head = f"{entry['kind']} {_shown(entry['key'])} (line{'s' if len(entry['lines']) > 1 else ''} {where})"
+        if entry["outcome"] == CREATED:
+            lines.append(f"{head}: created")
+        else:
+            fields = entry.get("fields") or {}
+            lines.append(f"{head}: " + ("; ".join(f"{name} {_shown(old)} -> {_shown(new)}"
+                                                  for name, (old, new) in fields.items()) or "updated"))
+    return lines
