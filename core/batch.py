@@ -25,7 +25,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .batch_jobs import JobSpec, JobSummary
-from .errors import UsageError
+from .errors import EtlError, UsageError
 from .mapping import load_mapping_file
 from .secrets import MIN_SECRET_LENGTH, mask_secrets
 from .settings import explain_unknown, read_table_file
@@ -247,22 +247,25 @@ def fill(options: dict[str, Any], job: str, source: Path) -> dict[str, Any]:
 
 def job_spec(config: BatchConfig, job: BatchJob, source: Path, dry_run: bool) -> JobSpec:
     """What travels to the worker that runs ``job`` on ``source``: the job's keys as written, and
-    the contents of its settings and mapping files, read here (an unreadable one is an EtlError)."""
+    the contents of its settings and mapping files, read here (an unreadable one fails the job)."""
     settings = job.options.get("settings")
     mapping = job.options.get("mapping")
     written = dict(job.written)
-    if isinstance(settings, str):
-        settings = read_table_file(Path(settings))
-        written.pop("settings")
-    else:
-        settings = None
-    if isinstance(mapping, str):
-        mapping = load_mapping_file(Path(mapping))
-        written.pop("mapping")
-    else:
-        mapping = None
-    return JobSpec(job.name, str(source), str(config.path.resolve().parent), written, config.written_plugins,
-                   settings, mapping, dry_run)
+    base = str(config.path.resolve().parent)
+    try:
+        if isinstance(settings, str):
+            settings = read_table_file(Path(settings))
+            written.pop("settings")
+        else:
+            settings = None
+        if isinstance(mapping, str):
+            mapping = load_mapping_file(Path(mapping))
+            written.pop("mapping")
+        else:
+            mapping = None
+    except EtlError as exc:
+        return JobSpec(job.name, str(source), base, {}, error=config.mask(str(exc)))
+    return JobSpec(job.name, str(source), base, written, config.written_plugins, settings, mapping, dry_run)
 
 
 def store_of(job: BatchJob, source: Path) -> str | None:

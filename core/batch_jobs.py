@@ -39,6 +39,9 @@ class JobSpec:
     mapping: dict[str, Any] | None = None
     """The contents of the job's mapping file, read where the batch started (None: no file)."""
     dry_run: bool = False
+    error: str = ""
+    """A problem found where the batch started (an unreadable settings or mapping file): the job fails
+    with it, in its turn, as it would have on the worker."""
 
     @property
     def key(self) -> str:
@@ -82,6 +85,8 @@ def run_job_spec(spec: JobSpec) -> JobSummary:
     from .api import run
     from .batch import expand, fill, resolved
 
+    if spec.error:
+        return not_run(spec, "error", spec.error, 2)
     problems: list[str] = []
     secrets: set[str] = set()
     options = expand(spec.options, "job", os.environ, problems, secrets)

@@ -318,18 +318,33 @@ def test_a_plugin_adds_an_executor(tmp_path):
     assert len(list(tmp_path.glob("s-*.json"))) == 4
 
 
+CLUSTER = """
+import sys
+from distributed import LocalCluster
+
+with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                  dashboard_address=None) as cluster:
+    print(cluster.scheduler_address, flush=True)
+    sys.stdin.read()  # until the test closes it
+"""
+
+
 @needs_dask
 def test_a_batch_runs_on_a_running_dask_scheduler_named_in_the_config(tmp_path):
-    from distributed import LocalCluster
-
     (tmp_path / "in").mkdir()
     for n in range(6):
         write_csv(tmp_path / f"in/{n}.csv", [{"Customer ID": f"C{n}", "Customer name": f"N{n}"}])
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster:
-        (tmp_path / "jobs.toml").write_text(f'[executor]\nname = "dask"\nscheduler = "{cluster.scheduler_address}"\n'
+    # the cluster runs in a process of its own, as a real one would (and leaves no thread in this one)
+    cluster = subprocess.Popen([sys.executable, "-c", CLUSTER], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.DEVNULL, text=True)
+    try:
+        address = cluster.stdout.readline().strip()
+        assert address.startswith("tcp://127.0.0.1:"), address
+        (tmp_path / "jobs.toml").write_text(f'[executor]\nname = "dask"\nscheduler = "{address}"\n'
                                             '[[jobs]]\nname = "j"\ninput = "in/*.csv"\ntarget = "store.json"\n')
         result = etl_process("batch", "jobs.toml", cwd=tmp_path, timeout=300)
+    finally:
+        cluster.communicate(timeout=60)
     assert result.code == 0, result.err
     assert sorted(c["external_id"] for c in read_store(tmp_path / "store.json")["customers"]) == \
         [f"C{n}" for n in range(6)]

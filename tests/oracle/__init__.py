@@ -9,6 +9,8 @@ build (:func:`registry_with_oracle`), never in etl's own.
 """
 from __future__ import annotations
 
+import dataclasses
+
 from etl.components import RulesSpec
 from etl.plugins.settings import CustomerSettings
 from etl.registry import Components, Registry, get_registry
@@ -31,4 +33,4 @@ def registry_with_oracle() -> Registry:
     base = get_registry()
     rules: Components[RulesSpec] = Components("rules", dict(base.rules.specs), dict(base.rules.owners))
     rules.add(ORACLE_SPEC, "tests.oracle")
-    return Registry(base.readers, base.sinks, rules, base.validators, base.failures)
+    return dataclasses.replace(base, rules=rules)
