@@ -12,6 +12,7 @@ import click
 
 from . import __version__
 from .errors import EtlError, Terminated
+from .history_cli import history
 from .template import template
 from .terminal import echo, printable
 
@@ -260,6 +261,7 @@ def fields(rules: str, as_json: bool) -> None:
 
 
 cli.add_command(template)
+cli.add_command(history)
 
 
 def _terminate(signum: int, frame: object) -> None:
