@@ -282,5 +282,6 @@ def open_sqlite_sink(target: str | None, options: Mapping[str, str], dry_run: bo
 @hookimpl
 def register_sinks() -> list[SinkSpec]:
     return [SinkSpec("sqlite", open_sqlite_sink,
-                     f"an embedded SQLite store that reads and writes only what a run touches (default {DEFAULT_TARGET})",
+                     "an embedded SQLite store that reads and writes only what a run touches "
+                     f"(default {DEFAULT_TARGET})",
                      default_target=DEFAULT_TARGET, keeps_history=True, transactional=True, finds_by_key=True)]

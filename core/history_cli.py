@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 
 MARKS = {"success": "OK     ", "partial": "PARTIAL", "failed": "FAILED "}
 DEFAULT_SINK = "tinydb"
-SINK = click.option("--sink", default=DEFAULT_SINK, show_default=True, help="The store's sink (one that keeps history).")
+SINK = click.option("--sink", default=DEFAULT_SINK, show_default=True,
+                    help="The store's sink (one that keeps history).")
 TARGET = click.option("--target", help="The store (default: the sink's own).")
 
 

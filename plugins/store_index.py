@@ -132,7 +132,8 @@ class StoreIndex:
             self.contacts[(stored[1].get("email") or "").lower()] = stored
         keys = {key for external_id, name in owners for key in owner_keys(external_id, name)}
         known = {ref for ref, _ in self.main_contacts}
-        self.main_contacts += [stored for stored in self._fetch("contacts", MAIN_OF_KEY, keys) if stored[0] not in known]
+        self.main_contacts += [stored for stored in self._fetch("contacts", MAIN_OF_KEY, keys)
+                               if stored[0] not in known]
         self.mains_by_name = any(not doc.get("customer_external_id") for _, doc in self.main_contacts)
 
     def keyed(self, batches: Iterable[list[Document]]) -> Iterator[list[Document]]:
