@@ -43,6 +43,8 @@ SCHEMA = (
     "CREATE INDEX lookup_keys_by_document ON lookup_keys (id)",
     f"PRAGMA application_id = {APPLICATION_ID}",
 )
+CACHE_KIB = 65536
+"""SQLite's page cache (64 MiB, not its 2 MiB default): a large first import inserts keys all over its indexes."""
 CHUNK = 500
 """Keys or ids per query: well under SQLite's limit of parameters."""
 SIDE_FILES = ("-journal", "-wal", "-shm")
@@ -118,6 +120,7 @@ class SqliteSink:
         a reader's for a dry run (in WAL mode it never waits)."""
         try:
             db.execute("PRAGMA synchronous = FULL")
+            db.execute(f"PRAGMA cache_size = -{CACHE_KIB}")
             if self.dry_run:
                 db.execute("BEGIN")
                 return

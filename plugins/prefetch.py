@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from .model import EMAIL, GROUP_ID, GROUP_NAME, ID, IS_MAIN, NAME, ContactLine, Customer
-from .store_index import StoreIndex, name_key
+from .store_index import StoreIndex
 
 
 def prefetch_customers(store: StoreIndex, customers: Iterable[Customer]) -> None:
@@ -17,7 +17,7 @@ def prefetch_customers(store: StoreIndex, customers: Iterable[Customer]) -> None
     for customer in customers:
         values = customer.values
         ids.update(value for value in (values[ID], values[GROUP_ID]) if value)
-        names.update(name_key(value) for value in (values[NAME], values[GROUP_NAME]) if value)
+        names.update(store.fold(value) for value in (values[NAME], values[GROUP_NAME]) if value)
     store.prefetch_customers(ids, names)
 
 

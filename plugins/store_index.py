@@ -29,21 +29,22 @@ def name_key(name: str) -> str:
     return normalise(name)
 
 
-def owner_keys(external_id: str | None, name: str | None) -> list[str]:
+def owner_keys(external_id: str | None, name: str | None, fold: Callable[[str], str] = name_key) -> list[str]:
     """The ``main_of`` keys under which a customer's stored main contacts are found."""
-    return [*([f"id:{external_id}"] if external_id else []), *([f"name:{name_key(name)}"] if name else [])]
+    return [*([f"id:{external_id}"] if external_id else []), *([f"name:{fold(name)}"] if name else [])]
 
 
-def lookup_keys(kind: str, data: dict[str, Any]) -> dict[str, str] | None:
+def lookup_keys(kind: str, data: dict[str, Any], fold: Callable[[str], str] = name_key) -> dict[str, str] | None:
     """The lookup keys of a document whose stored data (once written) is ``data``."""
     if kind == "customers":
         return {**({ID_KEY: data["external_id"]} if data.get("external_id") else {}),
-                **({NAME_KEY: name_key(data["name"])} if data.get("name") else {})}
+                **({NAME_KEY: fold(data["name"])} if data.get("name") else {})}
     if kind == "contacts":
         keys = {EMAIL_KEY: (data.get("email") or "").lower()}
-        owner = owner_keys(data.get("customer_external_id"), data.get("customer_name"))
-        if data.get("is_main") and owner:  # by its customer's ID, else by its name, as it is linked
-            keys[MAIN_OF_KEY] = owner[0]
+        if data.get("is_main"):  # by its customer's ID, else by its name, as it is linked
+            owner = owner_keys(data.get("customer_external_id"), data.get("customer_name"), fold)
+            if owner:
+                keys[MAIN_OF_KEY] = owner[0]
         return keys
     return None
 
@@ -70,6 +71,8 @@ class StoreIndex:
         self._by_name: dict[str, list[StoredCustomer]] | None = None
         self._found: dict[tuple[str, Any], dict] = {}
         """(kind, ref) -> the documents found by key, to give the documents written their keys."""
+        self._folded: dict[str, str] = {}
+        """name -> name_key(name), for the names of the file, folded once (too many for name_key's cache)."""
         if self._find is not None:
             self._customers: list[StoredDocument] = []
             self._by_id: dict[str, StoredDocument | None] = {}
@@ -91,6 +94,13 @@ class StoreIndex:
         self.main_contacts = [stored for stored in contacts if stored[1].get("is_main")]
         self.mains_by_name = any(not doc.get("customer_external_id") for _, doc in self.main_contacts)
         """Whether some stored main contact is linked to its customer by name only."""
+
+    def fold(self, name: str) -> str:
+        """``name_key(name)``, computed once per name of the run when the store is read by key."""
+        folded = self._folded.get(name)
+        if folded is None:
+            folded = self._folded[name] = name_key(name)
+        return folded
 
     @property
     def by_lookup(self) -> bool:
@@ -130,7 +140,7 @@ class StoreIndex:
         customers (Customer ID, name)."""
         for stored in self._fetch("contacts", EMAIL_KEY, [e for e in emails if e not in self.contacts]):
             self.contacts[(stored[1].get("email") or "").lower()] = stored
-        keys = {key for external_id, name in owners for key in owner_keys(external_id, name)}
+        keys = {key for external_id, name in owners for key in owner_keys(external_id, name, self.fold)}
         known = {ref for ref, _ in self.main_contacts}
         self.main_contacts += [stored for stored in self._fetch("contacts", MAIN_OF_KEY, keys)
                                if stored[0] not in known]
@@ -142,8 +152,11 @@ class StoreIndex:
         for documents in batches:
             if self._find is not None:
                 for doc in documents:
-                    stored = self._found.get((doc.kind, doc.ref), {}) if doc.ref is not None else {}
-                    doc.keys = lookup_keys(doc.kind, {**stored, **{k: v for k, v in doc.data.items() if v is not None}})
+                    data = doc.data
+                    if doc.ref is not None:
+                        data = {**self._found.get((doc.kind, doc.ref), {}),
+                                **{k: v for k, v in data.items() if v is not None}}
+                    doc.keys = lookup_keys(doc.kind, data, self.fold)
             yield documents
 
     def _wrap(self, ref: Any, doc: dict) -> StoredCustomer:
