@@ -25,7 +25,7 @@ import orjson
 from etl import hookimpl
 from etl.components import CREATED, UNCHANGED, UPDATED, Document, SinkSpec, StoredDocument
 from etl.errors import SinkError
-from etl.history import HISTORY_KIND
+from etl.history import HISTORY_KIND, entry_keys
 from etl.settings import check_options, number_option
 from etl.terminal import printable
 
@@ -246,10 +246,12 @@ class SqliteSink:
             raise self._fail("write the documents", exc) from None
 
     def record_import(self, entry: dict[str, Any]) -> None:
-        """Keep the run's history entry as a document of the kind ``imports``, written with the data."""
+        """Keep the run's history entry as a document of the kind ``imports``, written with the data, found
+        again by its lookup keys when it remembers column choices."""
         ref = self._next_id
         self._next_id += 1
-        self._write([(ref, HISTORY_KIND, str(ref), _json(entry))], [], [])
+        document = Document(HISTORY_KIND, str(ref), entry, (), keys=entry_keys(entry))
+        self._write([(ref, HISTORY_KIND, document.key, _json(entry))], [], [(ref, document)])
 
     def commit(self) -> None:
         if self.dry_run:

@@ -13,6 +13,9 @@ from .secrets import mask_options, mask_url, mask_values
 
 HISTORY_KIND = "imports"
 """The kind of the documents in which a sink that keeps history keeps it (``Sink.existing(HISTORY_KIND)``)."""
+REMEMBERS_KEY = "remembers"
+"""The lookup key (``Document.keys``) of the history entries that remember column choices, by which a sink
+that finds by key gives back those only (value "yes")."""
 CLOSE_HEADER = 0.8
 """From this share of titles in common (of all titles of both headers), a past import's mapping comes back."""
 IMPORT_SHAPE: dict[str, Any] = {
@@ -66,6 +69,12 @@ def import_entry(job: Job, reader: str, report: Report, rejects: dict[str, Any])
         "columns": report.mapping.as_file() if report.mapping else {},
         "chosen": report.mapping.chosen() if report.mapping else [],
     }
+
+
+def entry_keys(entry: dict[str, Any]) -> dict[str, str]:
+    """The lookup keys of a history entry, for a sink that finds by key: whether it remembers column
+    choices (the only entries a run reads back, whatever the size of the history)."""
+    return {REMEMBERS_KEY: "yes"} if entry.get("chosen") else {}
 
 
 def remembered_mapping(entries: Iterable[tuple[Any, dict]], header: Sequence[str]) -> tuple[dict[str, str], str]:

@@ -132,7 +132,7 @@ def forget(ctx: click.Context, sink: str, target: str | None) -> None:
     store.must_exist()  # forgetting never creates a store
     opened = store.spec.open(store.target, {}, False)  # its lock, checks and atomic write
     try:
-        choosing = [Document(HISTORY_KIND, str(ref), {"chosen": []}, (), ref)
+        choosing = [Document(HISTORY_KIND, str(ref), {"chosen": []}, (), ref, keys={})
                     for ref, entry in opened.existing(HISTORY_KIND) if isinstance(entry, dict) and entry.get("chosen")]
         if choosing:
             opened.write_batch(choosing)

@@ -15,7 +15,7 @@ from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, R
                          StoreAccess, Table, ValidatorSpec)
 from .errors import EtlError, InputError, Interrupted, OutputError, RowError, SinkError, Terminated, UsageError
 from .files import check_output, written_atomically
-from .history import HISTORY_KIND, import_entry, remembered_mapping
+from .history import HISTORY_KIND, REMEMBERS_KEY, import_entry, remembered_mapping
 from .job import Job
 from .mapping import SAMPLE_ROWS, ColumnMapping, Sample, propose
 from .plugin_manager import get_plugin_manager
@@ -321,8 +321,11 @@ class Run:
         keeps_history = sink_spec.keeps_history
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         try:
-            remembered = (remembered_mapping(sink.existing(HISTORY_KIND), [restore(t) for t in table.header])
-                          if keeps_history else ({}, ""))
+            remembered: tuple[dict[str, str], str] = ({}, "")
+            if keeps_history:  # only the entries that remember choices, when the sink can find them alone
+                entries = (sink.find(HISTORY_KIND, REMEMBERS_KEY, ["yes"]) if sink_spec.finds_by_key
+                           else sink.existing(HISTORY_KIND))
+                remembered = remembered_mapping(entries, [restore(t) for t in table.header])
             mapping = map_columns(table, rules, job, remembered)
             report.declare(rules.kinds)
             report.mapping = mapping
