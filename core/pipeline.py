@@ -297,27 +297,30 @@ class Run:
         """Whether the run got to the file's lines (the mapping, the store and the rules were ready)."""
         self.committing = False
         self.committed = False
-        self.transactional = False
-        """Whether the run's sink declares its writes all-or-nothing (``SinkSpec.transactional``)."""
+        self.sink_spec: SinkSpec | None = None
+        """The run's sink, once chosen: what it declares says what an interruption left."""
 
     def stage(self) -> str:
         if self.committed:
             return "after the store was written: the import is complete, the report or rejects file may be missing"
+        spec = self.sink_spec
+        transactions = spec.name if spec is not None and spec.transactional else None  # all-or-nothing writes
         if self.committing:  # the signal may have come just before or just after the sink's atomic step
-            if self.transactional:
-                return "while the sink committed: the store is either as it was or complete, never half-written"
-            return "while the sink committed: the store may hold part of the run (the sink has no transactions)"
+            if transactions:
+                return (f"while the sink committed: stores with transactions ({transactions}'s) are either as they "
+                        "were or complete, never half-written")
+            return "while the sink committed: the sink declares no transactions, its target may hold part of the run"
         if self.report.read and self.report.total():
             handed = self.report.total()
-            left = ("nothing was committed: the store is as it was" if self.transactional
-                    else "the sink has no transactions: the store may hold some of them")
+            left = (f"nothing was committed; stores with transactions ({transactions}'s) are as they were"
+                    if transactions else "the sink declares no transactions: its target may hold some of them")
             return (f"while loading: {counted(handed, 'document')} {'was' if handed == 1 else 'were'} handed to the "
                     f"sink, {left}")
         return f"after reading {counted(self.report.read, 'line')}: nothing was written"
 
     def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, rejects_spec: ReaderSpec | None) -> Report:
         job, report = self.job, self.report
-        self.transactional = sink_spec.transactional
+        self.sink_spec = sink_spec
         keeps_history = sink_spec.keeps_history
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         try:
