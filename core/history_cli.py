@@ -84,7 +84,8 @@ def history(ctx: click.Context, sink: str, target: str | None) -> None:
     entries = ctx.obj.imports()
     if not entries:
         echo("no import recorded yet")
-    for entry_id in reversed(entries):
+    ids = sorted(entries, key=int) if all(i.isascii() and i.isdigit() for i in entries) else list(entries)
+    for entry_id in reversed(ids):
         entry, rows = entries[entry_id], entries[entry_id]["rows"]
         echo(f"{entry_id:>4}  {MARKS.get(entry['status'], entry['status'])}  {entry['time']}  "
              f"{rows['read']} read, {rows['imported']} imported, {rows['rejected']} rejected  "
