@@ -252,6 +252,11 @@ class Data:
         return self._cached(f"store-source-{customers}.csv", lambda p: datagen.write_csv(
             p, datagen.generate_lines(self.seed, 10 * customers, ((i, 0) for i in range(customers)))))
 
+    def clean_store_source(self, customers: int) -> Path:
+        """Every line of customers 0 .. customers-1, none bad: a store of exactly ``customers`` customers."""
+        return self._cached(f"store-source-clean-{customers}.csv", lambda p: datagen.write_csv(
+            p, datagen.generate_lines(self.seed, 10 * customers, ((i, 0) for i in range(customers)), bad_rate=0)))
+
     def reimport(self, lines: int, known: int) -> Path:
         return self._cached(f"reimport-{lines}-of-{known}.csv", lambda p: datagen.write_csv(
             p, datagen.generate_lines(self.seed, lines, datagen.half_known(known))))
@@ -278,7 +283,7 @@ class Data:
 
     def sqlite_store(self, customers: int, timeout: float) -> Path:
         """A sqlite store prepared by one etl import of ``customers`` customers (and their contacts)."""
-        source = self.store_source(customers)
+        source = self.clean_store_source(customers)
 
         def make(path: Path) -> None:
             work = self.dir / "prepare"
@@ -304,7 +309,7 @@ def sqlite_to_tinydb(source: Path, path: Path) -> None:
     """Write the documents of a sqlite store as a TinyDB file, one kind after the other, streamed."""
     import sqlite3
 
-    db = sqlite3.connect(f"{source.as_uri()}?mode=ro", uri=True)
+    db = sqlite3.connect(source)  # not read-only: closing it leaves no WAL files beside the store
     tmp = path.with_name(path.name + ".part")
     try:
         kinds = [kind for (kind,) in db.execute("SELECT DISTINCT kind FROM documents ORDER BY kind")]
