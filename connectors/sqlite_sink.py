@@ -211,13 +211,15 @@ class SqliteSink:
         inserted: list[tuple[int, str, str, str]] = []
         updated: list[tuple[str, int]] = []
         keyed: list[tuple[int, Document]] = []
+        """The documents written whose lookup keys the rules gave, by ref."""
         for doc in documents:
             stored = self._read.get(doc.ref) if doc.ref is not None else None
             if stored is None:
                 ref = self._next_id
                 self._next_id += 1
                 inserted.append((ref, doc.kind, doc.key, _json(doc.data)))
-                keyed.append((ref, doc))
+                if doc.keys is not None:
+                    keyed.append((ref, doc))
                 results.append(CREATED)
                 continue
             given = {k: v for k, v in doc.data.items() if v is not None}
@@ -226,24 +228,37 @@ class SqliteSink:
                 continue
             stored.update(given)
             updated.append((_json(stored), doc.ref))
-            keyed.append((doc.ref, doc))
+            if doc.keys is not None:
+                keyed.append((doc.ref, doc))
             results.append(UPDATED)
         if not self.dry_run:
-            self._write(inserted, updated, [(ref, doc) for ref, doc in keyed if doc.keys is not None])
+            self._write(inserted, updated, keyed)
         return results
 
     def _write(self, inserted: list[tuple[int, str, str, str]], updated: list[tuple[str, int]],
                keyed: list[tuple[int, Document]]) -> None:
+        """Insert and update the documents, and replace the lookup keys of ``keyed`` (only those that
+        changed: an unchanged key costs no write in its index)."""
         try:
             self.db.executemany("INSERT INTO documents (id, kind, key, data) VALUES (?, ?, ?, ?)", inserted)
             self.db.executemany("UPDATE documents SET data = ? WHERE id = ?", updated)
-            if updated:
-                self.db.executemany("DELETE FROM lookup_keys WHERE id = ?", [(ref,) for _, ref in updated])
+            new = {(doc.kind, name, value, ref) for ref, doc in keyed
+                   for name, value in (doc.keys or {}).items() if value is not None}
+            old = self._keys_of({ref for _, ref in updated} & {ref for ref, _ in keyed})
+            self.db.executemany("DELETE FROM lookup_keys WHERE kind = ? AND name = ? AND value = ? AND id = ?",
+                                sorted(old - new))
             self.db.executemany("INSERT OR IGNORE INTO lookup_keys (kind, name, value, id) VALUES (?, ?, ?, ?)",
-                                [(doc.kind, name, value, ref) for ref, doc in keyed
-                                 for name, value in (doc.keys or {}).items() if value is not None])
+                                sorted(new - old))
         except sqlite3.Error as exc:
             raise self._fail("write the documents", exc) from None
+
+    def _keys_of(self, refs: set[int]) -> set[tuple[str, str, str, int]]:
+        """The stored lookup keys of the documents ``refs``."""
+        keys: set[tuple[str, str, str, int]] = set()
+        for chunk in _chunks(refs):
+            query = f"SELECT kind, name, value, id FROM lookup_keys WHERE id IN ({', '.join('?' * len(chunk))})"
+            keys.update(self.db.execute(query, chunk))
+        return keys
 
     def record_import(self, entry: dict[str, Any]) -> None:
         """Keep the run's history entry as a document of the kind ``imports``, written with the data, found
