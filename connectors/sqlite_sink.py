@@ -101,8 +101,10 @@ class SqliteSink:
                 if inode is not None and not self._same_file(inode):
                     db.close()
                     continue
-                self._created = not existed
                 self._check_schema(db)
+                # made by this run: it was absent, and is still empty now that this run holds it (a run
+                # that made it while this one waited and committed is not this one's to remove)
+                self._created = not existed and self._empty
                 return db
             except BaseException:
                 db.close()
@@ -150,6 +152,7 @@ class SqliteSink:
         except sqlite3.DatabaseError as exc:
             raise SinkError(f"{self.label}: not a SQLite database ({exc})") from None
         self._has_schema = bool(tables)
+        self._empty = not tables
         if not tables and not self.dry_run:
             for statement in SCHEMA:
                 db.execute(statement)

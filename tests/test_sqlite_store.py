@@ -8,13 +8,16 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from contextlib import closing
+from pathlib import Path
 
 import pytest
 
 import etl
 from conftest import etl_process, read_report, read_sqlite_store, read_store, write_csv
+from etl.components import Document
 from etl.connectors.sqlite_sink import SqliteSink
 from etl.errors import EtlError
 from test_accounting import generated_rows
@@ -209,3 +212,29 @@ def test_the_report_of_a_sqlite_run(etl, tmp_path):
     write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "Acme", "Contact email": "a@acme.example"}])
     assert etl("run", "a.csv", "--sink", "sqlite", "--report", "r.json").code == 0
     assert read_report(tmp_path / "r.json")["contacts"]["created"] == 1
+
+
+def test_a_run_that_waited_for_the_first_one_never_removes_its_store(tmp_path, monkeypatch):
+    """Two first runs on a new store: the second, which found no store and waited while the first
+    made and committed it, then fails: it leaves the first one's store alone."""
+    target = str(tmp_path / "crm.sqlite")
+    first = SqliteSink(target, 5.0, dry_run=False)
+    waited: list[int] = []
+    exists = Path.exists
+    monkeypatch.setattr(Path, "exists", lambda path: False if str(path) == target else exists(path))
+
+    def second_run() -> None:  # it fails once it has the store: closed without a commit
+        sink = SqliteSink(target, 5.0, dry_run=False)
+        waited.append(len(list(sink.existing("customers"))))
+        monkeypatch.undo()
+        sink.close()
+
+    waiting = threading.Thread(target=second_run)
+    waiting.start()
+    time.sleep(0.3)  # the second run waits for the first one's transaction
+    first.write_batch([Document("customers", "C1", {"external_id": "C1"}, (2,))])
+    first.commit()
+    first.close()
+    waiting.join(10)
+    assert waited == [1]
+    assert [c["external_id"] for c in read_sqlite_store(tmp_path / "crm.sqlite")["customers"]] == ["C1"]
