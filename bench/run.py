@@ -48,12 +48,13 @@ ETL = [PY, "-m", "etl"]
 PEERS = BENCH / "peers"
 GIB = 1 << 30
 MB = 1 << 20
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "WM")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "WM")
 
 FULL = {"w1": 200_000, "w2": 100_000, "w3_store": 100_000, "w3": 100_000, "w4": 1_000_000, "w5": 1_000,
-        "w7_files": 1_000, "w7_lines": 1_000, "runs": 3, "w6_runs": 5, "timeout": 1800.0}
+        "w7_files": 1_000, "w7_lines": 1_000, "w8_store": 1_000_000, "w8": 1_000, "runs": 3, "w6_runs": 5,
+        "timeout": 1800.0}
 QUICK = {"w1": 2_000, "w2": 1_000, "w3_store": 1_000, "w3": 1_000, "w4": 10_000, "w5": 200,
-         "w7_files": 20, "w7_lines": 100, "runs": 1, "w6_runs": 1, "timeout": 120.0}
+         "w7_files": 20, "w7_lines": 100, "w8_store": 2_000, "w8": 100, "runs": 1, "w6_runs": 1, "timeout": 120.0}
 HTTP_LATENCY = 0.020
 
 CHILD_ENV = {k: v for k, v in os.environ.items() if k.lower() not in ("http_proxy", "https_proxy", "all_proxy")}
@@ -252,6 +253,11 @@ class Data:
         return self._cached(f"store-source-{customers}.csv", lambda p: datagen.write_csv(
             p, datagen.generate_lines(self.seed, 10 * customers, ((i, 0) for i in range(customers)))))
 
+    def clean_store_source(self, customers: int) -> Path:
+        """Every line of customers 0 .. customers-1, none bad: a store of exactly ``customers`` customers."""
+        return self._cached(f"store-source-clean-{customers}.csv", lambda p: datagen.write_csv(
+            p, datagen.generate_lines(self.seed, 10 * customers, ((i, 0) for i in range(customers)), bad_rate=0)))
+
     def reimport(self, lines: int, known: int) -> Path:
         return self._cached(f"reimport-{lines}-of-{known}.csv", lambda p: datagen.write_csv(
             p, datagen.generate_lines(self.seed, lines, datagen.half_known(known))))
@@ -284,6 +290,62 @@ class Data:
             shutil.rmtree(work, ignore_errors=True)
 
         return self._cached(f"store-{customers}.json", make)
+
+    def sqlite_store(self, customers: int, timeout: float) -> Path:
+        """A sqlite store prepared by one etl import of ``customers`` customers (and their contacts)."""
+        source = self.clean_store_source(customers)
+
+        def make(path: Path) -> None:
+            work = self.dir / "prepare"
+            shutil.rmtree(work, ignore_errors=True)
+            sample = measure([*ETL, "run", str(source), "--sink", "sqlite", "--target", "store.sqlite"], work,
+                             timeout, ok_codes=(0, 1))
+            log(f"  prepared the sqlite store in {sample.wall:.1f} s, {sample.rss / MB:.0f} MB: "
+                f"{etl_summary(sample.output)}")
+            os.replace(work / "store.sqlite", path)
+            shutil.rmtree(work, ignore_errors=True)
+
+        return self._cached(f"store-{customers}.sqlite", make)
+
+    def tinydb_copy(self, customers: int, timeout: float) -> Path:
+        """The same store as ``sqlite_store(customers)`` in TinyDB's format: the same documents in the same
+        order, numbered per kind as TinyDB numbers them (what an etl import into TinyDB writes, as
+        tests/test_sqlite_store.py checks import after import)."""
+        source = self.sqlite_store(customers, timeout)
+        return self._cached(f"store-{customers}-from-sqlite.json", lambda path: sqlite_to_tinydb(source, path))
+
+
+def copied(source: Path, path: Path) -> None:
+    """Copy a store for a run, and flush the copy to disk first: else the run's first fsync of the
+    file (a sqlite commit) would pay for writing the whole copy."""
+    shutil.copyfile(source, path)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def sqlite_to_tinydb(source: Path, path: Path) -> None:
+    """Write the documents of a sqlite store as a TinyDB file, one kind after the other, streamed."""
+    import sqlite3
+
+    db = sqlite3.connect(source)  # not read-only: closing it leaves no WAL files beside the store
+    tmp = path.with_name(path.name + ".part")
+    try:
+        kinds = [kind for (kind,) in db.execute("SELECT DISTINCT kind FROM documents ORDER BY kind")]
+        with open(tmp, "w", encoding="utf-8") as out:
+            out.write("{")
+            for n, kind in enumerate(kinds):
+                out.write(("," if n else "") + json.dumps(kind) + ":{")
+                rows = db.execute("SELECT data FROM documents WHERE kind = ? ORDER BY id", (kind,))
+                for number, (data,) in enumerate(rows, start=1):
+                    out.write(("," if number > 1 else "") + f'"{number}":' + data)
+                out.write("}")
+            out.write("}")
+    finally:
+        db.close()
+    os.replace(tmp, path)
 
 
 # -- the local HTTP server (W5) ----------------------------------------------------------------------
@@ -568,6 +630,38 @@ class Bench:
                           f"{median_wall(pool.peer) / count * 1000:.0f} ms with `local`")
         return [pool, dask]
 
+    def w8(self) -> Result:
+        n, known = self.size["w8"], self.size["w8_store"]
+        result = Result("W8", f"{n:,} lines (half new customers, half updates) into a store of {known:,} "
+                              "customers: sqlite (ours) and TinyDB (peer)", target="sqlite <= 1 s and <= 300 MB")
+        sqlite_store = self.data.sqlite_store(known, self.timeout)
+        tinydb_store = self.data.tinydb_copy(known, self.timeout)
+        source, work = self.data.reimport(n, known), self.rundir("W8")
+
+        def ours() -> Sample:
+            for suffix in ("-wal", "-shm", "-journal"):
+                (work / f"store.sqlite{suffix}").unlink(missing_ok=True)
+            copied(sqlite_store, work / "store.sqlite")
+            return self.etl("run", str(source), "--sink", "sqlite", "--target", "store.sqlite", cwd=work)
+
+        def peer() -> Sample:
+            copied(tinydb_store, work / "store.json")
+            (work / "store.json.lock").unlink(missing_ok=True)
+            return self.etl("run", str(source), "--sink", "tinydb", "--target", "store.json", cwd=work)
+
+        alternate(self.runs, ours, peer, result)
+        wall, rss = median_wall(result.ours), max(s.rss for s in result.ours)
+        result.ratio = f"{wall / median_wall(result.peer):.3f}"
+        result.verdict = "pass" if wall <= 1.0 and rss <= 300 * MB else "FAIL"
+        result.notes += [f"stores: sqlite {sqlite_store.stat().st_size / MB:.0f} MB, TinyDB "
+                         f"{tinydb_store.stat().st_size / MB:.0f} MB on disk (the same documents; the TinyDB one "
+                         "written from the sqlite one); peak RSS of ours, worst run: "
+                         f"{rss / MB:.0f} MB", cpu_note(result), f"ours: {etl_summary(result.ours[0].output)}",
+                         f"peer (TinyDB): {etl_summary(result.peer[0].output)}"]
+        for name in ("store.sqlite", "store.json"):
+            (work / name).unlink(missing_ok=True)
+        return result
+
     def wm(self) -> Result:
         result = Result("WM", "column matching: 21 export-style titles and a 200-line sample, in-process",
                         peer_text="—", ratio="—", target="median <= 50 ms")
@@ -637,6 +731,7 @@ Peers:
   (exported beforehand by `etl run --sink json`, untimed).
 - W6: `python -c pass`.
 - W7: `etl batch --executor local` on the same files (the same runs for W7a and W7b).
+- W8: the same file into the same store in TinyDB's format (`--sink tinydb`).
 
 Ours is always `python -m etl run ...` in a child process; times are wall clock from spawn to exit,
 memory the child's peak RSS (see "Peak RSS by" above). Ratio = ours / peer (W5: peer / ours;

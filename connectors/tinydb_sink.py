@@ -20,7 +20,7 @@ from tinydb.storages import Storage
 from etl import hookimpl
 from etl.components import CREATED, UNCHANGED, UPDATED, Document, SinkSpec, StoredDocument
 from etl.errors import SinkError
-from etl.history import HISTORY_KIND
+from etl.history import HISTORY_KIND, TYPE_NAMES, described, shape_problem
 from etl.files import reason, remove_stale_temporaries, write_atomically
 from etl.settings import check_options, number_option
 
@@ -39,68 +39,27 @@ DOCUMENT_TYPES: dict[str, dict[str, type]] = {
     "contacts": {**dict.fromkeys(_CONTACT_TEXTS, str), "is_main": bool},
 }
 """The type of each field of the documents the default rules store (the README's contract); None is always allowed."""
-IMPORT_SHAPE: dict[str, Any] = {
-    "time": str, "input": str, "checksum": str, "reader": str, "sink": str, "status": str,
-    "rows": {"read": int, "imported": int, "rejected": int},
-    "counts": {str: {str: int}},
-    "errors": [{"line": int, "column": (str, type(None)), "message": str}],
-    "rejects": {"header": [str], "rows": [[str]], "reader": str, "format_options": dict},
-}
-"""What ``etl history`` reads of each entry of the ``imports`` table: a type, a tuple of types, an object
-with these keys, ``{str: shape}`` for an object of any keys, ``[shape]`` for a list."""
-TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list",
-              dict: "an object", type(None): "null"}
-
-
 def _json(value: Any) -> bytes:
     return orjson.dumps(value, default=str)
-
-
-def _described(value: Any) -> str:
-    return TYPE_NAMES.get(type(value), type(value).__name__)
-
-
-def _shape_problem(value: Any, shape: Any, where: str) -> str | None:
-    """What is wrong with ``value`` for ``shape`` (see IMPORT_SHAPE), and where; None if nothing."""
-    if isinstance(shape, (type, tuple)):
-        kinds = shape if isinstance(shape, tuple) else (shape,)
-        if type(value) in kinds:
-            return None
-        return f"{where} is {_described(value)}, not {' or '.join(TYPE_NAMES[k] for k in kinds)}"
-    if isinstance(shape, list):
-        if not isinstance(value, list):
-            return f"{where} is {_described(value)}, not a list"
-        return next(filter(None, (_shape_problem(item, shape[0], f"{where}[{n}]") for n, item in enumerate(value))),
-                    None)
-    if not isinstance(value, dict):
-        return f"{where} is {_described(value)}, not an object"
-    if str in shape:
-        items = ((f"{where}.{key}", item, shape[str]) for key, item in value.items())
-    else:
-        missing = next((key for key in shape if key not in value), None)
-        if missing is not None:
-            return f"{where} has no {missing!r}"
-        items = ((f"{where}.{key}", value[key], inner) for key, inner in shape.items())
-    return next(filter(None, (_shape_problem(item, inner, name) for name, item, inner in items)), None)
 
 
 def _table_problem(name: str, table: Any) -> str | None:
     """What is wrong with a table of the store, and where; None if nothing."""
     where = f"table {name!r}"
     if not isinstance(table, dict):
-        return f"{where} is {_described(table)}, not an object of documents"
+        return f"{where} is {described(table)}, not an object of documents"
     types = DOCUMENT_TYPES.get(name)
     for doc_id, doc in table.items():
         if not (doc_id.isascii() and doc_id.isdigit()):
             return f"{where}: the document id {doc_id!r} is not a number"
         if not isinstance(doc, dict):
-            return f"{where}, document {doc_id}: {_described(doc)}, not an object"
+            return f"{where}, document {doc_id}: {described(doc)}, not an object"
         if types is not None:
             for field, kind in types.items():
                 value = doc.get(field)
                 if value is not None and type(value) is not kind:
-                    return f"{where}, document {doc_id}: {field!r} is {_described(value)}, not {TYPE_NAMES[kind]}"
-        elif name == HISTORY_TABLE and (problem := _shape_problem(doc, IMPORT_SHAPE, f"import {doc_id}")):
+                    return f"{where}, document {doc_id}: {field!r} is {described(value)}, not {TYPE_NAMES[kind]}"
+        elif name == HISTORY_TABLE and (problem := shape_problem(doc, f"import {doc_id}")):
             return f"{where}: {problem}"
     return None
 
@@ -133,7 +92,7 @@ class AtomicJSONStorage(Storage):
         except orjson.JSONDecodeError as exc:
             raise SinkError(f"{self.label}: not a TinyDB JSON file: {exc}") from None
         if not isinstance(data, dict):
-            raise SinkError(f"{self.label}: not an etl store: the file holds {_described(data)}, "
+            raise SinkError(f"{self.label}: not an etl store: the file holds {described(data)}, "
                             "not an object of tables")
         problem = next(filter(None, (_table_problem(name, table) for name, table in data.items())), None)
         if problem is not None:
@@ -258,4 +217,6 @@ def open_tinydb_sink(target: str | None, options: Mapping[str, str], dry_run: bo
 
 @hookimpl
 def register_sinks() -> list[SinkSpec]:
-    return [SinkSpec("tinydb", open_tinydb_sink, f"an embedded TinyDB store, one table per kind (default {DEFAULT_TARGET})")]
+    return [SinkSpec("tinydb", open_tinydb_sink,
+                     f"an embedded TinyDB store, one table per kind (default {DEFAULT_TARGET})",
+                     default_target=DEFAULT_TARGET, keeps_history=True, transactional=True)]

@@ -13,6 +13,7 @@ import click
 
 from . import __version__
 from .errors import EtlError, Terminated
+from .history_cli import history
 from .template import template
 from .terminal import echo, printable
 
@@ -279,6 +280,7 @@ def fields(rules: str, as_json: bool) -> None:
 
 
 cli.add_command(template)
+cli.add_command(history)
 
 
 def show_changes(changes: list[dict]) -> None:

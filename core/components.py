@@ -6,7 +6,7 @@ column-wise :class:`Batch`, validators and rules check whole batches, and the ru
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Executor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -155,9 +155,14 @@ class Document:
 
     ``kind`` names the collection (e.g. "customers"), ``key`` the document's identity
     within it, ``ref`` the stored document it updates (as given by
-    :meth:`Sink.existing`; None for a new one). A ``None`` value in ``data`` means
-    "not given": it never erases a stored value. ``before`` is the stored data the
-    rules matched (None for a new document): what ``--diff`` compares ``data`` with.
+    :meth:`Sink.existing` or :meth:`Sink.find`; None for a new one). A ``None`` value in
+    ``data`` means "not given": it never erases a stored value. ``before`` is the stored data
+    the rules matched (None for a new document): what ``--diff`` compares ``data`` with.
+
+    ``keys`` are the document's named lookup keys once written (e.g. ``{"email": ...}``), by
+    which a sink that declares ``finds_by_key`` finds it again (:meth:`Sink.find`): a sink
+    stores them with a document it creates or changes, replacing the ones it had. None: the
+    rules give none (other sinks ignore them).
     """
 
     kind: str
@@ -166,6 +171,7 @@ class Document:
     lines: tuple[int, ...]
     ref: Any = None
     before: dict[str, Any] | None = None
+    keys: dict[str, str] | None = None
 
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -179,10 +185,21 @@ class Rejected:
 
 
 class Sink(Protocol):
-    """An opened target store. Opened once per run; ``close`` is always called."""
+    """An opened target store. Opened once per run; ``close`` is always called.
+
+    What a sink declares on its :class:`SinkSpec` it must also offer here: ``keeps_history``,
+    the method ``record_import(entry: dict) -> None`` (keep the run's history entry, a JSON-able
+    dict, as a document of the kind ``etl.history.HISTORY_KIND`` written with the run's data,
+    or alone for a run that failed); ``finds_by_key``, the method :meth:`find`.
+    """
 
     def existing(self, kind: str) -> Iterable[StoredDocument]:
         """The documents of ``kind`` already stored (empty for write-only targets)."""
+
+    def find(self, kind: str, key_name: str, keys: Collection[str]) -> Iterable[StoredDocument]:
+        """The stored documents of ``kind`` whose lookup key ``key_name`` (see
+        :attr:`Document.keys`) is one of ``keys``, each once; only for a sink that declares
+        ``finds_by_key``. Reads those documents only, however large the store."""
 
     def write_batch(self, documents: list[Document]) -> list[str | Rejected]:
         """Apply a batch; for each document say CREATED, UPDATED, UNCHANGED or Rejected."""
@@ -202,6 +219,33 @@ class SinkSpec:
     open: Callable[[str | None, Mapping[str, str], bool], Sink]
     """``open(target, options, dry_run)``; on a dry run the sink must not change the target."""
     description: str = ""
+    default_target: str | None = None
+    """The target used when none is given (a file path, for a store `etl history` can find)."""
+    keeps_history: bool = False
+    """The sink keeps a history of the runs (``Sink.record_import``): every run but a dry one
+    is recorded, and `etl history` lists, shows and forgets them."""
+    transactional: bool = False
+    """A run's writes reach the target all at once at ``commit``, or not at all: a failed or
+    interrupted run leaves it as it was."""
+    finds_by_key: bool = False
+    """The sink stores each document's lookup keys and finds documents by them
+    (``Sink.find``): rules that know it read only the stored documents an import touches,
+    never the whole store."""
+
+
+@dataclass(frozen=True)
+class StoreAccess:
+    """What the rules may read of the store, given to :meth:`Rules.start`.
+
+    Called as ``existing(kind)``, it gives every stored document of ``kind``; when the sink
+    declares ``finds_by_key``, ``find`` gives the ones whose lookup key matches (else None).
+    """
+
+    existing: Callable[[str], Iterable[StoredDocument]]
+    find: Callable[[str, str, Collection[str]], Iterable[StoredDocument]] | None = None
+
+    def __call__(self, kind: str) -> Iterable[StoredDocument]:
+        return self.existing(kind)
 
 
 @dataclass
@@ -226,7 +270,9 @@ class Rules(Protocol):
         """Messages for required fields that no column maps to (empty if none)."""
 
     def start(self, settings: Mapping[str, Any], existing: Callable[[str], Iterable[StoredDocument]]) -> None:
-        """Begin a run with validated settings and access to the stored documents."""
+        """Begin a run with validated settings and access to the stored documents: ``existing(kind)``
+        gives them all; it is a :class:`StoreAccess`, whose ``find`` (when not None) gives those of
+        given lookup keys."""
 
     def add_batch(self, batch: Batch) -> list[RowError]:
         """Check and absorb a batch; return the errors found in it so far."""

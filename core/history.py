@@ -1,4 +1,4 @@
-"""The record of one import, kept by sinks that can store it (``Sink.record_import``)."""
+"""The record of one import, kept by sinks that declare ``keeps_history`` (``Sink.record_import``)."""
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +13,22 @@ from .secrets import mask_options, mask_url, mask_values
 
 HISTORY_KIND = "imports"
 """The kind of the documents in which a sink that keeps history keeps it (``Sink.existing(HISTORY_KIND)``)."""
+REMEMBERS_KEY = "remembers"
+"""The lookup key (``Document.keys``) of the history entries that remember column choices, by which a sink
+that finds by key gives back those only (value "yes")."""
 CLOSE_HEADER = 0.8
 """From this share of titles in common (of all titles of both headers), a past import's mapping comes back."""
+IMPORT_SHAPE: dict[str, Any] = {
+    "time": str, "input": str, "checksum": str, "reader": str, "sink": str, "status": str,
+    "rows": {"read": int, "imported": int, "rejected": int},
+    "counts": {str: {str: int}},
+    "errors": [{"line": int, "column": (str, type(None)), "message": str}],
+    "rejects": {"header": [str], "rows": [[str]], "reader": str, "format_options": dict},
+}
+"""What ``etl history`` reads of each entry: a type, a tuple of types, an object with these keys,
+``{str: shape}`` for an object of any keys, ``[shape]`` for a list."""
+TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list",
+              dict: "an object", type(None): "null"}
 
 
 def checksum(path: Path) -> str:
@@ -57,6 +71,12 @@ def import_entry(job: Job, reader: str, report: Report, rejects: dict[str, Any])
     }
 
 
+def entry_keys(entry: dict[str, Any]) -> dict[str, str]:
+    """The lookup keys of a history entry, for a sink that finds by key: whether it remembers column
+    choices (the only entries a run reads back, whatever the size of the history)."""
+    return {REMEMBERS_KEY: "yes"} if entry.get("chosen") else {}
+
+
 def remembered_mapping(entries: Iterable[tuple[Any, dict]], header: Sequence[str]) -> tuple[dict[str, str], str]:
     """The user's column choices in the newest past import that has some and whose header is the closest
     to ``header`` (and close enough), for the titles ``header`` has; and which import they come from ({}
@@ -76,3 +96,33 @@ def remembered_mapping(entries: Iterable[tuple[Any, dict]], header: Sequence[str
     links = {title: field for title, field in entry["columns"].items()
              if title in titles and title in entry["chosen"] and isinstance(field, str)}
     return links, f"import {ref} of {Path(str(entry.get('input', '?'))).name} ({time})"
+
+
+def described(value: Any) -> str:
+    """What kind of JSON value ``value`` is, in words."""
+    return TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def shape_problem(value: Any, where: str, shape: Any = IMPORT_SHAPE) -> str | None:
+    """What is wrong with ``value`` for ``shape`` (by default a history entry's, see IMPORT_SHAPE), and
+    where; None if nothing."""
+    if isinstance(shape, (type, tuple)):
+        kinds = shape if isinstance(shape, tuple) else (shape,)
+        if type(value) in kinds:
+            return None
+        return f"{where} is {described(value)}, not {' or '.join(TYPE_NAMES[k] for k in kinds)}"
+    if isinstance(shape, list):
+        if not isinstance(value, list):
+            return f"{where} is {described(value)}, not a list"
+        return next(filter(None, (shape_problem(item, f"{where}[{n}]", shape[0]) for n, item in enumerate(value))),
+                    None)
+    if not isinstance(value, dict):
+        return f"{where} is {described(value)}, not an object"
+    if str in shape:
+        items = ((f"{where}.{key}", item, shape[str]) for key, item in value.items())
+    else:
+        missing = next((key for key in shape if key not in value), None)
+        if missing is not None:
+            return f"{where} has no {missing!r}"
+        items = ((f"{where}.{key}", value[key], inner) for key, inner in shape.items())
+    return next(filter(None, (shape_problem(item, name, inner) for name, item, inner in items)), None)

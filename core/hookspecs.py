@@ -32,7 +32,9 @@ def register_sinks() -> list[SinkSpec]:
     """Return the target stores this plugin can write to (``--sink NAME``).
 
     Called once when the registry is built. ``SinkSpec.open(target, options, dry_run)``
-    is called once per run and returns a :class:`etl.components.Sink`.
+    is called once per run and returns a :class:`etl.components.Sink`. The spec declares what
+    the sink can do beyond the protocol (``keeps_history``, ``transactional``, ``finds_by_key``):
+    core relies on the declaration, never on probing the sink's methods.
     """
 
 

@@ -13,10 +13,10 @@ from typing import NamedTuple
 
 from .changes import changes_of, field_changes
 from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, SinkSpec,
-                         Table, ValidatorSpec)
+                         StoreAccess, Table, ValidatorSpec)
 from .errors import EtlError, InputError, Interrupted, OutputError, RowError, SinkError, Terminated, UsageError
 from .files import check_output, written_atomically
-from .history import HISTORY_KIND, import_entry, remembered_mapping
+from .history import HISTORY_KIND, REMEMBERS_KEY, import_entry, remembered_mapping
 from .job import Job
 from .mapping import SAMPLE_ROWS, ColumnMapping, Sample, propose
 from .plugin_manager import get_plugin_manager
@@ -301,28 +301,42 @@ class Run:
         """Whether the run got to the file's lines (the mapping, the store and the rules were ready)."""
         self.committing = False
         self.committed = False
+        self.sink_spec: SinkSpec | None = None
+        """The run's sink, once chosen: what it declares says what an interruption left."""
 
     def stage(self) -> str:
         if self.committed:
             return "after the store was written: the import is complete, the report or rejects file may be missing"
+        spec = self.sink_spec
+        transactions = spec.name if spec is not None and spec.transactional else None  # all-or-nothing writes
         if self.committing:  # the signal may have come just before or just after the sink's atomic step
-            return ("while the sink committed: stores with transactions (tinydb, json, sqlite) are either as they "
-                    "were or complete, never half-written")
+            if transactions:
+                return (f"while the sink committed: stores with transactions ({transactions}'s) are either as they "
+                        "were or complete, never half-written")
+            return "while the sink committed: the sink declares no transactions, its target may hold part of the run"
         if self.report.read and self.report.total():
             handed = self.report.total()
+            left = (f"nothing was committed; stores with transactions ({transactions}'s) are as they were"
+                    if transactions else "the sink declares no transactions: its target may hold some of them")
             return (f"while loading: {counted(handed, 'document')} {'was' if handed == 1 else 'were'} handed to the "
-                    "sink, nothing was committed; stores with transactions (tinydb, json, sqlite) are as they were")
+                    f"sink, {left}")
         return f"after reading {counted(self.report.read, 'line')}: nothing was written"
 
     def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, rejects_spec: ReaderSpec | None) -> Report:
         job, report = self.job, self.report
+        self.sink_spec = sink_spec
+        keeps_history = sink_spec.keeps_history
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         try:
-            mapping = map_columns(table, rules, job, remembered_mapping(sink.existing(HISTORY_KIND),
-                                                                        [restore(t) for t in table.header]))
+            remembered: tuple[dict[str, str], str] = ({}, "")
+            if keeps_history:  # only the entries that remember choices, when the sink can find them alone
+                entries = (sink.find(HISTORY_KIND, REMEMBERS_KEY, ["yes"]) if sink_spec.finds_by_key
+                           else sink.existing(HISTORY_KIND))
+                remembered = remembered_mapping(entries, [restore(t) for t in table.header])
+            mapping = map_columns(table, rules, job, remembered)
             report.declare(rules.kinds)
             report.mapping = mapping
-            rules.start(self.settings, sink.existing)
+            rules.start(self.settings, StoreAccess(sink.existing, sink.find if sink_spec.finds_by_key else None))
             self.reading = True
             with about(job.input):
                 read_all(table, mapping, rules, self.validators, self.settings, job, report, self.progress)
@@ -333,16 +347,15 @@ class Run:
             with about(job.input):
                 report.errors = mask_errors(name_columns(report.errors, mapping, table), job)
                 report.warnings = mask_errors(name_columns(report.warnings, mapping, table), job)
-            record_import = getattr(sink, "record_import", None)
             with about(job.input):
                 rejects = (rejected_rows(table, report, not job.raw_rejects)
-                           if report.errors and (rejects_spec or record_import) else [])
+                           if report.errors and (rejects_spec or keeps_history) else [])
             if not job.dry_run:
-                if record_import is not None:
-                    record_import(import_entry(job, self.reader_spec.name, report, {
+                if keeps_history:
+                    sink.record_import(import_entry(job, self.reader_spec.name, report, {
                         "header": [*rejects_header(table, not job.raw_rejects), ERROR_COLUMN], "rows": rejects,
                         "reader": self.reader_spec.name, "format_options": table.format_options}))
-                if changed or record_import is not None:
+                if changed or keeps_history:
                     self.committing = True
                     sink.commit()
                     self.committed = True
@@ -368,16 +381,15 @@ class Run:
                 self.record_failure(sink_spec)
 
     def record_failure(self, sink_spec: SinkSpec) -> None:
+        if not sink_spec.keeps_history:
+            return
         sink = sink_spec.open(self.job.target, self.job.sink_options, False)
         try:
-            record_import = getattr(sink, "record_import", None)
-            if record_import is not None:
-                record_import(import_entry(self.job, self.reader_spec.name, self.report, {
-                    "header": [], "rows": [], "reader": self.reader_spec.name, "format_options": {}}))
-                sink.commit()
+            sink.record_import(import_entry(self.job, self.reader_spec.name, self.report, {
+                "header": [], "rows": [], "reader": self.reader_spec.name, "format_options": {}}))
+            sink.commit()
         finally:
             sink.close()
-
 
     def write_outputs(self, table: Table, rejects_spec: ReaderSpec | None, rejects: list[list[str]]) -> None:
         """Write the rejects file and the report; one that fails after the store was written is an

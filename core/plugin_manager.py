@@ -21,7 +21,7 @@ DEFAULT_PLUGINS = (
     "etl.connectors.excel_format",
     "etl.connectors.json_sink",
     "etl.connectors.tinydb_sink",
-    "etl.connectors.tinydb_history",
+    "etl.connectors.sqlite_sink",
     "etl.connectors.http_sink",
     "etl.connectors.executors",
     "etl.plugins",

@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 import pytest
 
 from .components import CREATED, UNCHANGED, UPDATED, Document, ReaderSpec, Rejected, SinkSpec, Table
+from .history import HISTORY_KIND
 from .errors import InputError, UsageError
 
 KIND = "conformance"
@@ -63,6 +64,8 @@ def _shown(value: Any) -> str:
 class SinkConformance:
     """The checks of a sink. Set ``spec``, override ``target``; set ``write_only`` for a sink
     whose ``existing()`` is always empty (the checks that read documents back are then skipped).
+    What the spec declares is checked too: ``keeps_history`` (``record_import``) and
+    ``finds_by_key`` (``find``); those checks are skipped for a sink that does not declare it.
 
     ``state(target)`` is what must not change on a dry run or without a commit: by default the
     bytes of the target file, or of every file under a target folder (None when absent).
@@ -231,6 +234,60 @@ class SinkConformance:
         _same(self.write(target, documents, commit=False), expected, "the results")
         _same(self.state(target), before, "the target")
 
+
+    def test_finds_documents_by_their_lookup_keys(self, tmp_path: Path) -> None:
+        """A sink that declares ``finds_by_key`` finds committed documents by their keys, each once, and
+        an update's keys replace the ones the document had."""
+        if not self.spec.finds_by_key:
+            pytest.skip("the sink does not declare finds_by_key")
+        target = self.target(tmp_path)
+        documents = self.documents()
+        for doc in documents:
+            doc.keys = {"code": doc.key, "initial": doc.key[0]}
+        _same(self.write(target, documents), [CREATED] * len(SAMPLE_DATA), "the results of new documents")
+        refs = self.refs(target)
+        sink = self.spec.open(target, {}, False)
+        try:
+            found = {ref for ref, _ in sink.find(KIND, "code", ["A1", "C3", "A1", "none"])}
+            _same(found, {refs["A1"], refs["C3"]}, "the refs found by key")
+            _same(list(sink.find(KIND, "initial", [])), [], "the documents found for no key")
+            moved = Document(KIND, "A1", {"city": "Gdańsk"}, (1,), refs["A1"], keys={"code": "Z9"})
+            _same(sink.write_batch([moved]), [UPDATED], "the result of an update")
+            sink.commit()
+        finally:
+            sink.close()
+        sink = self.spec.open(target, {}, True)
+        try:
+            _same([ref for ref, _ in sink.find(KIND, "code", ["Z9"])], [refs["A1"]], "the refs found by a new key")
+            _same(list(sink.find(KIND, "code", ["A1"])), [], "the documents found by a replaced key")
+        finally:
+            sink.close()
+
+    def test_keeps_the_history_of_each_run(self, tmp_path: Path) -> None:
+        """A sink that declares ``keeps_history`` keeps ``record_import``'s entry with the run's data, and
+        gives it back as a document of the history's kind; a dry run records nothing."""
+        if not self.spec.keeps_history:
+            pytest.skip("the sink does not declare keeps_history")
+        target = self.target(tmp_path)
+        entry = {"time": "2026-01-01T00:00:00+00:00", "input": "/in/Zoë.csv", "checksum": "sha256:0", "reader": "csv",
+                 "sink": self.spec.name, "status": "partial", "rows": {"read": 2, "imported": 1, "rejected": 1},
+                 "counts": {KIND: {"created": 1}}, "errors": [{"line": 3, "column": "Name", "message": "bad"}],
+                 "rejects": {"header": ["Name", "Error"], "rows": [["Łukasz", "bad"]], "reader": "csv",
+                             "format_options": {}}}
+        sink = self.spec.open(target, {}, False)
+        try:
+            sink.write_batch(self.documents())
+            sink.record_import(entry)
+            sink.commit()
+        finally:
+            sink.close()
+        before = self.state(target)
+        sink = self.spec.open(target, {}, True)
+        try:
+            _same([data for _, data in sink.existing(HISTORY_KIND)], [entry], "the history read back")
+        finally:
+            sink.close()
+        _same(self.state(target), before, "the target after reading its history")
 
 SAMPLE_LINES = [2, 4, 5]
 """The line (or sheet row) of each non-blank row of SAMPLE_ROWS, the header being line 1."""

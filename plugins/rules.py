@@ -19,6 +19,7 @@ from .email_lists import one_email_per_row
 from .fields import CONTACT_FIELD_NAMES, CUSTOMER_DOCUMENT, CUSTOMER_FIELD_NAMES, FIELDS
 from .groups import resolve_groups
 from .model import EMAIL, ID, NAME, PERIOD, ContactLine, Customer
+from .prefetch import prefetch_contacts, prefetch_customers
 from .store_index import StoreIndex, StoredCustomer, name_key
 
 DOCUMENT_BATCH = 5000
@@ -216,6 +217,7 @@ class CustomerRules:
 
     def finish(self) -> RulesOutcome:
         store = StoreIndex(self.existing)
+        prefetch_customers(store, [*self.by_id.values(), *self.by_name_only.values()])
         customers = self._identify(store)
         resolve_groups(customers, store)
         self._apply_default_payment_period(customers)
@@ -223,12 +225,13 @@ class CustomerRules:
         errors: list[RowError] = []
         for customer in rejected_customers:
             errors.extend(_rejection_errors(customer))
+        prefetch_contacts(store, self.contact_lines)
         contacts, contact_errors, contacts_rejected = decide_contacts(self.contact_lines, store)
         self.contact_lines = []
         errors.extend(contact_errors)
         accepted = [c for c in customers if not c.rejected]
         return RulesOutcome(
-            documents=_documents(accepted, contacts),
+            documents=store.keyed(_documents(accepted, contacts)),
             errors=errors,
             rejected={"customers": len(rejected_customers), "contacts": contacts_rejected + self.contacts_refused},
             warnings=self.warnings,

@@ -111,6 +111,22 @@ def read_store(path: Path) -> dict[str, list[dict]]:
         return {name: db.table(name).all() for name in db.tables()}
 
 
+def read_sqlite_store(path: Path) -> dict[str, list[dict]]:
+    """The documents of a SQLite store by kind, in the order they were stored, read with sqlite3 itself."""
+    import sqlite3
+    from contextlib import closing
+
+    store: dict[str, list[dict]] = {}
+    with closing(sqlite3.connect(path)) as db:
+        for kind, data in db.execute("SELECT kind, data FROM documents ORDER BY id"):
+            store.setdefault(kind, []).append(json.loads(data))
+    return store
+
+
+STORES = {"tinydb": ("etl-db.json", read_store), "sqlite": ("etl-db.sqlite", read_sqlite_store)}
+"""The sinks that keep a store, with their default target and how to read it back."""
+
+
 def read_report(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 

@@ -6,6 +6,7 @@ from pathlib import Path
 from etl.connectors.csv_format import register_readers as csv_readers
 from etl.connectors.excel_format import register_readers as excel_readers
 from etl.connectors.json_sink import register_sinks as json_sinks
+from etl.connectors.sqlite_sink import register_sinks as sqlite_sinks
 from etl.connectors.tinydb_sink import register_sinks as tinydb_sinks
 from etl.testing import ReaderConformance, SinkConformance
 
@@ -15,6 +16,13 @@ class TestTinyDBSink(SinkConformance):
 
     def target(self, tmp_path: Path) -> str:
         return str(tmp_path / "etl-db.json")
+
+
+class TestSqliteSink(SinkConformance):
+    spec = sqlite_sinks()[0]
+
+    def target(self, tmp_path: Path) -> str:
+        return str(tmp_path / "etl-db.sqlite")
 
 
 class TestJsonSink(SinkConformance):

@@ -5,21 +5,30 @@ import json
 
 import pytest
 
-from conftest import read_report, read_store, write_csv
+from conftest import STORES, read_report, read_store, write_csv
+
+BOTH_STORES = pytest.mark.parametrize("store", list(STORES))
+"""For the rules that involve the store: every one holds on each sink that keeps a store."""
 
 
 @pytest.fixture
-def imp(etl, tmp_path):
+def store():
+    """The sink ``imp`` imports into (tinydb unless a test is marked BOTH_STORES)."""
+    return "tinydb"
+
+
+@pytest.fixture
+def imp(etl, tmp_path, store):
     """Import dict rows (keys: the file's column titles); returns (exit code, report, store)."""
     counter = iter(range(1000))
+    target, read = STORES[store]
 
     def run(rows, *args, header=None):
         name = f"in{next(counter)}.csv"
         write_csv(tmp_path / name, rows, header=header)
-        result = etl("run", name, "--report", "r.json", *args)
+        result = etl("run", name, "--report", "r.json", "--sink", store, *args)
         report = read_report(tmp_path / "r.json") if (tmp_path / "r.json").exists() else None
-        store = read_store(tmp_path / "etl-db.json") if (tmp_path / "etl-db.json").exists() else {}
-        return result, report, store
+        return result, report, (read(tmp_path / target) if (tmp_path / target).exists() else {})
 
     return run
 
@@ -34,6 +43,7 @@ def by(store, kind, key, value):
 
 # -- customers ----------------------------------------------------------------------------------
 
+@BOTH_STORES
 def test_customer_identified_by_id_else_by_name(imp):
     imp([{"Customer ID": "C1", "Customer name": "Acme"}, {"Customer name": "Beta", "Town": "Lyon"}])
     result, report, store = imp([{"Customer ID": "C1", "Town": "Paris"}, {"Customer name": "BETA", "Country": "FR"}])
@@ -43,6 +53,7 @@ def test_customer_identified_by_id_else_by_name(imp):
     assert (beta["city"], beta["country"]) == ("Lyon", "FR")
 
 
+@BOTH_STORES
 def test_a_name_matching_several_stored_customers_is_ambiguous(imp):
     imp([{"Customer ID": "C1", "Customer name": "Acme"}, {"Customer ID": "C2", "Customer name": "Acme"}])
     result, report, store = imp([{"Customer name": "Acme", "Town": "Paris"}])
@@ -52,6 +63,7 @@ def test_a_name_matching_several_stored_customers_is_ambiguous(imp):
     assert all(c["city"] is None for c in store["customers"])
 
 
+@BOTH_STORES
 def test_name_is_required_for_a_new_customer_but_not_for_a_known_one(imp):
     result, report, store = imp([{"Customer ID": "C9", "Town": "Paris"}])
     assert errors(report) == [(2, "Customer name", "Customer name is required for a new customer")]
@@ -60,6 +72,7 @@ def test_name_is_required_for_a_new_customer_but_not_for_a_known_one(imp):
     assert result.code == 0 and by(store, "customers", "external_id", "C9")["city"] == "Paris"
 
 
+@BOTH_STORES
 def test_a_customer_spans_lines_without_repeating_its_data(imp):
     result, report, store = imp([
         {"Customer ID": "C1", "Customer name": "Acme", "Town": "Paris", "Contact email": "a@acme.example"},
@@ -86,6 +99,7 @@ def test_a_conflicting_value_is_an_error_on_the_later_line_and_rejects_the_custo
     assert report["customers"]["rejected"] == 1 and report["contacts"]["rejected"] == 2
 
 
+@BOTH_STORES
 def test_groups_before_after_and_in_the_store(imp):
     result, report, store = imp([
         {"Customer ID": "S1", "Customer name": "Sub One", "Group name": "Holding"},
@@ -100,6 +114,31 @@ def test_groups_before_after_and_in_the_store(imp):
     assert by(store, "customers", "external_id", "S3")["group_name"] == "Holding"
 
 
+
+@BOTH_STORES
+def test_a_stored_customer_without_id_is_adopted_by_a_line_with_its_name_and_an_id(imp):
+    imp([{"Customer name": "Zeta SARL", "Town": "Lille"}, {"Customer name": "Twin"}, {"Customer name": "twin"}])
+    result, report, store = imp([{"Customer ID": "Z1", "Customer name": "ZETA sarl",
+                                  "Contact email": "z@zeta.example"}])
+    assert result.code == 0 and report["customers"] == {"created": 0, "updated": 1, "unchanged": 0, "rejected": 0}
+    [zeta] = [c for c in store["customers"] if c["external_id"] == "Z1"]
+    assert (zeta["name"], zeta["city"]) == ("ZETA sarl", "Lille")  # the blank town kept the stored one
+    result, report, store = imp([{"Customer ID": "Z2", "Customer name": "Zeta SARL"}])
+    assert report["customers"]["created"] == 1  # the stored one has its ID now: no more to adopt
+
+
+@BOTH_STORES
+def test_cycles_through_the_store_are_rejected(imp):
+    imp([{"Customer ID": "A", "Customer name": "Alpha"}, {"Customer ID": "B", "Customer name": "Beta", "Group ID": "A"},
+         {"Customer ID": "C", "Customer name": "Gamma", "Group name": "Beta"}])
+    result, report, store = imp([{"Customer ID": "A", "Group ID": "C"}, {"Customer ID": "D", "Customer name": "Delta",
+                                                                        "Group name": "gamma"}])
+    found = {line: message for line, _, message in errors(report)}
+    assert found[2] == "group cycle: 'Alpha' is in 'Gamma' is in 'Beta' is in 'Alpha'", found
+    delta = next(c for c in store["customers"] if c["external_id"] == "D")
+    assert (delta["group_external_id"], delta["group_name"]) == ("C", "Gamma")
+    assert next(c for c in store["customers"] if c["external_id"] == "A")["group_external_id"] is None
+
 def test_groups_go_to_the_sink_before_their_subsidiaries(etl, tmp_path):
     write_csv(tmp_path / "g.csv", [
         {"Customer ID": "S1", "Customer name": "Sub", "Group ID": "M1"},
@@ -110,6 +149,7 @@ def test_groups_go_to_the_sink_before_their_subsidiaries(etl, tmp_path):
     assert [c["external_id"] for c in json.loads((tmp_path / "o.json").read_text())["customers"]] == ["H1", "M1", "S1"]
 
 
+@BOTH_STORES
 def test_unknown_group_and_cycles_are_rejected(imp):
     result, report, store = imp([
         {"Customer ID": "A", "Customer name": "Alpha", "Group ID": "B"},
@@ -154,6 +194,7 @@ def test_payment_terms_that_are_not_a_number_of_days_are_errors(imp, value):
                                f'"{value}" is not a number of days: give whole days, e.g. 30')]
 
 
+@BOTH_STORES
 def test_default_payment_period_setting_fills_blanks_only(imp, tmp_path):
     imp([{"Customer ID": "C0", "Customer name": "Known", "Default payment period": "15"}])
     rows = [{"Customer ID": "C1", "Customer name": "Acme"},
@@ -247,6 +288,7 @@ def test_a_contact_without_email_is_rejected_but_its_customer_imports(imp):
     assert report["customers"]["created"] == 1 and report["contacts"]["rejected"] == 1
 
 
+@BOTH_STORES
 def test_emails_identify_contacts_case_insensitively(imp):
     imp([{"Customer ID": "C1", "Customer name": "Acme", "Contact email": "Ann@Acme.Example"}])
     result, report, store = imp([{"Customer ID": "C1", "Contact email": "ann@acme.example", "Contact phone": "01"}])
@@ -254,6 +296,7 @@ def test_emails_identify_contacts_case_insensitively(imp):
     assert store["contacts"][0]["email"] == "ann@acme.example"
 
 
+@BOTH_STORES
 def test_a_contact_is_never_moved_between_customers(imp):
     result, report, _ = imp([
         {"Customer ID": "C1", "Customer name": "Acme", "Contact email": "ann@x.example"},
@@ -287,6 +330,7 @@ def test_main_contact_flags(imp, flag):
     assert store["contacts"][0]["is_main"] is True
 
 
+@BOTH_STORES
 def test_the_last_main_contact_wins_in_the_file_and_against_the_store(imp):
     _, _, store = imp([
         {"Customer ID": "C1", "Customer name": "A", "Contact email": "a@a.example", "Main contact": "1"},

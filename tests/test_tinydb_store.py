@@ -1,4 +1,4 @@
-"""The TinyDB store: upsert, blank values keep stored data, atomic writes, one run at a time."""
+"""The TinyDB store: upsert, blank values keep stored data (on sqlite too), atomic writes, one run at a time."""
 from __future__ import annotations
 
 import json
@@ -8,7 +8,9 @@ import subprocess
 import sys
 import time
 
-from conftest import etl_process, read_store, write_csv
+import pytest
+
+from conftest import STORES, etl_process, read_store, write_csv
 
 
 def rows(n: int, start: int = 0, city: str = "Paris") -> list[dict[str, str]]:
@@ -16,27 +18,29 @@ def rows(n: int, start: int = 0, city: str = "Paris") -> list[dict[str, str]]:
              "Contact email": f"c{i}@example.com", "Contact first name": "Ann"} for i in range(start, start + n)]
 
 
-def test_known_records_are_updated_new_ones_created_blanks_keep(etl, tmp_path):
+@pytest.mark.parametrize("sink", list(STORES))
+def test_known_records_are_updated_new_ones_created_blanks_keep(etl, tmp_path, sink):
+    target, read = STORES[sink]
     write_csv(tmp_path / "a.csv", [
         {"Customer ID": "C1", "Customer name": "Acme", "Town": "Paris", "VAT number": "FR1",
          "Contact email": "Ann@Acme.example", "Contact phone": "0102"},
     ])
-    assert etl("run", "a.csv").code == 0
+    assert etl("run", "a.csv", "--sink", sink).code == 0
     write_csv(tmp_path / "b.csv", [
         {"Customer ID": "C1", "Town": "Lyon", "Contact email": "ann@acme.example", "Contact first name": "Ann"},
         {"Customer ID": "C2", "Customer name": "Beta"},
     ])
-    result = etl("run", "b.csv", "--report", "r.json")
+    result = etl("run", "b.csv", "--report", "r.json", "--sink", sink)
     assert result.code == 0, result.err
     report = json.loads((tmp_path / "r.json").read_text())
     assert report["customers"] == {"created": 1, "updated": 1, "unchanged": 0, "rejected": 0}
     assert report["contacts"] == {"created": 0, "updated": 1, "unchanged": 0, "rejected": 0}
-    store = read_store(tmp_path / "etl-db.json")
+    store = read(tmp_path / target)
     acme = next(c for c in store["customers"] if c["external_id"] == "C1")
     assert (acme["name"], acme["city"], acme["vat_number"]) == ("Acme", "Lyon", "FR1")
     [ann] = store["contacts"]
     assert (ann["email"], ann["phone"], ann["first_name"]) == ("ann@acme.example", "0102", "Ann")
-    again = etl("run", "b.csv", "--report", "r.json")
+    again = etl("run", "b.csv", "--report", "r.json", "--sink", sink)
     assert json.loads((tmp_path / "r.json").read_text())["customers"]["unchanged"] == 2, again.err
 
 
