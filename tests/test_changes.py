@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import read_report, read_store, write_csv
+from conftest import read_report, read_sqlite_store, read_store, write_csv
 
 HEADER = ["Customer ID", "Customer name", "City", "VAT number", "Payment period", "Contact email",
           "Contact first name"]
@@ -15,7 +15,7 @@ AGAIN = [["C1", "Acme", "Lille", "FR40303265045", "45", "ann@acme.example", "Ann
          ["C3", "Gamma", "Nice", "", "", "bob@gamma.example", "Bob"]]
 
 
-@pytest.mark.parametrize("sink", ["tinydb"])
+@pytest.mark.parametrize("sink", ["tinydb", "sqlite"])
 def test_a_dry_run_diff_shows_each_field_changed_and_writes_nothing(etl, tmp_path, sink):
     write_csv(tmp_path / "first.csv", FIRST, HEADER)
     write_csv(tmp_path / "again.csv", AGAIN, HEADER)
@@ -39,7 +39,8 @@ def test_a_dry_run_diff_shows_each_field_changed_and_writes_nothing(etl, tmp_pat
     assert [c["key"] for c in report["changes"]] == ["C1", "C3", "bob@gamma.example"]
 
     assert etl("run", "again.csv", "--sink", sink, "--target", "store", "--diff").code == 0
-    assert {c["external_id"]: c["city"] for c in read_store(tmp_path / "store")["customers"]} == \
+    stored = (read_sqlite_store if sink == "sqlite" else read_store)(tmp_path / "store")
+    assert {c["external_id"]: c["city"] for c in stored["customers"]} == \
         {"C1": "Lille", "C2": "Lyon", "C3": "Nice"}
     unchanged = etl("run", "again.csv", "--sink", sink, "--target", "store", "--dry-run", "--diff")
     assert unchanged.out == "" and "0 would be created, 0 updated, 3 unchanged" in unchanged.err
