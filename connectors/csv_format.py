@@ -31,8 +31,7 @@ import codecs
 import csv
 import io
 import re
-from bisect import bisect_left
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import islice, takewhile
 from pathlib import Path
 from typing import IO, Any, NamedTuple
@@ -65,7 +64,7 @@ CHUNK_SIZE = 1 << 18
 """Bytes decoded at a time when checking the encoding of the whole file."""
 
 LINES_BLOCK_SIZE = 1 << 20
-"""Characters read at a time by ``rows_on``, and when looking for footer rows."""
+"""Characters read at a time when looking for footer rows."""
 
 TAIL_SIZE = 1 << 14
 """Characters at the end of the file looked at for footer rows."""
@@ -136,35 +135,6 @@ class CsvTable:
             yield from records
         else:
             yield from takewhile(lambda row: row[0] < self._footer_line, records)
-
-    def rows_on(self, lines: Collection[int]) -> list[Row]:
-        """The rows of ``rows()`` that start on ``lines``, in file order.
-
-        Most files have no quote and one record per line: they are only cut into lines, and
-        only the wanted lines into cells. A file with a quote or a lone CR is read by ``rows()``.
-        """
-        wanted = sorted(line for line in set(lines) if line > self._header_line)
-        delimiter = self.format_options["delimiter"]
-        found: list[Row] = []
-        with open(self.path, encoding=self.format_options["encoding"], errors=self._errors, newline="") as stream:
-            first, tail = 1, ""  # the physical line where ``tail`` starts
-            while True:
-                block = stream.read(LINES_BLOCK_SIZE)
-                text = tail + block
-                end = text.rfind("\n") + 1 if block else len(text)
-                text, tail = text[:end], text[end:]
-                if '"' in text or text.count("\r") != text.count("\r\n"):
-                    return [row for row in self.rows() if row[0] in lines]
-                pieces = text.replace("\r\n", "\n").split("\n")
-                if block or not text:
-                    pieces.pop()  # what follows the last line end
-                for number in wanted[bisect_left(wanted, first):bisect_left(wanted, first + len(pieces))]:
-                    values = pieces[number - first].split(delimiter)
-                    if not _is_blank(values):  # rows() skips them
-                        found.append((number, values))
-                first += len(pieces)
-                if not block:
-                    return found
 
     def close(self) -> None:
         """Close the file of any ``rows()`` iteration left unfinished."""

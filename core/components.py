@@ -23,8 +23,8 @@ StoredDocument = tuple[Any, dict]
 class Table(Protocol):
     """An opened input file.
 
-    A reader may also offer ``rows_on(lines) -> list[Row]``: the rows of ``rows()`` that
-    start on ``lines``, found faster than by reading them all (used for rejects files).
+    A run calls ``rows()`` once: the sample for the mapping, the rejected lines' cells and the
+    history's rows all come from that one read.
     """
 
     header: list[str]

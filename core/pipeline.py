@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,7 +21,8 @@ from .mapping import SAMPLE_ROWS, ColumnMapping, Sample, propose
 from .plugin_manager import get_plugin_manager
 from .progress import Progress
 from .read_ahead import read_ahead, worth_reading_ahead
-from .rejects import ERROR_COLUMN, rejected_rows, rejects_header, restore, rows_of, write_table
+from .rejects import ERROR_COLUMN, rejected_rows, rejects_header, restore, write_table
+from .row_spool import RowSpool
 from .registry import Registry, get_registry
 from .report import Report, counted
 from .settings import validate_settings
@@ -90,11 +91,14 @@ def open_table(spec: ReaderSpec, job: Job) -> Table:
 
 
 def propose_mapping(table: Table, fields: Sequence[Field], job: Job,
-                    remembered: tuple[dict[str, str], str] = ({}, "")) -> ColumnMapping:
+                    remembered: tuple[dict[str, str], str] = ({}, ""), first_rows: list[Row] | None = None
+                    ) -> ColumnMapping:
     """The job's explicit mapping, then the remembered one, completed from the titles and a sample of
-    the first rows' values."""
-    with about(job.input):
-        sample = Sample.of(islice(table.rows(), SAMPLE_ROWS), len(table.header))
+    the first rows' values (``first_rows``, else read from the table)."""
+    if first_rows is None:
+        with about(job.input):
+            first_rows = list(islice(table.rows(), SAMPLE_ROWS))
+    sample = Sample.of(first_rows, len(table.header))
     return propose([restore(title) for title in table.header], fields, sample, job.mapping, remembered)
 
 
@@ -105,10 +109,10 @@ def missing_columns(mapping: ColumnMapping, rules: Rules, job: Job) -> None:
         raise UsageError(f"{job.input}: " + "; ".join(missing))
 
 
-def map_columns(table: Table, rules: Rules, job: Job,
-                remembered: tuple[dict[str, str], str] = ({}, "")) -> ColumnMapping:
+def map_columns(table: Table, rules: Rules, job: Job, remembered: tuple[dict[str, str], str],
+                first_rows: list[Row]) -> ColumnMapping:
     """The column mapping, refused when a required field has no column."""
-    mapping = propose_mapping(table, rules.fields, job, remembered)
+    mapping = propose_mapping(table, rules.fields, job, remembered, first_rows)
     missing_columns(mapping, rules, job)
     return mapping
 
@@ -188,18 +192,19 @@ def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progre
     return changed
 
 
-def name_columns(errors: list[RowError], mapping: ColumnMapping, table: Table | None = None) -> list[RowError]:
+def name_columns(errors: list[RowError], mapping: ColumnMapping, header: Sequence[str],
+                 spool: RowSpool | None = None) -> list[RowError]:
     """Give each error the file's own title of its field's column (in place): for a field of numbered
-    groups, the column of the group whose value the error names, found again in ``table``'s rows."""
+    groups, the column of the group whose value the error names, found again in the rows kept in ``spool``."""
     titles = mapping.titles()
     for error in errors:
         if error.column is None and error.field:
             error.column = titles.get(error.field)
     groups = mapping.groups()
     in_groups = [e for e in errors if groups and e.value is not None and any(e.field in g for g in groups)]
-    if in_groups and table is not None:
+    if in_groups and spool is not None:
         columns = mapping.field_columns()
-        rows = dict(rows_of(table, {e.line for e in in_groups}))
+        rows = dict(spool.rows_on({e.line for e in in_groups}))
         for error in in_groups:
             cells = rows.get(error.line)
             if cells is None or _cell(cells, columns.get(error.field or "")) == error.value:
@@ -207,7 +212,7 @@ def name_columns(errors: list[RowError], mapping: ColumnMapping, table: Table | 
             for group in groups:  # of those with a value on the line: the others gave no row
                 if any(_cell(cells, i) for i in group.values()) and \
                         _cell(cells, group.get(error.field or "")) == error.value:
-                    error.column = table.header[group[error.field or ""]]
+                    error.column = header[group[error.field or ""]]
                     break
     return errors
 
@@ -313,38 +318,45 @@ class Run:
     def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, rejects_spec: ReaderSpec | None) -> Report:
         job, report = self.job, self.report
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
+        spool: RowSpool | None = None
         try:
+            rows = table.rows()  # read once: the sample for the mapping is its first rows
+            with about(job.input):
+                first_rows = list(islice(rows, SAMPLE_ROWS))
             mapping = map_columns(table, rules, job, remembered_mapping(sink.existing(HISTORY_KIND),
-                                                                        [restore(t) for t in table.header]))
+                                                                        [restore(t) for t in table.header]), first_rows)
             report.declare(rules.kinds)
             report.mapping = mapping
             rules.start(self.settings, sink.existing)
+            record_import = getattr(sink, "record_import", None)
+            if rejects_spec is not None or record_import is not None or mapping.groups():
+                spool = RowSpool()  # the rows as read: the rejected lines' cells, the columns of group errors
             self.reading = True
             with about(job.input):
-                read_all(table, mapping, rules, self.validators, self.settings, job, report, self.progress)
-            report.warnings.extend(getattr(table, "warnings", []))
+                read = read_all(chain(first_rows, rows), table, mapping, rules, self.validators, self.settings, job,
+                                report, self.progress, spool)
+            report.warnings.extend(read.warnings)
             if not report.read:
                 raise InputError(f"{job.input}: no data lines below the header: nothing to import")
             changed = load(sink, rules_outcome(rules, report), report, self.progress)
-            with about(job.input):
-                report.errors = mask_errors(name_columns(report.errors, mapping, table), job)
-                report.warnings = mask_errors(name_columns(report.warnings, mapping, table), job)
-            record_import = getattr(sink, "record_import", None)
-            with about(job.input):
-                rejects = (rejected_rows(table, report, not job.raw_rejects)
-                           if report.errors and (rejects_spec or record_import) else [])
+            report.errors = mask_errors(name_columns(report.errors, mapping, table.header, spool), job)
+            report.warnings = mask_errors(name_columns(report.warnings, mapping, table.header, spool), job)
+            rejects = (rejected_rows(spool, report, not job.raw_rejects)
+                       if report.errors and spool is not None and (rejects_spec or record_import) else [])
             if not job.dry_run:
                 if record_import is not None:
                     record_import(import_entry(job, self.reader_spec.name, report, {
                         "header": [*rejects_header(table, not job.raw_rejects), ERROR_COLUMN], "rows": rejects,
-                        "reader": self.reader_spec.name, "format_options": table.format_options}))
+                        "reader": self.reader_spec.name, "format_options": read.format_options}, read.checksum))
                 if changed or record_import is not None:
                     self.committing = True
                     sink.commit()
                     self.committed = True
         finally:
             sink.close()
-        self.write_outputs(table, rejects_spec, rejects)
+            if spool is not None:
+                spool.close()
+        self.write_outputs(table, rejects_spec, rejects, read.format_options)
         return report
 
     def failed(self, error: str, sink_spec: SinkSpec, record: bool) -> None:
@@ -375,7 +387,8 @@ class Run:
             sink.close()
 
 
-    def write_outputs(self, table: Table, rejects_spec: ReaderSpec | None, rejects: list[list[str]]) -> None:
+    def write_outputs(self, table: Table, rejects_spec: ReaderSpec | None, rejects: list[list[str]],
+                      format_options: dict[str, str]) -> None:
         """Write the rejects file and the report; one that fails after the store was written is an
         OutputError (exit 3) that says the import is complete."""
         job, failures = self.job, []
@@ -383,7 +396,7 @@ class Run:
             same_format = rejects_spec is self.reader_spec
             try:
                 write_table(rejects_spec, job.rejects_path, rejects_header(table, not job.raw_rejects), rejects,
-                            table.format_options if same_format else {})
+                            format_options if same_format else {})
             except EtlError as exc:
                 failures.append(str(exc))
         if job.report_path is not None:
@@ -398,6 +411,15 @@ class Run:
             raise EtlError("; ".join(failures))
 
 
+class TableRead(NamedTuple):
+    """What the reader learnt by reading the whole file (in whichever process read it)."""
+
+    checksum: str | None
+    """The SHA-256 of the file's bytes as read (``sha256:<hex>``), None when the reader does not compute it."""
+    warnings: list[RowError]
+    format_options: dict[str, str]
+
+
 class ReadBatch(NamedTuple):
     """A batch as read and checked, before the rules' state is involved."""
 
@@ -410,14 +432,17 @@ class ReadBatch(NamedTuple):
     """The rows left for the rules."""
 
 
-def read_batches(table: Table, mapping: ColumnMapping, validators: Sequence[ValidatorSpec], settings: dict,
-                 job: Job) -> Iterator[ReadBatch]:
-    """Read, map and check the rows, batch by batch: all that comes before the rules."""
+def read_batches(rows: Iterable[Row], table: Table, mapping: ColumnMapping, validators: Sequence[ValidatorSpec],
+                 settings: dict, job: Job, spool: RowSpool | None) -> Iterator[ReadBatch | TableRead]:
+    """Read, map and check the rows, batch by batch: all that comes before the rules; each batch's rows kept
+    as read in ``spool``; and last, what the table learnt by reading."""
     field_columns, groups, width = mapping.field_columns(), mapping.groups(), len(table.header)
     read = 0
-    for rows in batches(table.rows(), job.batch_size):
+    for rows in batches(rows, job.batch_size):
         read += len(rows)
         job.limits.check_rows(read, rows)
+        if spool is not None:
+            spool.keep(rows)
         batch, errors = to_batch(rows, width, field_columns, groups)
         too_long = [RowError(line, message, name, None) for name, column in batch.columns.items()
                     for line, message in job.limits.long_values(batch.lines, column)]
@@ -428,21 +453,27 @@ def read_batches(table: Table, mapping: ColumnMapping, validators: Sequence[Vali
             batch, more = validate(batch, validators, settings)
             errors += more
         yield ReadBatch(len(rows), rows[-1][0], errors, batch)
+    yield TableRead(getattr(table, "checksum", None), list(getattr(table, "warnings", [])),
+                    dict(table.format_options))
 
 
-def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Sequence[ValidatorSpec],
-             settings: dict, job: Job, report: Report, progress: Progress | None = None) -> None:
-    """Stream the rows through mapping, validators and rules, batch by batch; the reading
+def read_all(rows: Iterable[Row], table: Table, mapping: ColumnMapping, rules: Rules,
+             validators: Sequence[ValidatorSpec], settings: dict, job: Job, report: Report,
+             progress: Progress | None = None, spool: RowSpool | None = None) -> TableRead:
+    """Stream the table's ``rows`` through mapping, validators and rules, batch by batch; the reading
     and checking of large files in a second process (see :mod:`etl.read_ahead`)."""
     expected = getattr(table, "estimated_rows", None)
-    produce = partial(read_batches, table, mapping, validators, settings, job)
+    produce = partial(read_batches, rows, table, mapping, validators, settings, job, spool)
     for read in read_ahead(produce, worth_reading_ahead(job.input.stat().st_size)):
+        if isinstance(read, TableRead):
+            return read
         report.read += read.rows
         if progress is not None:
             progress.reading(report.read, expected)
         report.errors.extend(read.errors)
         report.errors.extend(rules.add_batch(read.batch))
         job.limits.check_errors(report.rejected, report.read, read.last_line)
+    raise EtlError("the reading of the file ended without its last step")
 
 
 def rules_outcome(rules: Rules, report: Report) -> Iterable[list[Document]]:

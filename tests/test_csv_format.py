@@ -18,7 +18,6 @@ from etl.connectors.csv_format import (
     register_readers,
     write_csv,
 )
-from etl.connectors import csv_format
 from etl.errors import InputError, UsageError
 
 SPECTRUM = Path(__file__).parent / "data" / "csv" / "csv-spectrum"
@@ -201,7 +200,6 @@ def test_lines_excel_resaved_in_windows_1252_are_read_as_such_with_one_warning(c
     table = open_csv(csv_file, {})
     assert list(table.rows()) == [(2, ["Société Générale", "Orléans"]), (3, ["Crédit Agricole", "Nîmes"]),
                                   (4, ["Café", "Prix 5 €"]), (5, ["Hôtel", "Sète"]), (6, ["x", "\x81"])]
-    assert table.rows_on([3, 4]) == [(3, ["Crédit Agricole", "Nîmes"]), (4, ["Café", "Prix 5 €"])]
     assert table.format_options["encoding"] == "utf-8"  # rejects are written in UTF-8
     assert [(w.line, w.message) for w in table.warnings] == [
         (3, "3 lines (the first: line 3) are not UTF-8 like the rest of the file: read as Windows-1252")]
@@ -594,36 +592,3 @@ def test_random_bytes_raise_nothing_but_input_errors(scratch: Path, data: bytes)
         read(path)
     except InputError as exc:
         assert "\n" not in str(exc)
-
-
-# rows_on: a few rows found without parsing all of them
-
-LINE_TOKENS = st.sampled_from([";", ";", "a", "bc", " ", "\t", "é", '"', "\r", "\n", "\r\n", "\n", "\x0b", "\u2028"])
-
-
-@settings(max_examples=300, deadline=None)
-@given(body=st.lists(LINE_TOKENS, max_size=120).map("".join), lines=st.sets(st.integers(0, 40), max_size=12),
-       block=st.integers(1, 30))
-def test_rows_on_finds_what_filtering_rows_finds(scratch: Path, body: str, lines: set[int], block: int) -> None:
-    path = write(scratch, "\n" + "A;B;C\r\n" + body)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(csv_format, "LINES_BLOCK_SIZE", block)
-        try:
-            table = open_csv(path, {"delimiter": ";"})
-        except InputError as exc:
-            assert BINARY in str(exc)  # a few control characters are too many in so short a file
-            return
-        try:
-            assert table.rows_on(lines) == [row for row in table.rows() if row[0] in lines]
-        finally:
-            table.close()
-
-
-def test_rows_on_a_large_plain_file(csv_file: Path) -> None:
-    write(csv_file, "A;B\r\n" + "".join(f"{n};x{n}\r\n" for n in range(2, 100_000)))
-    table = open_csv(csv_file, {})
-    try:
-        assert table.rows_on({2, 50_000, 99_999, 100_000, 1}) == [(2, ["2", "x2"]), (50_000, ["50000", "x50000"]),
-                                                                   (99_999, ["99999", "x99999"])]
-    finally:
-        table.close()

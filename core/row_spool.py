@@ -1,0 +1,84 @@
+"""The rows of a run as read, kept in a temporary file while reading, so that the rejected
+lines' cells come back at the end of the run without the input being read again.
+
+Each batch of rows is one frame: its size, its first and last line, then the rows as JSON
+(pickled if a cell is not valid Unicode). The file is unnamed (gone with its last descriptor,
+even after SIGKILL) and written without buffering in this process: a reader forked to read
+ahead writes into the same file, and the frames are on disk before its batch is handed over.
+"""
+from __future__ import annotations
+
+import pickle
+import struct
+import tempfile
+from collections.abc import Collection, Iterator
+from typing import BinaryIO
+
+import orjson
+
+from .components import Row
+from .errors import EtlError
+from .files import reason
+
+FRAME = struct.Struct("<QQQ")
+"""A frame's head: the size of its rows' bytes, its first line and its last line."""
+
+
+class RowSpool:
+    """The rows read so far, in order, to find some of them again by their line."""
+
+    def __init__(self) -> None:
+        try:
+            self._file: BinaryIO = tempfile.TemporaryFile(buffering=0)
+        except OSError as exc:
+            raise EtlError(f"cannot keep the lines read in a temporary file: {reason(exc)}") from None
+
+    def keep(self, rows: list[Row]) -> None:
+        """Append a batch of rows (in file order)."""
+        try:
+            data = orjson.dumps(rows)
+        except orjson.JSONEncodeError:  # a cell that is not valid Unicode
+            data = pickle.dumps(rows, pickle.HIGHEST_PROTOCOL)
+        frame = FRAME.pack(len(data), rows[0][0], rows[-1][0]) + data
+        try:
+            written = 0
+            while written < len(frame):
+                written += self._file.write(memoryview(frame)[written:]) or 0
+        except OSError as exc:
+            raise EtlError(f"cannot keep the lines read in a temporary file: {reason(exc)}") from None
+
+    def rows_on(self, lines: Collection[int]) -> Iterator[Row]:
+        """The rows kept that start on ``lines``, in file order; only the frames holding some are read."""
+        wanted = sorted(set(lines))
+        if not wanted:
+            return
+        chosen = set(wanted)
+        self._file.seek(0)
+        index = 0
+        while head := self._file.read(FRAME.size):
+            size, first, last = FRAME.unpack(head)
+            while index < len(wanted) and wanted[index] < first:
+                index += 1
+            if index == len(wanted):
+                return
+            if wanted[index] > last:
+                self._file.seek(size, 1)
+                continue
+            data = self._read(size)
+            rows = orjson.loads(data) if data[:1] == b"[" else pickle.loads(data)
+            for line, cells in rows:
+                if line in chosen:
+                    yield line, cells
+
+    def close(self) -> None:
+        self._file.close()
+
+    def _read(self, size: int) -> bytes:
+        parts, left = [], size
+        while left:
+            part = self._file.read(left)
+            if not part:
+                raise EtlError("the temporary file of the lines read was cut short")
+            parts.append(part)
+            left -= len(part)
+        return b"".join(parts)
