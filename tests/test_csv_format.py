@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -256,6 +257,23 @@ def test_a_nul_after_windows_1252_lines_is_still_refused(csv_file: Path) -> None
     assert input_error(csv_file) == f"line {4 + SAMPLE_SIZE}: a NUL character: {BINARY}"
 
 
+@pytest.mark.parametrize(("last", "encoding", "euro"), [(b"x;y\n", "cp1252", "€"), (b"x;\x81\n", "latin-1", "\x80")])
+def test_a_windows_1252_file_longer_than_its_head_is_decided_on_all_of_it(csv_file: Path, last: bytes,
+                                                                          encoding: str, euro: str) -> None:
+    """Its rest is kept aside while read, and decoded once its end told the encoding: the file is read once."""
+    filler = "".join(f"{n};Crédit n° {n}\n" for n in range(SAMPLE_SIZE // 10)).encode("cp1252")
+    write(csv_file, "Nom;Prix\nCafé;5 €\n".encode("cp1252") + filler + last)
+    table = open_csv(csv_file, {})
+    try:
+        rows = list(table.rows())
+        assert rows[0] == (2, ["Café", f"5 {euro}"]) and rows[1] == (3, ["0", "Crédit n° 0"])
+        assert rows[-1] == (len(rows) + 1, last.decode("latin-1").strip().split(";"))
+        assert (table.format_options["encoding"], table.warnings) == (encoding, [])
+        assert table.checksum == "sha256:" + hashlib.sha256(csv_file.read_bytes()).hexdigest()
+    finally:
+        table.close()
+
+
 def test_a_forced_utf8_still_refuses_windows_1252_lines(csv_file: Path) -> None:
     write(csv_file, "Nom;Ville\nSociété;Orléans\n".encode() + "Crédit;Nîmes\n".encode("cp1252"))
     assert input_error(csv_file, encoding="utf-8").startswith("line 3: the text cannot be decoded as utf-8 ")
@@ -293,10 +311,12 @@ def test_a_truncated_utf16_file_names_its_last_line(csv_file: Path) -> None:
     assert input_error(csv_file).startswith("line 3: the text cannot be decoded as utf-16 ")
 
 
-def test_a_file_changed_after_opening_still_names_the_line(csv_file: Path) -> None:
+def test_a_file_changed_after_it_was_read_still_names_the_line(csv_file: Path) -> None:
+    """The first ``rows()`` goes on with the read that found the header; the next ones read the file again."""
     write(csv_file, "a;b\n1;2\n")
     table = open_csv(csv_file, {})
     write(csv_file, b"a;b\n1;2\n3;\xff\n")
+    assert list(table.rows()) == [(2, ["1", "2"])]
     with pytest.raises(InputError, match="^line 3: the text cannot be decoded as utf-8 "):
         list(table.rows())
 
