@@ -215,11 +215,14 @@ class CsvTable:
         header and them."""
         encoding = self.format_options["encoding"]
         errors = "replace" if self._errors == "strict" else self._errors  # reading tells the undecodable line
-        whole_head = self._source.ended or len(self._source.head) >= self.path.stat().st_size
-        tail = None if numbered or whole_head else _tail_lines(self.path, encoding, errors)
-        if whole_head:  # a short file: its end is in the head already read
-            lines, last_line = _last_lines([codecs.decode(self._source.head, encoding, errors)])
-        elif tail is None:
+        tail = self._tail_lines(encoding)
+        whole = self._source.whole()
+        checked_lines = self._checked.lines_checked()
+        if whole is not None:  # a short file: its head (and its tail) read already hold it
+            lines, last_line = _last_lines([codecs.decode(whole, encoding, errors)])
+        elif tail is not None and checked_lines is not None:  # the file was kept aside: its lines are counted
+            lines, last_line = tail, checked_lines
+        elif tail is None or numbered:
             lines, last_line = _last_lines(_text_blocks(self.path, encoding, errors))
         else:
             lines, last_line = tail, self._header_line + len(tail) + 1  # lines come between: the file is long
@@ -231,6 +234,21 @@ class CsvTable:
             if not _is_blank(values):
                 found.append((number, values))
         return found[::-1], last_line - len(lines) > self._header_line
+
+    def _tail_lines(self, encoding: str) -> list[str] | None:
+        """The last whole physical lines of a long file (about TAIL_SIZE bytes), when its encoding
+        writes line ends as single bytes; None for a short file or another encoding. Its end is read
+        once: kept for the read in order to end with, or found where the file was kept aside."""
+        if self._source.whole() is not None or not _single_byte_line_ends(encoding):
+            return None
+        tail = self._checked.spooled_end(TAIL_SIZE)
+        if tail is None:
+            tail = self._source.tail(TAIL_SIZE)
+        if len(tail) < TAIL_SIZE:
+            return None
+        lines = LINE_BREAK.split(tail.decode(encoding, errors="replace"))
+        lines.pop(0)  # cut at its start, maybe inside a character
+        return lines
 
     def _records(self) -> Iterator[Row]:
         """Every non-blank record of the file, header included, with the line where it starts."""
@@ -285,19 +303,9 @@ def _last_lines(blocks: Iterable[str]) -> tuple[list[str], int]:
     return lines, counter.current
 
 
-def _tail_lines(path: Path, encoding: str, errors: str) -> list[str] | None:
-    """The last whole physical lines of a long file (about TAIL_SIZE bytes) read from its end, when
-    its encoding writes line ends as single bytes; None for a short file or another encoding."""
-    size = path.stat().st_size
-    if size <= 4 * TAIL_SIZE or "\r\n".encode(encoding, errors="replace") != b"\r\n" or \
-            codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
-        return None
-    with open(path, "rb") as stream:
-        stream.seek(size - TAIL_SIZE)
-        tail = stream.read()
-    lines = LINE_BREAK.split(tail.decode(encoding, errors="replace"))
-    lines.pop(0)  # cut at its start, maybe inside a character
-    return lines
+def _single_byte_line_ends(encoding: str) -> bool:
+    return "\r\n".encode(encoding, errors="replace") == b"\r\n" and \
+        not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
 
 
 def _is_blank(values: list[str]) -> bool:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import io
+import os
 import tempfile
 from pathlib import Path
 from typing import IO
@@ -34,7 +35,7 @@ BINARY_MESSAGE = "not a text CSV file (binary content)"
 
 class InputBytes:
     """The file's bytes: its head first (read to detect the format, kept), then the rest, each
-    read from the file once and hashed."""
+    read from the file once and hashed; its tail, when read early (``tail``), is kept for the end."""
 
     def __init__(self, path: Path, head_size: int) -> None:
         self._file = open(path, "rb", buffering=0)
@@ -43,7 +44,18 @@ class InputBytes:
         self.head = b""
         self._given = 0
         """Bytes of the head already handed over by ``read``."""
+        self._position = 0
+        """Bytes of the file read in order so far."""
+        self._tail: bytes | None = None
+        self._tail_start = 0
         self.extend_head(head_size)
+
+    def tail(self, size: int) -> bytes:
+        """The file's last ``size`` bytes (fewer if some are in the head), kept: reading in order ends with them."""
+        end = os.fstat(self._file.fileno()).st_size
+        self._tail_start = max(end - size, self._position)
+        self._tail = os.pread(self._file.fileno(), end - self._tail_start, self._tail_start)
+        return self._tail
 
     def extend_head(self, size: int) -> bool:
         """Read ``size`` more bytes into the head (fewer at the end of the file); False if none were left."""
@@ -62,6 +74,12 @@ class InputBytes:
             return part
         return self._read_file(size)
 
+    def whole(self) -> bytes | None:
+        """The whole file when its head, or its head and its tail, hold it all; else None."""
+        if self._tail is None:
+            return self.head if self.ended and self._position == len(self.head) else None
+        return self.head + self._tail if self._tail_start == len(self.head) else None
+
     @property
     def checksum(self) -> str | None:
         """``sha256:<hex>`` of the whole file once it was read to its end, else None."""
@@ -73,7 +91,13 @@ class InputBytes:
     def _read_file(self, size: int) -> bytes:
         if self.ended:
             return b""
-        data = self._file.read(size) or b""
+        if self._tail is None or self._position + size <= self._tail_start:
+            data = self._file.read(size) or b""
+        elif self._position < self._tail_start:
+            data = self._file.read(self._tail_start - self._position) or b""
+        else:
+            data = self._tail[self._position - self._tail_start:self._position - self._tail_start + size]
+        self._position += len(data)
         self._digest.update(data)
         self.ended = not data
         return data
@@ -98,6 +122,7 @@ class CheckedBytes(io.BufferedIOBase):
         self._tail = b""
         self._ready = memoryview(b"")
         self._spool: IO[bytes] | None = None
+        self._spool_size = 0
         self._windows_1252 = True
         """Whether Windows-1252 decodes every byte (checked from where the bytes are spooled)."""
         self.lines_not_utf8: list[int] = []
@@ -108,6 +133,17 @@ class CheckedBytes(io.BufferedIOBase):
 
     def readable(self) -> bool:
         return True
+
+    def spooled_end(self, size: int) -> bytes | None:
+        """The last ``size`` bytes of the file (fewer if fewer were kept) when its rest was kept aside, else None."""
+        if self._spool is None:
+            return None
+        end = self._spool_size
+        return os.pread(self._spool.fileno(), min(size, end), end - min(size, end))
+
+    def lines_checked(self) -> int | None:
+        """The number of the file's last line, when the whole file was checked already (kept aside), else None."""
+        return self._lines.current if self._spool is not None else None
 
     def read1(self, size: int = -1) -> bytes:
         while not self._ready:
@@ -194,6 +230,7 @@ class CheckedBytes(io.BufferedIOBase):
             spool.write(block)
         if not self.some_utf8:
             self.encoding_found = "cp1252" if self._windows_1252 else "latin-1"
+        self._spool_size = spool.tell()
         spool.seek(0)
 
     def _from_spool(self) -> bool:
