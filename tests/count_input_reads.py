@@ -3,8 +3,9 @@
     python count_input_reads.py INPUT STORE REJECTS
 
 Run as a child process of the tests: every opening of INPUT (``open``, ``io.open``, and so
-``pathlib`` and ``zipfile``) gives a file that counts the bytes read through it, and a
-workbook python-calamine reads from its path counts as read whole. The counts go to a file
+``pathlib`` and ``zipfile``) gives a file that counts the bytes read through it, so do
+``os.read`` and ``os.pread`` on it, and a workbook python-calamine reads from its path counts
+as read whole (Linux only: descriptors are named through /proc). The counts go to a file
 opened for appending, so that a child forked to read ahead counts too. A first import, not
 counted, loads etl's modules; the second, into a new store, is counted.
 """
@@ -79,7 +80,32 @@ class CountingCalamine:
         return real_calamine.from_path(path)
 
 
+real_pread, real_read = os.pread, os.read
+
+
+def is_input(fd: int) -> bool:
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}") == INPUT
+    except OSError:
+        return False
+
+
+def counting_pread(fd: int, size: int, offset: int) -> bytes:
+    data = real_pread(fd, size, offset)
+    if is_input(fd):
+        counted(len(data))
+    return data
+
+
+def counting_read(fd: int, size: int) -> bytes:
+    data = real_read(fd, size)
+    if counting and is_input(fd):
+        counted(len(data))
+    return data
+
+
 builtins.open = io.open = counting_open
+os.pread, os.read = counting_pread, counting_read
 
 import python_calamine  # noqa: E402
 
