@@ -41,6 +41,10 @@ class Table(Protocol):
     above the header, footer rows, lines in another encoding...), known once the table is
     opened; the run adds them to its report (optional)."""
 
+    checksum: str | None
+    """``sha256:<hex>`` of the file's bytes, computed while the first ``rows()`` read them, once it read
+    them all (None before; optional: without it, a sink that keeps history has the file read again)."""
+
     def rows(self) -> Iterator[Row]:
         """Every data row after the header, in file order; fully blank rows are skipped."""
 
