@@ -32,7 +32,7 @@ from .terminal import printable
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 JOB_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]+$")
-PATH_KEYS = ("mapping", "settings", "report", "rejects")
+PATH_KEYS = ("mapping", "settings", "report", "rejects", "success")
 UNSAFE_IN_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 """What a value filled into a file name must not hold: path separators, control characters."""
 
@@ -87,6 +87,7 @@ class JobSchema(Schema):
     sink_options = Options()
     report = fields.String()
     rejects = fields.String()
+    success = fields.String()
     limits = fields.Dict(keys=fields.String(), values=fields.Integer())
     raw_rejects = fields.Boolean()
 
@@ -236,7 +237,7 @@ def _fill(template: str, job: str, source: Path) -> str:
 
 def run_job(config: BatchConfig, job: BatchJob, source: Path, dry_run: bool, run: Callable[..., Report]) -> JobResult:
     options = dict(job.options)
-    for key in ("report", "rejects", "target"):
+    for key in ("report", "rejects", "success", "target"):
         if key in options:
             options[key] = _fill(options[key], job.name, source)
     settings = options.pop("settings", None)

@@ -70,8 +70,11 @@ def cli() -> None:
 @click.option("--sink-option", multiple=True, metavar="K=V", help="A sink option (repeatable).")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report here.")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Write the rejected lines here, with the reason.")
+@click.option("--success", type=click.Path(path_type=Path),
+              help="Write the imported lines here, with the outcome, kind and key of their records.")
 @click.option("--raw-rejects", is_flag=True,
-              help="Write rejected cells as read, even those starting with = + - @ (formulas in a spreadsheet).")
+              help="Write rejected (and imported) cells as read, even those starting with = + - @ (formulas in a "
+                   "spreadsheet).")
 @click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing to the sink.")
 @click.option("--limit", multiple=True, metavar="NAME=N",
               help="Raise a limit: file_size (bytes, 4 GiB), columns (1000), rows (10,000,000), "
@@ -91,6 +94,7 @@ def run(
     sink_option: tuple[str, ...],
     report: Path | None,
     rejects: Path | None,
+    success: Path | None,
     raw_rejects: bool,
     dry_run: bool,
     limit: tuple[str, ...],
@@ -119,6 +123,7 @@ def run(
             sink_options=parse_options(sink_option, "--sink-option"),
             report=report,
             rejects=rejects,
+            success=success,
             dry_run=dry_run,
             raw_rejects=raw_rejects,
             limits=parse_options(limit, "--limit"),

@@ -23,6 +23,7 @@ from .progress import Progress
 from .read_ahead import read_ahead, worth_reading_ahead
 from .rejects import ERROR_COLUMN, rejected_rows, rejects_header, restore, write_table
 from .row_spool import RowSpool
+from .success import Outcomes, success_rows, write_success
 from .registry import Registry, get_registry
 from .report import Report, counted
 from .settings import validate_settings
@@ -53,16 +54,23 @@ def choose_reader(job: Job, registry: Registry) -> ReaderSpec:
     return spec
 
 
-def rejects_writer(job: Job, registry: Registry) -> ReaderSpec | None:
-    """The format that writes the rejects file, chosen by its extension."""
-    if job.rejects_path is None:
+def table_writer(path: Path | None, what: str, registry: Registry) -> ReaderSpec | None:
+    """The format that writes the rejects or success file ``path``, chosen by its extension."""
+    if path is None:
         return None
-    spec = registry.writer_for(job.rejects_path.suffix)
+    spec = registry.writer_for(path.suffix)
     if spec is None or spec.write is None:
         writable = sorted(ext for s in registry.readers.specs.values() if s.write
                           for ext in (s.write_extensions or s.extensions))
-        raise UsageError(f"{job.rejects_path}: cannot write rejects in this format (use one of {', '.join(writable)})")
+        raise UsageError(f"{path}: cannot write {what} in this format (use one of {', '.join(writable)})")
     return spec
+
+
+class Writers(NamedTuple):
+    """The formats of the run's rejects and success files (None: not asked for)."""
+
+    rejects: ReaderSpec | None
+    success: ReaderSpec | None
 
 
 @contextmanager
@@ -170,13 +178,17 @@ def validate(batch: Batch, validators: Sequence[ValidatorSpec], settings: dict) 
     return (without_lines(batch, {e.line for e in errors}) if errors else batch), errors
 
 
-def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progress: Progress | None = None) -> int:
-    """Hand the documents to the sink, batch by batch, count what it did; return how many changed."""
+def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progress: Progress | None = None,
+         outcomes: Outcomes | None = None) -> int:
+    """Hand the documents to the sink, batch by batch, count what it did (and note it per line in
+    ``outcomes``); return how many changed."""
     changed = written = 0
     for docs in documents:
         results = sink.write_batch(docs)
         if len(results) != len(docs):
             raise EtlError(f"the sink answered {len(results)} results for {len(docs)} documents")
+        if outcomes is not None:
+            outcomes.note(docs, results)
         for (kind, result), n in Counter(zip((d.kind for d in docs), results)).items():
             if isinstance(result, Rejected):
                 report.count(kind, "rejected", n)
@@ -233,7 +245,8 @@ def mask_errors(errors: list[RowError], job: Job) -> list[RowError]:
 def check_outputs(job: Job) -> None:
     """Refuse, before anything is read or written, a report or rejects file that could not be written
     (its folder missing or read-only, a folder in its place) or that would overwrite another file of the run."""
-    outputs = {"the report": job.report_path, "the rejects file": job.rejects_path}
+    outputs = {"the report": job.report_path, "the rejects file": job.rejects_path,
+               "the success file": job.success_path}
     taken = {os.path.realpath(job.input): "the input file"}
     if job.target and "://" not in job.target:
         taken[os.path.realpath(job.target)] = "the target"
@@ -261,7 +274,8 @@ def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> 
     registry = registry or get_registry()
     registry.check()
     reader_spec = choose_reader(job, registry)
-    rejects_spec = rejects_writer(job, registry)
+    writers = Writers(table_writer(job.rejects_path, "rejects", registry),
+                      table_writer(job.success_path, "the success file", registry))
     check_outputs(job)
     sink_spec = registry.sink(job.sink)
     rules_spec = registry.rule_set(job.rules)
@@ -273,7 +287,7 @@ def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> 
         table = open_table(reader_spec, job)
         try:
             with fewer_collections():
-                run.execute(table, rules_spec.create(), sink_spec, rejects_spec)
+                run.execute(table, rules_spec.create(), sink_spec, writers)
         except (KeyboardInterrupt, Terminated) as exc:
             code = 143 if isinstance(exc, Terminated) else 130
             raise Interrupted(f"{job.input}: interrupted {run.stage()}", code) from None
@@ -315,48 +329,54 @@ class Run:
                     "sink, nothing was committed; stores with transactions (tinydb, json, sqlite) are as they were")
         return f"after reading {counted(self.report.read, 'line')}: nothing was written"
 
-    def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, rejects_spec: ReaderSpec | None) -> Report:
+    def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, writers: Writers) -> Report:
         job, report = self.job, self.report
-        sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         spool: RowSpool | None = None
         try:
-            rows = table.rows()  # read once: the sample for the mapping is its first rows
-            with about(job.input):
-                first_rows = list(islice(rows, SAMPLE_ROWS))
-            mapping = map_columns(table, rules, job, remembered_mapping(sink.existing(HISTORY_KIND),
-                                                                        [restore(t) for t in table.header]), first_rows)
-            report.declare(rules.kinds)
-            report.mapping = mapping
-            rules.start(self.settings, sink.existing)
-            record_import = getattr(sink, "record_import", None)
-            if rejects_spec is not None or record_import is not None or mapping.groups():
-                spool = RowSpool()  # the rows as read: the rejected lines' cells, the columns of group errors
-            self.reading = True
-            with about(job.input):
-                read = read_all(chain(first_rows, rows), table, mapping, rules, self.validators, self.settings, job,
-                                report, self.progress, spool)
-            report.warnings.extend(read.warnings)
-            if not report.read:
-                raise InputError(f"{job.input}: no data lines below the header: nothing to import")
-            changed = load(sink, rules_outcome(rules, report), report, self.progress)
-            report.errors = mask_errors(name_columns(report.errors, mapping, table.header, spool), job)
-            report.warnings = mask_errors(name_columns(report.warnings, mapping, table.header, spool), job)
-            rejects = (rejected_rows(spool, report, not job.raw_rejects)
-                       if report.errors and spool is not None and (rejects_spec or record_import) else [])
-            if not job.dry_run:
-                if record_import is not None:
-                    record_import(import_entry(job, self.reader_spec.name, report, {
-                        "header": [*rejects_header(table, not job.raw_rejects), ERROR_COLUMN], "rows": rejects,
-                        "reader": self.reader_spec.name, "format_options": read.format_options}, read.checksum))
-                if changed or record_import is not None:
-                    self.committing = True
-                    sink.commit()
-                    self.committed = True
+            sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
+            try:
+                rows = table.rows()  # read once: the sample for the mapping is its first rows
+                with about(job.input):
+                    first_rows = list(islice(rows, SAMPLE_ROWS))
+                mapping = map_columns(table, rules, job, remembered_mapping(sink.existing(HISTORY_KIND),
+                                                                            [restore(t) for t in table.header]),
+                                      first_rows)
+                report.declare(rules.kinds)
+                report.mapping = mapping
+                rules.start(self.settings, sink.existing)
+                record_import = getattr(sink, "record_import", None)
+                if writers.rejects or writers.success or record_import is not None or mapping.groups():
+                    spool = RowSpool()  # the rows as read: rejected and imported lines, the columns of group errors
+                self.reading = True
+                with about(job.input):
+                    read = read_all(chain(first_rows, rows), table, mapping, rules, self.validators, self.settings,
+                                    job, report, self.progress, spool)
+                report.warnings.extend(read.warnings)
+                if not report.read:
+                    raise InputError(f"{job.input}: no data lines below the header: nothing to import")
+                outcomes = Outcomes(rules.kinds) if writers.success else None
+                changed = load(sink, rules_outcome(rules, report), report, self.progress, outcomes)
+                report.errors = mask_errors(name_columns(report.errors, mapping, table.header, spool), job)
+                report.warnings = mask_errors(name_columns(report.warnings, mapping, table.header, spool), job)
+                rejects = (rejected_rows(spool, report, not job.raw_rejects)
+                           if report.errors and spool is not None and (writers.rejects or record_import) else [])
+                if not job.dry_run:
+                    if record_import is not None:
+                        record_import(import_entry(job, self.reader_spec.name, report, {
+                            "header": [*rejects_header(table, not job.raw_rejects), ERROR_COLUMN], "rows": rejects,
+                            "reader": self.reader_spec.name, "format_options": read.format_options}, read.checksum))
+                    if changed or record_import is not None:
+                        self.committing = True
+                        sink.commit()
+                        self.committed = True
+            finally:
+                sink.close()
+            successes = (success_rows(spool, outcomes, report.rejected_lines, not job.raw_rejects)
+                         if spool is not None and outcomes is not None else iter(()))
+            self.write_outputs(table, writers, rejects, successes, read.format_options)
         finally:
-            sink.close()
             if spool is not None:
                 spool.close()
-        self.write_outputs(table, rejects_spec, rejects, read.format_options)
         return report
 
     def failed(self, error: str, sink_spec: SinkSpec, record: bool) -> None:
@@ -387,16 +407,22 @@ class Run:
             sink.close()
 
 
-    def write_outputs(self, table: Table, rejects_spec: ReaderSpec | None, rejects: list[list[str]],
-                      format_options: dict[str, str]) -> None:
-        """Write the rejects file and the report; one that fails after the store was written is an
-        OutputError (exit 3) that says the import is complete."""
+    def write_outputs(self, table: Table, writers: Writers, rejects: list[list[str]],
+                      successes: Iterator[list[str]], format_options: dict[str, str]) -> None:
+        """Write the rejects file, the success file and the report; one that fails after the store was
+        written is an OutputError (exit 3) that says the import is complete."""
         job, failures = self.job, []
-        if rejects_spec is not None:
-            same_format = rejects_spec is self.reader_spec
+        header = rejects_header(table, not job.raw_rejects)
+        if writers.rejects is not None:
             try:
-                write_table(rejects_spec, job.rejects_path, rejects_header(table, not job.raw_rejects), rejects,
-                            format_options if same_format else {})
+                write_table(writers.rejects, job.rejects_path, header, rejects,
+                            format_options if writers.rejects is self.reader_spec else {})
+            except EtlError as exc:
+                failures.append(str(exc))
+        if writers.success is not None:
+            try:
+                write_success(writers.success, job.success_path, header, successes,
+                              format_options if writers.success is self.reader_spec else {})
             except EtlError as exc:
                 failures.append(str(exc))
         if job.report_path is not None:

@@ -47,27 +47,27 @@ class RowSpool:
         except OSError as exc:
             raise EtlError(f"cannot keep the lines read in a temporary file: {reason(exc)}") from None
 
-    def rows_on(self, lines: Collection[int]) -> Iterator[Row]:
-        """The rows kept that start on ``lines``, in file order; only the frames holding some are read."""
-        wanted = sorted(set(lines))
-        if not wanted:
-            return
-        chosen = set(wanted)
+    def rows_on(self, lines: Collection[int] | None) -> Iterator[Row]:
+        """The rows kept that start on ``lines`` (every row: None), in file order; only the frames
+        holding some are read."""
+        wanted = sorted(set(lines)) if lines is not None else None
+        chosen = set(lines) if lines is not None else None
         self._file.seek(0)
         index = 0
         while head := self._file.read(FRAME.size):
             size, first, last = FRAME.unpack(head)
-            while index < len(wanted) and wanted[index] < first:
-                index += 1
-            if index == len(wanted):
-                return
-            if wanted[index] > last:
-                self._file.seek(size, 1)
-                continue
+            if wanted is not None:
+                while index < len(wanted) and wanted[index] < first:
+                    index += 1
+                if index == len(wanted):
+                    return
+                if wanted[index] > last:
+                    self._file.seek(size, 1)
+                    continue
             data = self._read(size)
             rows = orjson.loads(data) if data[:1] == b"[" else pickle.loads(data)
             for line, cells in rows:
-                if line in chosen:
+                if chosen is None or line in chosen:
                     yield line, cells
 
     def close(self) -> None:
