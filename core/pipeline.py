@@ -316,6 +316,8 @@ class Run:
         """Whether the run got to the file's lines (the mapping, the store and the rules were ready)."""
         self.committing = False
         self.committed = False
+        self.spool: RowSpool | None = None
+        """The rows as read, kept while the run needs them."""
 
     def stage(self) -> str:
         if self.committed:
@@ -330,53 +332,54 @@ class Run:
         return f"after reading {counted(self.report.read, 'line')}: nothing was written"
 
     def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, writers: Writers) -> Report:
-        job, report = self.job, self.report
-        spool: RowSpool | None = None
         try:
-            sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
-            try:
-                rows = table.rows()  # read once: the sample for the mapping is its first rows
-                with about(job.input):
-                    first_rows = list(islice(rows, SAMPLE_ROWS))
-                mapping = map_columns(table, rules, job, remembered_mapping(sink.existing(HISTORY_KIND),
-                                                                            [restore(t) for t in table.header]),
-                                      first_rows)
-                report.declare(rules.kinds)
-                report.mapping = mapping
-                rules.start(self.settings, sink.existing)
-                record_import = getattr(sink, "record_import", None)
-                if writers.rejects or writers.success or record_import is not None or mapping.groups():
-                    spool = RowSpool()  # the rows as read: rejected and imported lines, the columns of group errors
-                self.reading = True
-                with about(job.input):
-                    read = read_all(chain(first_rows, rows), table, mapping, rules, self.validators, self.settings,
-                                    job, report, self.progress, spool)
-                report.warnings.extend(read.warnings)
-                if not report.read:
-                    raise InputError(f"{job.input}: no data lines below the header: nothing to import")
-                outcomes = Outcomes(rules.kinds) if writers.success else None
-                changed = load(sink, rules_outcome(rules, report), report, self.progress, outcomes)
-                report.errors = mask_errors(name_columns(report.errors, mapping, table.header, spool), job)
-                report.warnings = mask_errors(name_columns(report.warnings, mapping, table.header, spool), job)
-                rejects = (rejected_rows(spool, report, not job.raw_rejects)
-                           if report.errors and spool is not None and (writers.rejects or record_import) else [])
-                if not job.dry_run:
-                    if record_import is not None:
-                        record_import(import_entry(job, self.reader_spec.name, report, {
-                            "header": [*rejects_header(table, not job.raw_rejects), ERROR_COLUMN], "rows": rejects,
-                            "reader": self.reader_spec.name, "format_options": read.format_options}, read.checksum))
-                    if changed or record_import is not None:
-                        self.committing = True
-                        sink.commit()
-                        self.committed = True
-            finally:
-                sink.close()
-            successes = (success_rows(spool, outcomes, report.rejected_lines, not job.raw_rejects)
-                         if spool is not None and outcomes is not None else iter(()))
-            self.write_outputs(table, writers, rejects, successes, read.format_options)
+            return self._import(table, rules, sink_spec, writers)
         finally:
-            if spool is not None:
-                spool.close()
+            if self.spool is not None:
+                self.spool.close()
+
+    def _import(self, table: Table, rules: Rules, sink_spec: SinkSpec, writers: Writers) -> Report:
+        job, report = self.job, self.report
+        sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
+        try:
+            rows = table.rows()  # read once: the sample for the mapping is its first rows
+            with about(job.input):
+                first_rows = list(islice(rows, SAMPLE_ROWS))
+            mapping = map_columns(table, rules, job, remembered_mapping(sink.existing(HISTORY_KIND),
+                                                                        [restore(t) for t in table.header]), first_rows)
+            report.declare(rules.kinds)
+            report.mapping = mapping
+            rules.start(self.settings, sink.existing)
+            record_import = getattr(sink, "record_import", None)
+            if writers.rejects or writers.success or record_import is not None or mapping.groups():
+                self.spool = RowSpool()  # the rows as read: rejected and imported lines, the columns of group errors
+            self.reading = True
+            with about(job.input):
+                read = read_all(chain(first_rows, rows), table, mapping, rules, self.validators, self.settings, job,
+                                report, self.progress, self.spool)
+            report.warnings.extend(read.warnings)
+            if not report.read:
+                raise InputError(f"{job.input}: no data lines below the header: nothing to import")
+            outcomes = Outcomes(rules.kinds) if writers.success else None
+            changed = load(sink, rules_outcome(rules, report), report, self.progress, outcomes)
+            report.errors = mask_errors(name_columns(report.errors, mapping, table.header, self.spool), job)
+            report.warnings = mask_errors(name_columns(report.warnings, mapping, table.header, self.spool), job)
+            rejects = (rejected_rows(self.spool, report, not job.raw_rejects)
+                       if report.errors and self.spool is not None and (writers.rejects or record_import) else [])
+            if not job.dry_run:
+                if record_import is not None:
+                    record_import(import_entry(job, self.reader_spec.name, report, {
+                        "header": [*rejects_header(table, not job.raw_rejects), ERROR_COLUMN], "rows": rejects,
+                        "reader": self.reader_spec.name, "format_options": read.format_options}, read.checksum))
+                if changed or record_import is not None:
+                    self.committing = True
+                    sink.commit()
+                    self.committed = True
+        finally:
+            sink.close()
+        successes = (success_rows(self.spool, outcomes, report.rejected_lines, not job.raw_rejects)
+                     if self.spool is not None and outcomes is not None else iter(()))
+        self.write_outputs(table, writers, rejects, successes, read.format_options)
         return report
 
     def failed(self, error: str, sink_spec: SinkSpec, record: bool) -> None:
