@@ -351,12 +351,14 @@ class Run:
             report.mapping = mapping
             rules.start(self.settings, sink.existing)
             record_import = getattr(sink, "record_import", None)
+            ahead = worth_reading_ahead(job.input.stat().st_size)
             if writers.rejects or writers.success or record_import is not None or mapping.groups():
-                self.spool = RowSpool()  # the rows as read: rejected and imported lines, the columns of group errors
+                # the rows as read: rejected and imported lines, the columns of errors in numbered groups
+                self.spool = RowSpool(in_memory=not ahead)
             self.reading = True
             with about(job.input):
                 read = read_all(chain(first_rows, rows), table, mapping, rules, self.validators, self.settings, job,
-                                report, self.progress, self.spool)
+                                report, ahead, self.progress, self.spool)
             report.warnings.extend(read.warnings)
             if not report.read:
                 raise InputError(f"{job.input}: no data lines below the header: nothing to import")
@@ -487,13 +489,13 @@ def read_batches(rows: Iterable[Row], table: Table, mapping: ColumnMapping, vali
 
 
 def read_all(rows: Iterable[Row], table: Table, mapping: ColumnMapping, rules: Rules,
-             validators: Sequence[ValidatorSpec], settings: dict, job: Job, report: Report,
+             validators: Sequence[ValidatorSpec], settings: dict, job: Job, report: Report, ahead: bool,
              progress: Progress | None = None, spool: RowSpool | None = None) -> TableRead:
     """Stream the table's ``rows`` through mapping, validators and rules, batch by batch; the reading
-    and checking of large files in a second process (see :mod:`etl.read_ahead`)."""
+    and checking in a second process when ``ahead`` (see :mod:`etl.read_ahead`)."""
     expected = getattr(table, "estimated_rows", None)
     produce = partial(read_batches, rows, table, mapping, validators, settings, job, spool)
-    for read in read_ahead(produce, worth_reading_ahead(job.input.stat().st_size)):
+    for read in read_ahead(produce, ahead):
         if isinstance(read, TableRead):
             return read
         report.read += read.rows

@@ -2,12 +2,15 @@
 lines' cells come back at the end of the run without the input being read again.
 
 Each batch of rows is one frame: its size, its first and last line, then the rows as JSON
-(pickled if a cell is not valid Unicode). The file is unnamed (gone with its last descriptor,
-even after SIGKILL) and written without buffering in this process: a reader forked to read
-ahead writes into the same file, and the frames are on disk before its batch is handed over.
+(pickled if a cell is not valid Unicode). The rows of a file read in this process are kept in
+memory (such a file is small: see ``etl.read_ahead``); those of a file read ahead go to an
+unnamed file (gone with its last descriptor, even after SIGKILL) written without buffering: the
+reader forked to read ahead writes into it, and the frames are on disk before its batch is
+handed over.
 """
 from __future__ import annotations
 
+import io
 import pickle
 import struct
 import tempfile
@@ -27,11 +30,11 @@ FRAME = struct.Struct("<QQQ")
 class RowSpool:
     """The rows read so far, in order, to find some of them again by their line."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_memory: bool) -> None:
         try:
-            self._file: BinaryIO = tempfile.TemporaryFile(buffering=0)
+            self._file: BinaryIO = io.BytesIO() if in_memory else tempfile.TemporaryFile(buffering=0)
         except OSError as exc:
-            raise EtlError(f"cannot keep the lines read in a temporary file: {reason(exc)}") from None
+            raise EtlError(_cannot_keep(exc)) from None
 
     def keep(self, rows: list[Row]) -> None:
         """Append a batch of rows (in file order)."""
@@ -45,7 +48,7 @@ class RowSpool:
             while written < len(frame):
                 written += self._file.write(memoryview(frame)[written:]) or 0
         except OSError as exc:
-            raise EtlError(f"cannot keep the lines read in a temporary file: {reason(exc)}") from None
+            raise EtlError(_cannot_keep(exc)) from None
 
     def rows_on(self, lines: Collection[int] | None) -> Iterator[Row]:
         """The rows kept that start on ``lines`` (every row: None), in file order; only the frames
@@ -82,3 +85,7 @@ class RowSpool:
             parts.append(part)
             left -= len(part)
         return b"".join(parts)
+
+
+def _cannot_keep(exc: OSError) -> str:
+    return f"{tempfile.gettempdir()}: cannot keep the lines read in a temporary file: {reason(exc)}"

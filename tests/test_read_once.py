@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -72,3 +73,26 @@ def test_an_xlsx_input_is_read_once_with_rejects_and_history(tmp_path: Path) -> 
     assert source.stat().st_size > 1 << 20
     read = bytes_read(tmp_path, source, tmp_path / "rejects.xlsx", rows)
     assert read <= ALLOWED * source.stat().st_size, f"{read:,} bytes read of a file of {source.stat().st_size:,}"
+
+
+def test_rows_that_cannot_be_kept_aside_end_in_one_line_and_leave_no_store(tmp_path: Path) -> None:
+    """A file read ahead has its rows kept in a temporary file: a full disk there is one clear error,
+    and the run is recorded as failed, nothing imported."""
+    import resource
+    import tempfile
+
+    def limited() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+
+    source = write_csv(tmp_path / "customers.csv", lines((5 << 20) // 120), HEADER)
+    done = subprocess.run([sys.executable, "-m", "etl", "run", str(source), "--rejects", "rejects.csv"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=600, preexec_fn=limited)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == (
+        f"etl: error: {tempfile.gettempdir()}: cannot keep the lines read in a temporary file: File too large")
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "rejects.csv").exists()
+    store = json.loads((tmp_path / "etl-db.json").read_text(encoding="utf-8"))  # the failure is recorded, no more
+    assert [entry["status"] for entry in store["imports"].values()] == ["failed"]
+    assert not store.get("customers") and not store.get("contacts")
