@@ -31,9 +31,8 @@ import codecs
 import csv
 import io
 import re
-from bisect import bisect_left
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from itertools import islice, takewhile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from itertools import chain, islice, takewhile
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
@@ -42,6 +41,7 @@ from etl.components import ReaderSpec, Row
 from etl.errors import InputError, RowError, UsageError
 from etl.settings import check_options
 
+from .csv_input import BINARY_MESSAGE, CheckedBytes, InputBytes, LineCounter
 from .layout import HEADER_SEARCH_ROWS, MAX_FOOTER_ROWS, footer_count, footer_warning, header_index, title_warning
 
 DELIMITERS = (";", ",", "|", "\t")
@@ -62,10 +62,10 @@ SAMPLE_RECORDS = 50
 """Records after the header compared with it to detect the separator."""
 
 CHUNK_SIZE = 1 << 18
-"""Bytes decoded at a time when checking the encoding of the whole file."""
+"""Bytes decoded at a time when looking for the line that cannot be decoded."""
 
 LINES_BLOCK_SIZE = 1 << 20
-"""Characters read at a time by ``rows_on``, and when looking for footer rows."""
+"""Characters read at a time when looking for footer rows."""
 
 TAIL_SIZE = 1 << 14
 """Characters at the end of the file looked at for footer rows."""
@@ -87,7 +87,6 @@ CONTROL_CHARS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 FIELD_LIMIT_ERROR = "field larger than field limit"
 """How csv.Error starts when a field exceeds ``csv.field_size_limit()``."""
 
-BINARY_MESSAGE = "not a text CSV file (binary content)"
 EMPTY_MESSAGE = "the file is empty"
 
 
@@ -100,35 +99,49 @@ class CsvOptions(NamedTuple):
 
 
 class Decoding(NamedTuple):
-    """How to decode a file: its encoding, and the lines of a UTF-8 file read as Windows-1252."""
+    """How to decode a file, as found from its head."""
 
     encoding: str
-    windows_1252_lines: list[int]
+    guessed: bool
+    """The file has no mark: UTF-8 for now, maybe Windows-1252 or Latin-1 in the end (see ``csv_input``)."""
+    notes_utf8: bool
+    """Lines that are not UTF-8 are read as Windows-1252, with a warning (a file marked UTF-8, or without a mark)."""
 
     @property
     def errors(self) -> str:
         """The codecs error handler to decode with."""
-        return WINDOWS_1252_LINES if self.windows_1252_lines else "strict"
+        return WINDOWS_1252_LINES if self.notes_utf8 else "strict"
 
 
 class CsvTable:
-    """An opened CSV file: its header, and its rows, read afresh by each ``rows()`` call."""
+    """An opened CSV file: its header, and its rows. The first ``rows()`` call goes on with the read
+    that found the header, each byte of the file read once (hashed: ``checksum``); others read afresh."""
 
-    def __init__(self, path: Path, delimiter: str, decoding: Decoding, lineterminator: str,
+    def __init__(self, path: Path, source: InputBytes, delimiter: str, decoding: Decoding, lineterminator: str,
                  max_field_size: int) -> None:
         self.path = path
         self.format_options = {"delimiter": delimiter, "encoding": decoding.encoding, "lineterminator": lineterminator}
-        self.warnings = _decoding_warnings(decoding.windows_1252_lines)
+        self.warnings: list[RowError] = []
+        self.checksum: str | None = None
+        """``sha256:<hex>`` of the file, once the first ``rows()`` read it to its end."""
+        self._decoding = decoding
         self._errors = decoding.errors
         self._max_field_size = max_field_size
         self._streams: set[IO[str]] = set()
+        self._source = source
+        self._checked = CheckedBytes(source, decoding.encoding, decoding.notes_utf8, decoding.guessed)
+        self._once = io.TextIOWrapper(self._checked, encoding=decoding.encoding, errors=decoding.errors, newline="")
+        self._first_read: Iterator[Row] | None = self._parse(self._once)
+        self._head_records: list[Row] = []
         self.header = self._read_header()
         self._footer_line = self._find_footer()
         self.estimated_rows: int | None = None
 
     def rows(self) -> Iterator[Row]:
         """Every non-blank record after the header and before any footer, with the line where it starts."""
-        records = self._records()
+        once = self._first_read is not None
+        records = chain(self._kept_records(), self._first_read) if self._first_read is not None else self._records()
+        self._first_read = None
         for line, _ in records:
             if line == self._header_line:
                 break
@@ -136,48 +149,43 @@ class CsvTable:
             yield from records
         else:
             yield from takewhile(lambda row: row[0] < self._footer_line, records)
+            if once:
+                for _ in records:  # the footer rows: the file is checked and hashed to its end
+                    pass
+        if once:
+            self._read_to_the_end()
 
-    def rows_on(self, lines: Collection[int]) -> list[Row]:
-        """The rows of ``rows()`` that start on ``lines``, in file order.
-
-        Most files have no quote and one record per line: they are only cut into lines, and
-        only the wanted lines into cells. A file with a quote or a lone CR is read by ``rows()``.
-        """
-        wanted = sorted(line for line in set(lines) if line > self._header_line)
-        delimiter = self.format_options["delimiter"]
-        found: list[Row] = []
-        with open(self.path, encoding=self.format_options["encoding"], errors=self._errors, newline="") as stream:
-            first, tail = 1, ""  # the physical line where ``tail`` starts
-            while True:
-                block = stream.read(LINES_BLOCK_SIZE)
-                text = tail + block
-                end = text.rfind("\n") + 1 if block else len(text)
-                text, tail = text[:end], text[end:]
-                if '"' in text or text.count("\r") != text.count("\r\n"):
-                    return [row for row in self.rows() if row[0] in lines]
-                pieces = text.replace("\r\n", "\n").split("\n")
-                if block or not text:
-                    pieces.pop()  # what follows the last line end
-                for number in wanted[bisect_left(wanted, first):bisect_left(wanted, first + len(pieces))]:
-                    values = pieces[number - first].split(delimiter)
-                    if not _is_blank(values):  # rows() skips them
-                        found.append((number, values))
-                first += len(pieces)
-                if not block:
-                    return found
+    def _kept_records(self) -> Iterator[Row]:
+        """The records read while looking for the header, as long as the table is open."""
+        for record in self._head_records:
+            if self._once.closed:
+                raise ValueError("I/O operation on closed file")
+            yield record
 
     def close(self) -> None:
         """Close the file of any ``rows()`` iteration left unfinished."""
         for stream in list(self._streams):
             stream.close()
+        self._once.close()
+        self._source.close()
+
+    def _read_to_the_end(self) -> None:
+        """Learn what reading the whole file told: its checksum, its encoding, its lines in Windows-1252."""
+        checked = self._checked
+        self.checksum = self._source.checksum
+        if checked.encoding_found is not None:
+            self.format_options["encoding"], self._errors = checked.encoding_found, "strict"
+        elif checked.lines_not_utf8:
+            self.warnings[:0] = _decoding_warnings(checked.lines_not_utf8)
+        else:  # UTF-8 throughout: read so again
+            self._errors = "strict"
+        self._once.close()
+        self._source.close()
 
     def _read_header(self) -> list[str]:
         """The column titles (see ``header_index``), stripped of whitespace (and a BOM)."""
-        records = self._records()
-        try:
-            first = list(islice(records, HEADER_SEARCH_ROWS))
-        finally:
-            records.close()
+        assert self._first_read is not None
+        first = self._head_records = list(islice(self._first_read, HEADER_SEARCH_ROWS))
         if not first:
             raise InputError(EMPTY_MESSAGE)
         first[0][1][0] = first[0][1][0].removeprefix("\ufeff")
@@ -205,9 +213,17 @@ class CsvTable:
         number of quotes), up to MAX_FOOTER_ROWS + 1 of them, in file order, with their line
         (``numbered``; else in order but not numbered); and whether other lines come between the
         header and them."""
-        tail = None if numbered else _tail_lines(self.path, self.format_options["encoding"], self._errors)
-        if tail is None:
-            lines, last_line = _last_lines(self.path, self.format_options["encoding"], self._errors)
+        encoding = self.format_options["encoding"]
+        errors = "replace" if self._errors == "strict" else self._errors  # reading tells the undecodable line
+        tail = self._tail_lines(encoding)
+        whole = self._source.whole()
+        checked_lines = self._checked.lines_checked()
+        if whole is not None:  # a short file: its head (and its tail) read already hold it
+            lines, last_line = _last_lines([codecs.decode(whole, encoding, errors)])
+        elif tail is not None and checked_lines is not None:  # the file was kept aside: its lines are counted
+            lines, last_line = tail, checked_lines
+        elif tail is None or numbered:
+            lines, last_line = _last_lines(_text_blocks(self.path, encoding, errors))
         else:
             lines, last_line = tail, self._header_line + len(tail) + 1  # lines come between: the file is long
         found: list[Row] = []
@@ -218,6 +234,21 @@ class CsvTable:
             if not _is_blank(values):
                 found.append((number, values))
         return found[::-1], last_line - len(lines) > self._header_line
+
+    def _tail_lines(self, encoding: str) -> list[str] | None:
+        """The last whole physical lines of a long file (about TAIL_SIZE bytes), when its encoding
+        writes line ends as single bytes; None for a short file or another encoding. Its end is read
+        once: kept for the read in order to end with, or found where the file was kept aside."""
+        if self._source.whole() is not None or not _single_byte_line_ends(encoding):
+            return None
+        tail = self._checked.spooled_end(TAIL_SIZE)
+        if tail is None:
+            tail = self._source.tail(TAIL_SIZE)
+        if len(tail) < TAIL_SIZE:
+            return None
+        lines = LINE_BREAK.split(tail.decode(encoding, errors="replace"))
+        lines.pop(0)  # cut at its start, maybe inside a character
+        return lines
 
     def _records(self) -> Iterator[Row]:
         """Every non-blank record of the file, header included, with the line where it starts."""
@@ -241,7 +272,7 @@ class CsvTable:
                     yield start, values
         except csv.Error as exc:
             raise InputError(self._csv_error_message(exc, line + 1)) from None
-        except UnicodeError:  # only if the file changed since it was opened
+        except UnicodeError:  # an encoding given, or marked, that does not decode the whole file
             encoding = self.format_options["encoding"]
             raise InputError(_undecodable_message(_undecodable_line(self.path, encoding), encoding)) from None
 
@@ -254,32 +285,27 @@ class CsvTable:
         return f"line {line}: {exc}"
 
 
-def _last_lines(path: Path, encoding: str, errors: str) -> tuple[list[str], int]:
-    """The last whole physical lines of ``path`` (about TAIL_SIZE characters), and the number of the last one."""
-    counter, tail = _LineCounter(), ""
+def _text_blocks(path: Path, encoding: str, errors: str) -> Iterator[str]:
     with open(path, encoding=encoding, errors=errors, newline="") as stream:
         while block := stream.read(LINES_BLOCK_SIZE):
-            counter.add(block)
-            tail = (tail + block)[-TAIL_SIZE:] if len(block) < TAIL_SIZE else block[-TAIL_SIZE:]
+            yield block
+
+
+def _last_lines(blocks: Iterable[str]) -> tuple[list[str], int]:
+    """The last whole physical lines of a file's text (about TAIL_SIZE characters), and the number of the last one."""
+    counter, tail = LineCounter(), ""
+    for block in blocks:
+        counter.add(block)
+        tail = (tail + block)[-TAIL_SIZE:] if len(block) < TAIL_SIZE else block[-TAIL_SIZE:]
     lines = LINE_BREAK.split(tail)
     if counter.current > len(lines):
         lines.pop(0)  # cut at its start
     return lines, counter.current
 
 
-def _tail_lines(path: Path, encoding: str, errors: str) -> list[str] | None:
-    """The last whole physical lines of a long file (about TAIL_SIZE bytes) read from its end, when
-    its encoding writes line ends as single bytes; None for a short file or another encoding."""
-    size = path.stat().st_size
-    if size <= 4 * TAIL_SIZE or "\r\n".encode(encoding, errors="replace") != b"\r\n" or \
-            codecs.lookup(encoding).name.startswith(("utf-16", "utf-32")):
-        return None
-    with open(path, "rb") as stream:
-        stream.seek(size - TAIL_SIZE)
-        tail = stream.read()
-    lines = LINE_BREAK.split(tail.decode(encoding, errors="replace"))
-    lines.pop(0)  # cut at its start, maybe inside a character
-    return lines
+def _single_byte_line_ends(encoding: str) -> bool:
+    return "\r\n".encode(encoding, errors="replace") == b"\r\n" and \
+        not codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
 
 
 def _is_blank(values: list[str]) -> bool:
@@ -293,11 +319,17 @@ def open_csv(path: Path, options: Mapping[str, str]) -> CsvTable:
     OSError is left to the caller, which names the file.
     """
     settings = parse_options(options)
-    decoding = _choose_encoding(path, settings.encoding)
-    sample = _text_sample(path, decoding)
-    delimiter = settings.delimiter or _detect_delimiter(sample, settings.max_field_size)
-    table = CsvTable(path, delimiter, decoding, _line_terminator(sample), settings.max_field_size)
+    source = InputBytes(path, SAMPLE_SIZE)
+    try:
+        decoding = _choose_decoding(path, source.head, settings.encoding)
+        sample = _text_sample(source, decoding)
+        delimiter = settings.delimiter or _detect_delimiter(sample, settings.max_field_size)
+        table = CsvTable(path, source, delimiter, decoding, _line_terminator(sample), settings.max_field_size)
+    except BaseException:
+        source.close()
+        raise
     if len(table.header) < 2:
+        table.close()
         raise InputError(_no_separator_message((delimiter,)))
     table.estimated_rows = _estimated_rows(path, sample, decoding.encoding)
     return table
@@ -378,20 +410,20 @@ def _parse_max_field_size(value: str | None) -> int:
 # Encoding
 
 
-def _choose_encoding(path: Path, forced: str | None) -> Decoding:
-    """How to decode ``path``, checked against the whole file."""
-    with open(path, "rb") as file:
-        head = file.read(SAMPLE_SIZE)
+def _choose_decoding(path: Path, head: bytes, forced: str | None) -> Decoding:
+    """How to decode ``path``, from its ``head``: the encoding given, else marked, else UTF-16 without a
+    mark, else UTF-8 for now (see ``Decoding.guessed``); the rest of the file is checked while read."""
     encoding = forced or _bom_encoding(head) or _utf16_without_bom(head)
     if encoding is None:
         _check_not_binary(head.decode("latin-1"))  # one character per byte
-        return _guess_8bit_encoding(path)
-    if not _is_decodable(path, encoding):
-        if encoding == "utf-8-sig" and not forced:
-            return Decoding(encoding, _non_utf8_lines(path).lines)
-        raise InputError(_undecodable_message(_undecodable_line(path, encoding), encoding))
-    _check_not_binary(codecs.getincrementaldecoder(encoding)().decode(head))
-    return Decoding(encoding, [])
+        return Decoding("utf-8", guessed=True, notes_utf8=True)
+    decoding = Decoding(encoding, guessed=False, notes_utf8=encoding == "utf-8-sig" and not forced)
+    try:
+        text = codecs.getincrementaldecoder(encoding)(decoding.errors).decode(head)
+    except UnicodeError:
+        raise InputError(_undecodable_message(_undecodable_line(path, encoding), encoding)) from None
+    _check_not_binary(text)
+    return decoding
 
 
 def _bom_encoding(head: bytes) -> str | None:
@@ -414,69 +446,6 @@ def _check_not_binary(text: str) -> None:
     controls = len(CONTROL_CHARS.findall(text))
     if "\x00" in text or controls > max(2, len(text) // 100):
         raise InputError(BINARY_MESSAGE)
-
-
-def _guess_8bit_encoding(path: Path) -> Decoding:
-    """UTF-8 if it decodes the whole file; else UTF-8 with the lines it cannot decode read as
-    Windows-1252 if some non-ASCII line is UTF-8 (reading it all as Windows-1252 would
-    garble those: "SociÃ©tÃ©"); else Windows-1252 if it decodes the whole file, else Latin-1.
-    """
-    if _is_decodable(path, "utf-8"):
-        return Decoding("utf-8", [])
-    scan = _non_utf8_lines(path)
-    if scan.some_utf8:
-        return Decoding("utf-8", scan.lines)
-    return Decoding("cp1252" if _is_decodable(path, "cp1252") else "latin-1", [])
-
-
-class _Utf8Scan(NamedTuple):
-    lines: list[int]
-    """The lines that are not UTF-8."""
-    some_utf8: bool
-    """Whether some line with a non-ASCII character is UTF-8."""
-
-
-def _non_utf8_lines(path: Path) -> _Utf8Scan:
-    """Which lines of ``path`` are not UTF-8: blocks of lines are decoded at once, and only
-    those that fail line by line. A NUL character is an InputError."""
-    lines: list[int] = []
-    counter, some_utf8 = _LineCounter(), False
-    for block in _line_blocks(path):
-        if b"\x00" in block:
-            counter.add(block[: block.index(b"\x00")].decode("latin-1"))
-            raise InputError(f"line {counter.current}: a NUL character: {BINARY_MESSAGE}")
-        for piece in _utf8_pieces(block):
-            if not piece.isascii():
-                try:
-                    piece.decode("utf-8")
-                    some_utf8 = True
-                except UnicodeDecodeError:
-                    lines.append(counter.current)
-            counter.add(piece.decode("latin-1"))  # one character per byte: the line ends are kept
-    return _Utf8Scan(lines, some_utf8)
-
-
-def _utf8_pieces(block: bytes) -> list[bytes]:
-    """``block`` whole if it is UTF-8, else its lines."""
-    try:
-        block.decode("utf-8")
-    except UnicodeDecodeError:
-        return block.splitlines(keepends=True)
-    return [block]
-
-
-def _line_blocks(path: Path) -> Iterator[bytes]:
-    """The bytes of ``path`` about CHUNK_SIZE at a time, each block cut after a line end (LF or CR)."""
-    tail = b""
-    with open(path, "rb") as file:
-        while chunk := file.read(CHUNK_SIZE):
-            data = tail + chunk
-            end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
-            if end:
-                yield data[:end]
-            tail = data[end:]
-    if tail:
-        yield tail
 
 
 WINDOWS_1252_LINES = "etl-windows-1252-lines"
@@ -510,39 +479,10 @@ def _decoding_warnings(windows_1252_lines: list[int]) -> list[RowError]:
     return [RowError(first, f"{lines} not UTF-8 like the rest of the file: read as Windows-1252")]
 
 
-BYTE_FOR_BYTE_NUL = frozenset({"utf-8", "utf-8-sig", "cp1252", "iso8859-1", "ascii"})
-"""Encodings where a NUL character is a 0 byte and only that: the bytes are searched for it."""
-
-
-def _is_decodable(path: Path, encoding: str) -> bool:
-    """Whether ``encoding`` decodes the whole file, read a chunk at a time.
-
-    Decoders raise UnicodeError, not always UnicodeDecodeError (utf-16 without a BOM).
-    A NUL character anywhere is an InputError: a text file has none.
-    """
-    decoder = codecs.getincrementaldecoder(encoding)()
-    nul_is_zero_byte = codecs.lookup(encoding).name in BYTE_FOR_BYTE_NUL
-    lines = 1
-    try:
-        with open(path, "rb") as file:
-            while chunk := file.read(CHUNK_SIZE):
-                text = decoder.decode(chunk)
-                # looked for where it is cheapest: in the bytes, when a NUL can only be a 0 byte
-                where, nul, newline = (chunk, b"\x00", b"\n") if nul_is_zero_byte else (text, "\x00", "\n")
-                if nul in where:
-                    line = lines + where[: where.index(nul)].count(newline)
-                    raise InputError(f"line {line}: a NUL character: {BINARY_MESSAGE}")
-                lines += where.count(newline)
-        decoder.decode(b"", final=True)
-    except UnicodeError:
-        return False
-    return True
-
-
 def _undecodable_line(path: Path, encoding: str) -> int:
     """The physical line of the first bytes ``encoding`` cannot decode (the last line if none)."""
     decoder = codecs.getincrementaldecoder(encoding)()
-    lines = _LineCounter()
+    lines = LineCounter()
     with open(path, "rb") as file:
         while chunk := file.read(CHUNK_SIZE):
             state = decoder.getstate()
@@ -554,7 +494,7 @@ def _undecodable_line(path: Path, encoding: str) -> int:
     return lines.current
 
 
-def _undecodable_line_in(chunk: bytes, decoder: codecs.IncrementalDecoder, lines: _LineCounter) -> int:
+def _undecodable_line_in(chunk: bytes, decoder: codecs.IncrementalDecoder, lines: LineCounter) -> int:
     """Decode ``chunk`` byte by byte to find the line where decoding fails."""
     for i in range(len(chunk)):
         try:
@@ -571,41 +511,16 @@ def _undecodable_message(line: int, encoding: str) -> str:
     )
 
 
-class _LineCounter:
-    """Counts physical lines of decoded text as csv does: a line ends at LF, CR or CRLF."""
-
-    def __init__(self) -> None:
-        self.breaks = 0
-        self._after_cr = False
-
-    @property
-    def current(self) -> int:
-        """The number of the line being read."""
-        return self.breaks + 1
-
-    def add(self, text: str) -> None:
-        """Count the line ends of the next piece of text."""
-        if not text:
-            return
-        self.breaks += text.count("\n")
-        if "\r" in text:  # text with LF line ends spares two counts
-            self.breaks += text.count("\r") - text.count("\r\n")
-        if self._after_cr and text[0] == "\n":
-            self.breaks -= 1
-        self._after_cr = text[-1] == "\r"
-
-
 # Separator
 
 
-def _text_sample(path: Path, decoding: Decoding) -> str:
-    """Up to SAMPLE_SIZE characters from the first non-blank ones (skipping blank chunks),
-    cut after the last whole line if the file goes on; "" if the file is blank."""
-    with open(path, encoding=decoding.encoding, errors=decoding.errors, newline="") as stream:
-        while text := stream.read(SAMPLE_SIZE):
-            if not text.isspace():
-                break
-    if len(text) == SAMPLE_SIZE:
+def _text_sample(source: InputBytes, decoding: Decoding) -> str:
+    """The first characters of the file (its head, read on while it is blank), cut after the last whole
+    line if the file goes on; "" if the file is blank."""
+    text = codecs.getincrementaldecoder(decoding.encoding)(decoding.errors).decode(source.head)
+    while (not text or text.isspace()) and source.extend_head(SAMPLE_SIZE):
+        text = codecs.getincrementaldecoder(decoding.encoding)(decoding.errors).decode(source.head)
+    if not source.ended:
         text = text[: max(text.rfind("\n"), text.rfind("\r")) + 1] or text
     return text
 

@@ -118,7 +118,7 @@ class PartScan:
 
 
 
-def probe_in_a_child(path: Path, max_memory: int) -> None:
+def probe_in_a_child(data: bytes, max_memory: int) -> None:
     """Load every sheet in a forked child limited to ``max_memory`` more bytes of address space;
     raise InputError if it dies (a Rust abort) or runs out of memory, before this process tries.
 
@@ -133,9 +133,11 @@ def probe_in_a_child(path: Path, max_memory: int) -> None:
         try:
             resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
             os.dup2(os.open(os.devnull, os.O_WRONLY), 2)
+            import io
+
             from python_calamine import CalamineWorkbook
 
-            workbook = CalamineWorkbook.from_path(path)
+            workbook = CalamineWorkbook.from_filelike(io.BytesIO(data))
             for index in range(len(workbook.sheet_names)):
                 workbook.get_sheet_by_index(index)
         except MemoryError:
@@ -165,24 +167,26 @@ def first_line(exc: BaseException) -> str:
 
 
 
-def check_archive(path: Path, max_uncompressed_size: int, max_cells: int) -> tuple[dict[str, PartScan], list[str | None]]:
-    """Check a zip-based workbook before calamine opens it: raise InputError for a zip bomb,
-    an .xlsb workbook or a worksheet too large; return the worksheet scans by part name and
-    the part of each sheet (in workbook order, None where unknown). Other files: no scans.
+def check_archive(file: Path | IO[bytes], suffix: str, max_uncompressed_size: int,
+                  max_cells: int) -> tuple[dict[str, PartScan], list[str | None]]:
+    """Check a zip-based workbook (its path, or its bytes), named with ``suffix``, before calamine opens
+    it: raise InputError for a zip bomb, an .xlsb workbook or a worksheet too large; return the worksheet
+    scans by part name and the part of each sheet (in workbook order, None where unknown). Other
+    files: no scans.
     """
-    if path.suffix.lower() == ".xlsb":
+    if suffix.lower() == ".xlsb":
         raise InputError(XLSB_MESSAGE)
-    if not zipfile.is_zipfile(path):
+    if not zipfile.is_zipfile(file):
         return {}, []
     try:
-        with zipfile.ZipFile(path) as archive:
+        with zipfile.ZipFile(file) as archive:
             _check_sizes(archive.infolist(), max_uncompressed_size)
             names = {_normalized(name): name for name in archive.namelist()}
             if "xl/workbook.bin" in names:
                 raise InputError(XLSB_MESSAGE)
             for part in ODS_PARTS & set(archive.namelist()):
                 _check_well_formed(archive, part)
-            if path.suffix.lower() == ".ods":
+            if suffix.lower() == ".ods":
                 return {}, []
             return _scan_parts(archive, max_cells, _zero_padded_styles(archive, names)), _sheet_parts(archive, names)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,

@@ -38,9 +38,12 @@ checks a workbook before python-calamine opens it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import io
 import os
 import re
 import sys
+import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -54,7 +57,7 @@ from etl.components import ReaderSpec, Row
 from etl.errors import InputError, RowError, UsageError
 from etl.settings import check_options
 
-from .excel_archive import PartScan, check_archive, first_line, probe_in_a_child, scans_by_sheet
+from .excel_archive import PartScan, check_archive, first_line, probe_in_a_child, scans_by_sheet, size_text
 from .excel_template import write_template
 from .layout import HEADER_SEARCH_ROWS, MAX_FOOTER_ROWS, footer_count, footer_warning, header_index, title_warning
 
@@ -72,6 +75,10 @@ SIZE_UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}
 SIZE_OPTION = re.compile(r"\s*(\d+)\s*([kmg]?)(?:i?b)?\s*", re.IGNORECASE)
 
 PASSWORD_MESSAGE = "the file is password-protected: save a copy without the password and import that one"
+COMPOUND_FILE = bytes.fromhex("d0cf11e0a1b11ae1")
+"""How an OLE compound file starts: an .xls workbook, or an encrypted .xlsx one..."""
+ENCRYPTED_PACKAGE = "EncryptedPackage".encode("utf-16-le")
+"""...which holds a stream of this name."""
 EMPTY_FILE_MESSAGE = "the file is empty"
 
 TAIL_ROWS = 100
@@ -97,10 +104,12 @@ class ExcelOptions:
 class ExcelTable:
     """One sheet of an opened workbook: its column titles, and its rows read afresh by each ``rows()``."""
 
-    def __init__(self, sheet: CalamineSheet, name: str, scan: PartScan) -> None:
+    def __init__(self, sheet: CalamineSheet, name: str, scan: PartScan, checksum: str) -> None:
         self._sheet: CalamineSheet | None = sheet
         self._scan = scan
         self.format_options = {"sheet": name}
+        self.checksum = checksum
+        """``sha256:<hex>`` of the file, read once when it was opened."""
         self.warnings: list[RowError] = []
         self._header_row, self.header = self._read_header(name)
         self._footer_row = self._find_footer(sheet)
@@ -181,23 +190,50 @@ def open_excel(path: Path, options: Mapping[str, str]) -> ExcelTable:
     OSError is left to the caller, which names the file.
     """
     settings = parse_options(options)
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise InputError(EMPTY_FILE_MESSAGE)
-    scans, parts = check_archive(path, settings.max_uncompressed_size, settings.max_cells)
+    if size > settings.max_uncompressed_size:  # refused unread (a zip: from its directory, naming what it holds)
+        check_archive(path, path.suffix, settings.max_uncompressed_size, settings.max_cells)
+        raise InputError(f"the file is {size_text(size)}, more than the limit of"
+                         f" {size_text(settings.max_uncompressed_size)} (raise it with --reader-option"
+                         " max_uncompressed_size=SIZE if the file is genuine)")
+    data = path.read_bytes()  # the file's one read: checks, checksum and workbook all come from it
+    if data.startswith(COMPOUND_FILE) and ENCRYPTED_PACKAGE in data:
+        raise InputError(PASSWORD_MESSAGE)  # what python-calamine says only of a file it opens by its path
+    scans, parts = check_archive(io.BytesIO(data), path.suffix, settings.max_uncompressed_size, settings.max_cells)
+    _refuse_another_format(data, path.suffix)
     if not scans and sys.platform.startswith("linux"):  # .xls, .ods: only a trial apart bounds calamine
-        probe_in_a_child(path, settings.max_memory)
-    workbook = _load_workbook(path)
+        probe_in_a_child(data, settings.max_memory)
+    workbook = _load_workbook(data)
+    checksum = f"sha256:{hashlib.sha256(data).hexdigest()}"
+    del data
     try:
-        return _open_sheet(workbook, settings.sheet, scans_by_sheet(scans, parts, len(workbook.sheet_names)))
+        return _open_sheet(workbook, settings.sheet, scans_by_sheet(scans, parts, len(workbook.sheet_names)),
+                           checksum)
     finally:
         workbook.close()
 
 
-def _load_workbook(path: Path) -> CalamineWorkbook:
+def _refuse_another_format(data: bytes, suffix: str) -> None:
+    """Refuse a workbook whose content is of another format than its extension says, as python-calamine
+    does when it opens a file by its path (given the bytes, it would take any format it recognises)."""
+    members: set[str] = set()
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = {name.replace("\\", "/").lower() for name in archive.namelist()}
+    workbook = "xl/workbook.xml" in members
+    matches = {".xls": data.startswith(COMPOUND_FILE), ".ods": "mimetype" in members, ".xlsx": workbook,
+               ".xlsm": workbook}
+    if not matches.get(suffix.lower(), True):  # another extension: python-calamine guesses too
+        raise InputError(f"not a valid Excel file: its content is not that of a {suffix.lower()} workbook")
+
+
+def _load_workbook(data: bytes) -> CalamineWorkbook:
     from python_calamine import CalamineWorkbook
 
     with _calamine_errors():
-        return CalamineWorkbook.from_path(path)
+        return CalamineWorkbook.from_filelike(io.BytesIO(data))
 
 
 def _load_sheet(workbook: CalamineWorkbook, index: int) -> CalamineSheet:
@@ -205,26 +241,26 @@ def _load_sheet(workbook: CalamineWorkbook, index: int) -> CalamineSheet:
         return workbook.get_sheet_by_index(index)
 
 
-def _open_sheet(workbook: CalamineWorkbook, wanted: str | None, scans: list[PartScan]) -> ExcelTable:
+def _open_sheet(workbook: CalamineWorkbook, wanted: str | None, scans: list[PartScan], checksum: str) -> ExcelTable:
     """The table of the sheet ``wanted``, or of the first sheet with data."""
     names = workbook.sheet_names
     if wanted is not None:
         index = _sheet_index(names, wanted)
-        return _table(_load_sheet(workbook, index), names[index], scans[index])
+        return _table(_load_sheet(workbook, index), names[index], scans[index], checksum)
     for index, name in enumerate(names):
         sheet = _load_sheet(workbook, index)
         if next(_text_rows(sheet, scans[index]), None) is not None:
-            return _table(sheet, name, scans[index])
+            return _table(sheet, name, scans[index], checksum)
     if len(names) == 1:
         raise InputError(f"the sheet {names[0]!r} is empty")
     raise InputError(f"every sheet of the file is empty ({_quoted(names)})")
 
 
-def _table(sheet: CalamineSheet, name: str, scan: PartScan) -> ExcelTable:
+def _table(sheet: CalamineSheet, name: str, scan: PartScan, checksum: str) -> ExcelTable:
     """The table of ``sheet``, refused if it has a formula saved without its result."""
     if scan.uncached_formula is not None:
         raise InputError(_uncached_formula_message(scan.uncached_formula))
-    return ExcelTable(sheet, name, scan)
+    return ExcelTable(sheet, name, scan, checksum)
 
 
 def _sheet_index(names: list[str], wanted: str) -> int:

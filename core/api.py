@@ -28,6 +28,7 @@ def run(
     sink_options: Mapping[str, str] | None = None,
     report: str | Path | None = None,
     rejects: str | Path | None = None,
+    success: str | Path | None = None,
     dry_run: bool = False,
     diff: bool = False,
     raw_rejects: bool = False,
@@ -39,7 +40,8 @@ def run(
 
     ``mapping`` and ``settings`` are dicts or paths of TOML/JSON files; ``rule_options``
     override single settings; ``limits`` raise the input limits (``file_size``, ``columns``,
-    ``rows``); ``raw_rejects`` keeps formula-like cells of the rejects file as read
+    ``rows``); ``rejects`` and ``success`` are the files of the rejected and the imported lines;
+    ``raw_rejects`` keeps formula-like cells of both as read
     (they are neutralised with a leading apostrophe by default); ``diff`` puts each record created or
     updated, field by field, in ``report.changes``; ``progress`` shows progress
     on a terminal; ``secrets`` are texts masked in every message, the report, the rejects'
@@ -64,6 +66,7 @@ def run(
         plugin_settings=plugin_settings,
         report_path=Path(report) if report else None,
         rejects_path=Path(rejects) if rejects else None,
+        success_path=Path(success) if success else None,
         dry_run=dry_run,
         diff=diff,
         raw_rejects=raw_rejects,

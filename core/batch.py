@@ -33,7 +33,7 @@ from .terminal import printable
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 JOB_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.-]+$")
-PATH_KEYS = ("mapping", "settings", "report", "rejects")
+PATH_KEYS = ("mapping", "settings", "report", "rejects", "success")
 UNSAFE_IN_NAME = re.compile(r"[/\\\x00-\x1f\x7f]")
 """What a value filled into a file name must not hold: path separators, control characters."""
 
@@ -88,6 +88,7 @@ class JobSchema(Schema):
     sink_options = Options()
     report = fields.String()
     rejects = fields.String()
+    success = fields.String()
     limits = fields.Dict(keys=fields.String(), values=fields.Integer())
     raw_rejects = fields.Boolean()
 
@@ -237,9 +238,9 @@ def safe_stem(source: Path) -> str:
 
 
 def fill(options: dict[str, Any], job: str, source: Path) -> dict[str, Any]:
-    """The options with ``{job}`` and ``{stem}`` filled in the report, rejects and target paths."""
+    """The options with ``{job}`` and ``{stem}`` filled in the report, rejects, success and target paths."""
     options = dict(options)
-    for key in ("report", "rejects", "target"):
+    for key in ("report", "rejects", "success", "target"):
         if isinstance(options.get(key), str):
             options[key] = options[key].replace("{job}", job).replace("{stem}", safe_stem(source))
     return options

@@ -64,7 +64,7 @@ class JobSummary:
     errors: list[dict[str, Any]] = field(default_factory=list)
     """The first rejected lines (line, column, value, message), at most ``MAX_ERRORS``."""
     outputs: dict[str, str] = field(default_factory=dict)
-    """The files the run wrote besides the store: ``report``, ``rejects``."""
+    """The files the run wrote besides the store: ``report``, ``rejects``, ``success``."""
 
     @property
     def interrupted(self) -> bool:
@@ -113,5 +113,5 @@ def run_job_spec(spec: JobSpec) -> JobSummary:
         spec.job, spec.input, report.status, report.exit_code, _capped(report.summary().splitlines()[0]),
         counts={key: rows[key] for key in ("read", "imported", "rejected")},
         errors=[error.as_dict() for error in report.errors[:MAX_ERRORS]],
-        outputs={key: str(options[key]) for key in ("report", "rejects") if options.get(key)},
+        outputs={key: str(options[key]) for key in ("report", "rejects", "success") if options.get(key)},
     )

@@ -73,8 +73,11 @@ def cli() -> None:
 @click.option("--sink-option", multiple=True, metavar="K=V", help="A sink option (repeatable).")
 @click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report here.")
 @click.option("--rejects", type=click.Path(path_type=Path), help="Write the rejected lines here, with the reason.")
+@click.option("--success", type=click.Path(path_type=Path),
+              help="Write the imported lines here, with the outcome, kind and key of their records.")
 @click.option("--raw-rejects", is_flag=True,
-              help="Write rejected cells as read, even those starting with = + - @ (formulas in a spreadsheet).")
+              help="Write rejected (and imported) cells as read, even those starting with = + - @ (formulas in a "
+                   "spreadsheet).")
 @click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing to the sink.")
 @click.option("--diff", is_flag=True, help="Show each record created or updated, field by field (old -> new).")
 @click.option("--limit", multiple=True, metavar="NAME=N",
@@ -95,6 +98,7 @@ def run(
     sink_option: tuple[str, ...],
     report: Path | None,
     rejects: Path | None,
+    success: Path | None,
     raw_rejects: bool,
     dry_run: bool,
     diff: bool,
@@ -124,6 +128,7 @@ def run(
             sink_options=parse_options(sink_option, "--sink-option"),
             report=report,
             rejects=rejects,
+            success=success,
             dry_run=dry_run,
             diff=diff,
             raw_rejects=raw_rejects,

@@ -25,8 +25,8 @@ StoredDocument = tuple[Any, dict]
 class Table(Protocol):
     """An opened input file.
 
-    A reader may also offer ``rows_on(lines) -> list[Row]``: the rows of ``rows()`` that
-    start on ``lines``, found faster than by reading them all (used for rejects files).
+    A run calls ``rows()`` once: the sample for the mapping, the rejected lines' cells and the
+    history's rows all come from that one read.
     """
 
     header: list[str]
@@ -42,6 +42,10 @@ class Table(Protocol):
     """What reading will skip or read in a special way without rejecting a line (title rows
     above the header, footer rows, lines in another encoding...), known once the table is
     opened; the run adds them to its report (optional)."""
+
+    checksum: str | None
+    """``sha256:<hex>`` of the file's bytes, computed while the first ``rows()`` read them, once it read
+    them all (None before; optional: without it, a sink that keeps history has the file read again)."""
 
     def rows(self) -> Iterator[Row]:
         """Every data row after the header, in file order; fully blank rows are skipped."""

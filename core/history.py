@@ -39,17 +39,20 @@ def checksum(path: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-def import_entry(job: Job, reader: str, report: Report, rejects: dict[str, Any]) -> dict[str, Any]:
+def import_entry(job: Job, reader: str, report: Report, rejects: dict[str, Any],
+                 file_checksum: str | None = None) -> dict[str, Any]:
     """What a history keeps of a run: where from, how, what happened, and the rejected lines.
 
     ``rejects`` holds ``header``, ``rows`` (the rejected lines with their reasons) and
-    ``format_options``, enough to write the rejects file again. The job's secrets are masked.
+    ``format_options``, enough to write the rejects file again. ``file_checksum`` is the input's,
+    computed while reading it; without it (a run that failed, a reader that does not compute it)
+    the file is read again for it. The job's secrets are masked.
     """
     result = report.as_dict()
     return {
         "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "input": job.mask(str(job.input.resolve())),
-        "checksum": checksum(job.input),
+        "checksum": file_checksum or checksum(job.input),
         "reader": reader,
         "sink": job.sink,
         "target": job.mask(mask_url(job.target or "")),

@@ -25,6 +25,8 @@ class Job:
     plugin_settings: dict[str, dict[str, Any]] = field(default_factory=dict)
     report_path: Path | None = None
     rejects_path: Path | None = None
+    success_path: Path | None = None
+    """Where to write the imported lines as read, with the outcome, kind and key of their records."""
     dry_run: bool = False
     diff: bool = False
     """Report each record created or updated, field by field (``report.changes``)."""

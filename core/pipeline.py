@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from functools import partial
-from itertools import islice
+from itertools import chain, islice
 from pathlib import Path
 from typing import NamedTuple
 
@@ -22,7 +22,9 @@ from .mapping import SAMPLE_ROWS, ColumnMapping, Sample, propose
 from .plugin_manager import get_plugin_manager
 from .progress import Progress
 from .read_ahead import read_ahead, worth_reading_ahead
-from .rejects import ERROR_COLUMN, rejected_rows, rejects_header, restore, rows_of, write_table
+from .rejects import ERROR_COLUMN, rejected_rows, rejects_header, restore, write_table
+from .row_spool import RowSpool
+from .success import Outcomes, success_rows, write_success
 from .registry import Registry, get_registry
 from .report import Report, counted
 from .settings import validate_settings
@@ -53,16 +55,23 @@ def choose_reader(job: Job, registry: Registry) -> ReaderSpec:
     return spec
 
 
-def rejects_writer(job: Job, registry: Registry) -> ReaderSpec | None:
-    """The format that writes the rejects file, chosen by its extension."""
-    if job.rejects_path is None:
+def table_writer(path: Path | None, what: str, registry: Registry) -> ReaderSpec | None:
+    """The format that writes the rejects or success file ``path``, chosen by its extension."""
+    if path is None:
         return None
-    spec = registry.writer_for(job.rejects_path.suffix)
+    spec = registry.writer_for(path.suffix)
     if spec is None or spec.write is None:
         writable = sorted(ext for s in registry.readers.specs.values() if s.write
                           for ext in (s.write_extensions or s.extensions))
-        raise UsageError(f"{job.rejects_path}: cannot write rejects in this format (use one of {', '.join(writable)})")
+        raise UsageError(f"{path}: cannot write {what} in this format (use one of {', '.join(writable)})")
     return spec
+
+
+class Writers(NamedTuple):
+    """The formats of the run's rejects and success files (None: not asked for)."""
+
+    rejects: ReaderSpec | None
+    success: ReaderSpec | None
 
 
 @contextmanager
@@ -91,11 +100,14 @@ def open_table(spec: ReaderSpec, job: Job) -> Table:
 
 
 def propose_mapping(table: Table, fields: Sequence[Field], job: Job,
-                    remembered: tuple[dict[str, str], str] = ({}, "")) -> ColumnMapping:
+                    remembered: tuple[dict[str, str], str] = ({}, ""), first_rows: list[Row] | None = None
+                    ) -> ColumnMapping:
     """The job's explicit mapping, then the remembered one, completed from the titles and a sample of
-    the first rows' values."""
-    with about(job.input):
-        sample = Sample.of(islice(table.rows(), SAMPLE_ROWS), len(table.header))
+    the first rows' values (``first_rows``, else read from the table)."""
+    if first_rows is None:
+        with about(job.input):
+            first_rows = list(islice(table.rows(), SAMPLE_ROWS))
+    sample = Sample.of(first_rows, len(table.header))
     return propose([restore(title) for title in table.header], fields, sample, job.mapping, remembered)
 
 
@@ -106,10 +118,10 @@ def missing_columns(mapping: ColumnMapping, rules: Rules, job: Job) -> None:
         raise UsageError(f"{job.input}: " + "; ".join(missing))
 
 
-def map_columns(table: Table, rules: Rules, job: Job,
-                remembered: tuple[dict[str, str], str] = ({}, "")) -> ColumnMapping:
+def map_columns(table: Table, rules: Rules, job: Job, remembered: tuple[dict[str, str], str],
+                first_rows: list[Row]) -> ColumnMapping:
     """The column mapping, refused when a required field has no column."""
-    mapping = propose_mapping(table, rules.fields, job, remembered)
+    mapping = propose_mapping(table, rules.fields, job, remembered, first_rows)
     missing_columns(mapping, rules, job)
     return mapping
 
@@ -167,14 +179,18 @@ def validate(batch: Batch, validators: Sequence[ValidatorSpec], settings: dict) 
     return (without_lines(batch, {e.line for e in errors}) if errors else batch), errors
 
 
-def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progress: Progress | None = None) -> int:
-    """Hand the documents to the sink, batch by batch, count what it did; return how many changed."""
+def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progress: Progress | None = None,
+         outcomes: Outcomes | None = None) -> int:
+    """Hand the documents to the sink, batch by batch, count what it did (and note it per line in
+    ``outcomes``); return how many changed."""
     changed = written = 0
     for docs in documents:
         fields = field_changes(docs) if report.changes is not None else []
         results = sink.write_batch(docs)
         if len(results) != len(docs):
             raise EtlError(f"the sink answered {len(results)} results for {len(docs)} documents")
+        if outcomes is not None:
+            outcomes.note(docs, results)
         for (kind, result), n in Counter(zip((d.kind for d in docs), results)).items():
             if isinstance(result, Rejected):
                 report.count(kind, "rejected", n)
@@ -192,18 +208,19 @@ def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progre
     return changed
 
 
-def name_columns(errors: list[RowError], mapping: ColumnMapping, table: Table | None = None) -> list[RowError]:
+def name_columns(errors: list[RowError], mapping: ColumnMapping, header: Sequence[str],
+                 spool: RowSpool | None = None) -> list[RowError]:
     """Give each error the file's own title of its field's column (in place): for a field of numbered
-    groups, the column of the group whose value the error names, found again in ``table``'s rows."""
+    groups, the column of the group whose value the error names, found again in the rows kept in ``spool``."""
     titles = mapping.titles()
     for error in errors:
         if error.column is None and error.field:
             error.column = titles.get(error.field)
     groups = mapping.groups()
     in_groups = [e for e in errors if groups and e.value is not None and any(e.field in g for g in groups)]
-    if in_groups and table is not None:
+    if in_groups and spool is not None:
         columns = mapping.field_columns()
-        rows = dict(rows_of(table, {e.line for e in in_groups}))
+        rows = dict(spool.rows_on({e.line for e in in_groups}))
         for error in in_groups:
             cells = rows.get(error.line)
             if cells is None or _cell(cells, columns.get(error.field or "")) == error.value:
@@ -211,7 +228,7 @@ def name_columns(errors: list[RowError], mapping: ColumnMapping, table: Table | 
             for group in groups:  # of those with a value on the line: the others gave no row
                 if any(_cell(cells, i) for i in group.values()) and \
                         _cell(cells, group.get(error.field or "")) == error.value:
-                    error.column = table.header[group[error.field or ""]]
+                    error.column = header[group[error.field or ""]]
                     break
     return errors
 
@@ -232,7 +249,8 @@ def mask_errors(errors: list[RowError], job: Job) -> list[RowError]:
 def check_outputs(job: Job) -> None:
     """Refuse, before anything is read or written, a report or rejects file that could not be written
     (its folder missing or read-only, a folder in its place) or that would overwrite another file of the run."""
-    outputs = {"the report": job.report_path, "the rejects file": job.rejects_path}
+    outputs = {"the report": job.report_path, "the rejects file": job.rejects_path,
+               "the success file": job.success_path}
     taken = {os.path.realpath(job.input): "the input file"}
     if job.target and "://" not in job.target:
         taken[os.path.realpath(job.target)] = "the target"
@@ -260,7 +278,8 @@ def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> 
     registry = registry or get_registry()
     registry.check()
     reader_spec = choose_reader(job, registry)
-    rejects_spec = rejects_writer(job, registry)
+    writers = Writers(table_writer(job.rejects_path, "rejects", registry),
+                      table_writer(job.success_path, "the success file", registry))
     check_outputs(job)
     sink_spec = registry.sink(job.sink)
     rules_spec = registry.rule_set(job.rules)
@@ -272,7 +291,7 @@ def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> 
         table = open_table(reader_spec, job)
         try:
             with fewer_collections():
-                run.execute(table, rules_spec.create(), sink_spec, rejects_spec)
+                run.execute(table, rules_spec.create(), sink_spec, writers)
         except (KeyboardInterrupt, Terminated) as exc:
             code = 143 if isinstance(exc, Terminated) else 130
             raise Interrupted(f"{job.input}: interrupted {run.stage()}", code) from None
@@ -303,6 +322,8 @@ class Run:
         self.committed = False
         self.sink_spec: SinkSpec | None = None
         """The run's sink, once chosen: what it declares says what an interruption left."""
+        self.spool: RowSpool | None = None
+        """The rows as read, kept while the run needs them."""
 
     def stage(self) -> str:
         if self.committed:
@@ -322,46 +343,62 @@ class Run:
                     f"sink, {left}")
         return f"after reading {counted(self.report.read, 'line')}: nothing was written"
 
-    def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, rejects_spec: ReaderSpec | None) -> Report:
+    def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, writers: Writers) -> Report:
+        try:
+            return self._import(table, rules, sink_spec, writers)
+        finally:
+            if self.spool is not None:
+                self.spool.close()
+
+    def _import(self, table: Table, rules: Rules, sink_spec: SinkSpec, writers: Writers) -> Report:
         job, report = self.job, self.report
         self.sink_spec = sink_spec
         keeps_history = sink_spec.keeps_history
         sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
         try:
+            rows = table.rows()  # read once: the sample for the mapping is its first rows
+            with about(job.input):
+                first_rows = list(islice(rows, SAMPLE_ROWS))
             remembered: tuple[dict[str, str], str] = ({}, "")
             if keeps_history:  # only the entries that remember choices, when the sink can find them alone
                 entries = (sink.find(HISTORY_KIND, REMEMBERS_KEY, ["yes"]) if sink_spec.finds_by_key
                            else sink.existing(HISTORY_KIND))
                 remembered = remembered_mapping(entries, [restore(t) for t in table.header])
-            mapping = map_columns(table, rules, job, remembered)
+            mapping = map_columns(table, rules, job, remembered, first_rows)
             report.declare(rules.kinds)
             report.mapping = mapping
             rules.start(self.settings, StoreAccess(sink.existing, sink.find if sink_spec.finds_by_key else None))
+            ahead = worth_reading_ahead(job.input.stat().st_size)
+            if writers.rejects or writers.success or keeps_history or mapping.groups():
+                # the rows as read: rejected and imported lines, the columns of errors in numbered groups
+                self.spool = RowSpool(in_memory=not ahead)
             self.reading = True
             with about(job.input):
-                read_all(table, mapping, rules, self.validators, self.settings, job, report, self.progress)
-            report.warnings.extend(getattr(table, "warnings", []))
+                read = read_all(chain(first_rows, rows), table, mapping, rules, self.validators, self.settings, job,
+                                report, ahead, self.progress, self.spool)
+            report.warnings.extend(read.warnings)
             if not report.read:
                 raise InputError(f"{job.input}: no data lines below the header: nothing to import")
-            changed = load(sink, rules_outcome(rules, report), report, self.progress)
-            with about(job.input):
-                report.errors = mask_errors(name_columns(report.errors, mapping, table), job)
-                report.warnings = mask_errors(name_columns(report.warnings, mapping, table), job)
-            with about(job.input):
-                rejects = (rejected_rows(table, report, not job.raw_rejects)
-                           if report.errors and (rejects_spec or keeps_history) else [])
+            outcomes = Outcomes(rules.kinds) if writers.success else None
+            changed = load(sink, rules_outcome(rules, report), report, self.progress, outcomes)
+            report.errors = mask_errors(name_columns(report.errors, mapping, table.header, self.spool), job)
+            report.warnings = mask_errors(name_columns(report.warnings, mapping, table.header, self.spool), job)
+            rejects = (rejected_rows(self.spool, report, not job.raw_rejects)
+                       if report.errors and self.spool is not None and (writers.rejects or keeps_history) else [])
             if not job.dry_run:
                 if keeps_history:
                     sink.record_import(import_entry(job, self.reader_spec.name, report, {
                         "header": [*rejects_header(table, not job.raw_rejects), ERROR_COLUMN], "rows": rejects,
-                        "reader": self.reader_spec.name, "format_options": table.format_options}))
+                        "reader": self.reader_spec.name, "format_options": read.format_options}, read.checksum))
                 if changed or keeps_history:
                     self.committing = True
                     sink.commit()
                     self.committed = True
         finally:
             sink.close()
-        self.write_outputs(table, rejects_spec, rejects)
+        successes = (success_rows(self.spool, outcomes, report.rejected_lines, not job.raw_rejects)
+                     if self.spool is not None and outcomes is not None else iter(()))
+        self.write_outputs(table, writers, rejects, successes, read.format_options)
         return report
 
     def failed(self, error: str, sink_spec: SinkSpec, record: bool) -> None:
@@ -391,15 +428,22 @@ class Run:
         finally:
             sink.close()
 
-    def write_outputs(self, table: Table, rejects_spec: ReaderSpec | None, rejects: list[list[str]]) -> None:
-        """Write the rejects file and the report; one that fails after the store was written is an
-        OutputError (exit 3) that says the import is complete."""
+    def write_outputs(self, table: Table, writers: Writers, rejects: list[list[str]],
+                      successes: Iterator[list[str]], format_options: dict[str, str]) -> None:
+        """Write the rejects file, the success file and the report; one that fails after the store was
+        written is an OutputError (exit 3) that says the import is complete."""
         job, failures = self.job, []
-        if rejects_spec is not None:
-            same_format = rejects_spec is self.reader_spec
+        header = rejects_header(table, not job.raw_rejects)
+        if writers.rejects is not None:
             try:
-                write_table(rejects_spec, job.rejects_path, rejects_header(table, not job.raw_rejects), rejects,
-                            table.format_options if same_format else {})
+                write_table(writers.rejects, job.rejects_path, header, rejects,
+                            format_options if writers.rejects is self.reader_spec else {})
+            except EtlError as exc:
+                failures.append(str(exc))
+        if writers.success is not None:
+            try:
+                write_success(writers.success, job.success_path, header, successes,
+                              format_options if writers.success is self.reader_spec else {})
             except EtlError as exc:
                 failures.append(str(exc))
         if job.report_path is not None:
@@ -414,6 +458,15 @@ class Run:
             raise EtlError("; ".join(failures))
 
 
+class TableRead(NamedTuple):
+    """What the reader learnt by reading the whole file (in whichever process read it)."""
+
+    checksum: str | None
+    """The SHA-256 of the file's bytes as read (``sha256:<hex>``), None when the reader does not compute it."""
+    warnings: list[RowError]
+    format_options: dict[str, str]
+
+
 class ReadBatch(NamedTuple):
     """A batch as read and checked, before the rules' state is involved."""
 
@@ -426,14 +479,17 @@ class ReadBatch(NamedTuple):
     """The rows left for the rules."""
 
 
-def read_batches(table: Table, mapping: ColumnMapping, validators: Sequence[ValidatorSpec], settings: dict,
-                 job: Job) -> Iterator[ReadBatch]:
-    """Read, map and check the rows, batch by batch: all that comes before the rules."""
+def read_batches(rows: Iterable[Row], table: Table, mapping: ColumnMapping, validators: Sequence[ValidatorSpec],
+                 settings: dict, job: Job, spool: RowSpool | None) -> Iterator[ReadBatch | TableRead]:
+    """Read, map and check the rows, batch by batch: all that comes before the rules; each batch's rows kept
+    as read in ``spool``; and last, what the table learnt by reading."""
     field_columns, groups, width = mapping.field_columns(), mapping.groups(), len(table.header)
     read = 0
-    for rows in batches(table.rows(), job.batch_size):
+    for rows in batches(rows, job.batch_size):
         read += len(rows)
         job.limits.check_rows(read, rows)
+        if spool is not None:
+            spool.keep(rows)
         batch, errors = to_batch(rows, width, field_columns, groups)
         too_long = [RowError(line, message, name, None) for name, column in batch.columns.items()
                     for line, message in job.limits.long_values(batch.lines, column)]
@@ -444,21 +500,27 @@ def read_batches(table: Table, mapping: ColumnMapping, validators: Sequence[Vali
             batch, more = validate(batch, validators, settings)
             errors += more
         yield ReadBatch(len(rows), rows[-1][0], errors, batch)
+    yield TableRead(getattr(table, "checksum", None), list(getattr(table, "warnings", [])),
+                    dict(table.format_options))
 
 
-def read_all(table: Table, mapping: ColumnMapping, rules: Rules, validators: Sequence[ValidatorSpec],
-             settings: dict, job: Job, report: Report, progress: Progress | None = None) -> None:
-    """Stream the rows through mapping, validators and rules, batch by batch; the reading
-    and checking of large files in a second process (see :mod:`etl.read_ahead`)."""
+def read_all(rows: Iterable[Row], table: Table, mapping: ColumnMapping, rules: Rules,
+             validators: Sequence[ValidatorSpec], settings: dict, job: Job, report: Report, ahead: bool,
+             progress: Progress | None = None, spool: RowSpool | None = None) -> TableRead:
+    """Stream the table's ``rows`` through mapping, validators and rules, batch by batch; the reading
+    and checking in a second process when ``ahead`` (see :mod:`etl.read_ahead`)."""
     expected = getattr(table, "estimated_rows", None)
-    produce = partial(read_batches, table, mapping, validators, settings, job)
-    for read in read_ahead(produce, worth_reading_ahead(job.input.stat().st_size)):
+    produce = partial(read_batches, rows, table, mapping, validators, settings, job, spool)
+    for read in read_ahead(produce, ahead):
+        if isinstance(read, TableRead):
+            return read
         report.read += read.rows
         if progress is not None:
             progress.reading(report.read, expected)
         report.errors.extend(read.errors)
         report.errors.extend(rules.add_batch(read.batch))
         job.limits.check_errors(report.rejected, report.read, read.last_line)
+    raise EtlError("the reading of the file ended without its last step")
 
 
 def rules_outcome(rules: Rules, report: Report) -> Iterable[list[Document]]:

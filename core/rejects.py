@@ -6,12 +6,13 @@ so a fixed rejects file imports as its lines first would have.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
-from .components import ReaderSpec, Row, Table
+from .components import ReaderSpec, Table
 from .files import written_atomically
 from .report import Report
+from .row_spool import RowSpool
 
 ERROR_COLUMN = "Error"
 """The last column of a rejects file: the line's reasons."""
@@ -35,8 +36,8 @@ def rejects_header(table: Table, safe: bool = True) -> list[str]:
     return [neutralise(title) for title in table.header] if safe else list(table.header)
 
 
-def rejected_rows(table: Table, report: Report, safe: bool = True) -> list[list[str]]:
-    """The rejected lines as they were read, each with its reasons in a last cell.
+def rejected_rows(spool: RowSpool, report: Report, safe: bool = True) -> list[list[str]]:
+    """The rejected lines as they were read (kept in ``spool``), each with its reasons in a last cell.
 
     With ``safe``, cells that would run as formulas in a spreadsheet are neutralised.
     """
@@ -44,7 +45,7 @@ def rejected_rows(table: Table, report: Report, safe: bool = True) -> list[list[
     for error in report.sorted_errors():
         where = f"{error.column}: " if error.column else ""
         reasons.setdefault(error.line, []).append(where + error.message)
-    rows = [[*values, "; ".join(reasons[line])] for line, values in rows_of(table, reasons)]
+    rows = [[*values, "; ".join(reasons[line])] for line, values in spool.rows_on(reasons)]
     return [[neutralise(cell) for cell in row] for row in rows] if safe else rows
 
 
@@ -54,9 +55,3 @@ def write_table(spec: ReaderSpec, path: Path, header: Sequence[str], rows: list[
     assert spec.write is not None
     with written_atomically(path, "the rejects file") as tmp:
         spec.write(tmp, [*header, ERROR_COLUMN], rows, format_options)
-
-
-def rows_of(table: Table, lines: set[int] | dict[int, object]) -> Iterable[Row]:
-    """The rows of ``table`` that start on ``lines``, found fast when the reader can (``rows_on``)."""
-    rows_on = getattr(table, "rows_on", None)
-    return rows_on(lines) if rows_on is not None else (row for row in table.rows() if row[0] in lines)

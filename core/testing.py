@@ -331,7 +331,7 @@ class ReaderConformance:
         _same([cells for _, cells in rows], [cells for cells in SAMPLE_ROWS if any(cells)], "the cells of the rows")
 
     def test_rows_can_be_read_twice(self, table: Table) -> None:
-        """Each ``rows()`` call reads the rows afresh (rejects files read them again)."""
+        """Each ``rows()`` call reads the rows afresh (a run reads them once; other callers may read them again)."""
         _same(list(table.rows()), list(table.rows()), "the rows read again")
 
     def test_close_may_come_during_rows_and_twice(self, table: Table) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import hashlib
 import io
 import json
 from pathlib import Path
@@ -18,7 +19,6 @@ from etl.connectors.csv_format import (
     register_readers,
     write_csv,
 )
-from etl.connectors import csv_format
 from etl.errors import InputError, UsageError
 
 SPECTRUM = Path(__file__).parent / "data" / "csv" / "csv-spectrum"
@@ -201,7 +201,6 @@ def test_lines_excel_resaved_in_windows_1252_are_read_as_such_with_one_warning(c
     table = open_csv(csv_file, {})
     assert list(table.rows()) == [(2, ["Société Générale", "Orléans"]), (3, ["Crédit Agricole", "Nîmes"]),
                                   (4, ["Café", "Prix 5 €"]), (5, ["Hôtel", "Sète"]), (6, ["x", "\x81"])]
-    assert table.rows_on([3, 4]) == [(3, ["Crédit Agricole", "Nîmes"]), (4, ["Café", "Prix 5 €"])]
     assert table.format_options["encoding"] == "utf-8"  # rejects are written in UTF-8
     assert [(w.line, w.message) for w in table.warnings] == [
         (3, "3 lines (the first: line 3) are not UTF-8 like the rest of the file: read as Windows-1252")]
@@ -258,6 +257,23 @@ def test_a_nul_after_windows_1252_lines_is_still_refused(csv_file: Path) -> None
     assert input_error(csv_file) == f"line {4 + SAMPLE_SIZE}: a NUL character: {BINARY}"
 
 
+@pytest.mark.parametrize(("last", "encoding", "euro"), [(b"x;y\n", "cp1252", "€"), (b"x;\x81\n", "latin-1", "\x80")])
+def test_a_windows_1252_file_longer_than_its_head_is_decided_on_all_of_it(csv_file: Path, last: bytes,
+                                                                          encoding: str, euro: str) -> None:
+    """Its rest is kept aside while read, and decoded once its end told the encoding: the file is read once."""
+    filler = "".join(f"{n};Crédit n° {n}\n" for n in range(SAMPLE_SIZE // 10)).encode("cp1252")
+    write(csv_file, "Nom;Prix\nCafé;5 €\n".encode("cp1252") + filler + last)
+    table = open_csv(csv_file, {})
+    try:
+        rows = list(table.rows())
+        assert rows[0] == (2, ["Café", f"5 {euro}"]) and rows[1] == (3, ["0", "Crédit n° 0"])
+        assert rows[-1] == (len(rows) + 1, last.decode("latin-1").strip().split(";"))
+        assert (table.format_options["encoding"], table.warnings) == (encoding, [])
+        assert table.checksum == "sha256:" + hashlib.sha256(csv_file.read_bytes()).hexdigest()
+    finally:
+        table.close()
+
+
 def test_a_forced_utf8_still_refuses_windows_1252_lines(csv_file: Path) -> None:
     write(csv_file, "Nom;Ville\nSociété;Orléans\n".encode() + "Crédit;Nîmes\n".encode("cp1252"))
     assert input_error(csv_file, encoding="utf-8").startswith("line 3: the text cannot be decoded as utf-8 ")
@@ -295,10 +311,12 @@ def test_a_truncated_utf16_file_names_its_last_line(csv_file: Path) -> None:
     assert input_error(csv_file).startswith("line 3: the text cannot be decoded as utf-16 ")
 
 
-def test_a_file_changed_after_opening_still_names_the_line(csv_file: Path) -> None:
+def test_a_file_changed_after_it_was_read_still_names_the_line(csv_file: Path) -> None:
+    """The first ``rows()`` goes on with the read that found the header; the next ones read the file again."""
     write(csv_file, "a;b\n1;2\n")
     table = open_csv(csv_file, {})
     write(csv_file, b"a;b\n1;2\n3;\xff\n")
+    assert list(table.rows()) == [(2, ["1", "2"])]
     with pytest.raises(InputError, match="^line 3: the text cannot be decoded as utf-8 "):
         list(table.rows())
 
@@ -594,36 +612,3 @@ def test_random_bytes_raise_nothing_but_input_errors(scratch: Path, data: bytes)
         read(path)
     except InputError as exc:
         assert "\n" not in str(exc)
-
-
-# rows_on: a few rows found without parsing all of them
-
-LINE_TOKENS = st.sampled_from([";", ";", "a", "bc", " ", "\t", "é", '"', "\r", "\n", "\r\n", "\n", "\x0b", "\u2028"])
-
-
-@settings(max_examples=300, deadline=None)
-@given(body=st.lists(LINE_TOKENS, max_size=120).map("".join), lines=st.sets(st.integers(0, 40), max_size=12),
-       block=st.integers(1, 30))
-def test_rows_on_finds_what_filtering_rows_finds(scratch: Path, body: str, lines: set[int], block: int) -> None:
-    path = write(scratch, "\n" + "A;B;C\r\n" + body)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(csv_format, "LINES_BLOCK_SIZE", block)
-        try:
-            table = open_csv(path, {"delimiter": ";"})
-        except InputError as exc:
-            assert BINARY in str(exc)  # a few control characters are too many in so short a file
-            return
-        try:
-            assert table.rows_on(lines) == [row for row in table.rows() if row[0] in lines]
-        finally:
-            table.close()
-
-
-def test_rows_on_a_large_plain_file(csv_file: Path) -> None:
-    write(csv_file, "A;B\r\n" + "".join(f"{n};x{n}\r\n" for n in range(2, 100_000)))
-    table = open_csv(csv_file, {})
-    try:
-        assert table.rows_on({2, 50_000, 99_999, 100_000, 1}) == [(2, ["2", "x2"]), (50_000, ["50000", "x50000"]),
-                                                                   (99_999, ["99999", "x99999"])]
-    finally:
-        table.close()
