@@ -212,31 +212,24 @@ def batch(config: Path, names: tuple[str, ...], keep_going: bool, dry_run: bool)
 def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...], rules: str,
                 mapping: Path | None, interactive: bool, save: Path | None) -> None:
     """Show how the columns of INPUT link to the rules' fields."""
-    from .job import Job
+    from .errors import UsageError
     from .mapping import load_mapping_file
     from .mapping_cli import confirm_doubtful, describe, save_mapping
-    from .pipeline import choose_reader, missing_columns, open_table, propose_mapping
-    from .registry import get_registry
+    from .proposal import propose_for_file
     from .settings import parse_options
 
-    registry = get_registry()
-    registry.check()
-    job = Job(input=input, reader=reader, reader_options=parse_options(reader_option, "--reader-option"),
-              rules=rules, mapping=load_mapping_file(mapping) if mapping else {})
-    table = open_table(choose_reader(job, registry), job)
-    try:
-        rule_set = registry.rule_set(rules).create()
-        proposal = propose_mapping(table, rule_set.fields, job)
-    finally:
-        table.close()
+    found = propose_for_file(input, reader=reader, reader_options=parse_options(reader_option, "--reader-option"),
+                             rules=rules, mapping=load_mapping_file(mapping) if mapping else {})
+    proposal = found.mapping
     if interactive:
-        confirm_doubtful(proposal, rule_set.fields)
+        confirm_doubtful(proposal, found.fields)
     for line in describe(proposal):
         echo(line)
     if save:
         save_mapping(proposal, save)
         echo(f"mapping saved to {save}; use it with --mapping {save}", err=True)
-    missing_columns(proposal, rule_set, job)
+    if missing := found.missing():
+        raise UsageError(f"{input}: " + "; ".join(missing))
 
 
 @cli.command()
