@@ -252,6 +252,24 @@ def fields(rules: str, as_json: bool) -> None:
             click.echo(f"    also: {', '.join(entry['accepted'])}")
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--sink", default="tinydb", show_default=True, help="Where the page imports to.")
+@click.option("--target", help="The sink's target: a file path or a URL.")
+@click.option("--config", type=click.Path(path_type=Path), help="Import with the options of a job of this batch config.")
+@click.option("--job", "job_name", metavar="NAME", help="That job of --config (default: its first).")
+@click.option("--max-upload", default="1G", show_default=True, help="Largest file the page accepts (K, M, G).")
+def serve(host: str, port: int, sink: str, target: str | None, config: Path | None, job_name: str | None,
+          max_upload: str) -> None:
+    """Start the import page on this computer and print its address (needs: pip install 'etl[serve]')."""
+    try:
+        from .serve.server import load_settings, parse_size, serve as serve_page
+    except ImportError as exc:
+        raise click.ClickException(f"etl serve needs its extra: pip install 'etl[serve]' ({exc})") from None
+    serve_page(host, port, load_settings(config, job_name, sink, target), parse_size(max_upload))
+
+
 cli.add_command(template)
 
 

@@ -1,0 +1,138 @@
+"""Imports and dry runs started from the page: one at a time in a worker thread, never in the server's
+event loop; each keeps its progress for the page to poll, then its report and rejects file."""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from etl.api import run as run_import
+from etl.batch import BatchConfig, BatchJob, run_job
+from etl.registry import get_registry
+from etl.terminal import printable
+
+from .uploads import PrivateFolder, Upload
+
+WEB_KEYS = ("input", "report", "rejects", "mapping")
+"""Options of a config's job that the page gives itself."""
+
+
+@dataclass
+class Settings:
+    """Where and how the page's imports go: the options of one job of a batch config (``etl serve
+    --config``), or of ``--sink``/``--target``, and the secrets to mask in everything shown."""
+
+    config: BatchConfig
+    job: BatchJob
+
+    @classmethod
+    def of(cls, config: BatchConfig, job: BatchJob) -> Settings:
+        options = {k: v for k, v in job.options.items() if k not in WEB_KEYS}
+        return cls(config, BatchJob(job.name, [], options))
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self.job.options
+
+    def mask(self, text: str) -> str:
+        return self.config.mask(text)
+
+
+@dataclass
+class WebJob:
+    """A dry run or an import of an upload, and how far it got."""
+
+    id: str
+    upload: Upload
+    mapping: dict[str, str]
+    """The user's own choices: column title -> field ("" ignores it)."""
+    dry_run: bool
+    folder: Path
+    state: str = "queued"
+    """queued, running, done (with a report) or failed (with an error and maybe no report)."""
+    read: int = 0
+    expected: int | None = None
+    loaded: int = 0
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    rejects: Path | None = None
+    done: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
+
+    @property
+    def report_path(self) -> Path:
+        return self.folder / "report.json"
+
+    def progress(self) -> dict[str, Any]:
+        """What the page polls."""
+        percent = min(99, 100 * self.read // self.expected) if self.expected and not self.finished else None
+        return {"state": self.state, "read": self.read, "expected": self.expected, "loaded": self.loaded,
+                "percent": 100 if self.finished else percent}
+
+
+class WebProgress:
+    """Told the run's progress as :class:`etl.progress.Progress` is, keeps it in the job for the page."""
+
+    def __init__(self, job: WebJob) -> None:
+        self.job = job
+
+    def reading(self, lines: int, expected: int | None) -> None:
+        self.job.read, self.job.expected = lines, expected
+
+    def loading(self, documents: int) -> None:
+        self.job.loaded = documents
+
+    def close(self) -> None:
+        """Nothing to erase."""
+
+
+class Runner:
+    """Runs the jobs in order in one worker thread: a store takes one import at a time anyway."""
+
+    def __init__(self, settings: Settings, area: PrivateFolder) -> None:
+        self.settings = settings
+        self.area = area
+        self.jobs: dict[str, WebJob] = {}
+        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-import")
+
+    def start(self, upload: Upload, mapping: dict[str, str], dry_run: bool) -> WebJob:
+        ident, folder = self.area.new_folder("jobs")
+        job = WebJob(ident, upload, dict(mapping), dry_run, folder)
+        self.jobs[ident] = job
+        self.pool.submit(self._run, job)
+        return job
+
+    def _run(self, job: WebJob) -> None:
+        job.state = "running"
+        source = job.upload.path
+        writer = get_registry().writer_for(source.suffix)
+        job.rejects = job.folder / ("rejects" + (source.suffix.lower() if writer else ".xlsx"))
+        reader_options = {**self.settings.options.get("reader_options", {}),
+                          **({"sheet": job.upload.sheet} if job.upload.sheet else {})}
+
+        def run(input: Path, **options: Any):
+            options["reader_options"] = reader_options
+            return run_import(input, mapping=job.mapping, report=job.report_path, rejects=job.rejects,
+                              progress=WebProgress(job), **options)
+
+        try:
+            result = run_job(self.settings.config, self.settings.job, source, job.dry_run, run)
+            if result.report is not None:
+                job.report = result.report.as_dict()
+            job.error = result.error or None
+            job.state = "done" if result.report is not None else "failed"
+        except Exception as exc:  # a bug: said in one line, the server goes on
+            job.error = self.settings.mask(printable(f"unexpected error: {type(exc).__name__}: {exc}"))
+            job.state = "failed"
+        finally:
+            if not job.dry_run:
+                self.area.forget(job.upload)
+            job.done.set()
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,70 @@
+// etl serve: drop a file, flag missing fields as the mapping changes, follow an import's progress.
+"use strict";
+
+function csrf() {
+  return document.body.dataset.csrf;
+}
+
+function setUpDrop(form) {
+  const input = form.querySelector("input[type=file]");
+  const zone = form.querySelector(".drop");
+  const chosen = form.querySelector(".chosen");
+  const show = () => { chosen.textContent = input.files.length ? input.files[0].name : ""; };
+  input.addEventListener("change", show);
+  zone.addEventListener("dragover", (event) => { event.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (event) => {
+    event.preventDefault();
+    zone.classList.remove("over");
+    if (event.dataTransfer.files.length) {
+      input.files = event.dataTransfer.files;
+      show();
+    }
+  });
+}
+
+function setUpMapping(form) {
+  const box = form.querySelector(".missing");
+  const list = box.querySelector("ul");
+  const button = form.querySelector("#check");
+  const refresh = async () => {
+    const fields = [...form.querySelectorAll("select[data-field]")].map((s) => s.value).filter(Boolean);
+    form.querySelectorAll("select[data-field]").forEach((s) => s.closest("tr").classList.toggle("ignored", !s.value));
+    const response = await fetch(form.dataset.missing, {
+      method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf()},
+      body: JSON.stringify({fields}),
+    });
+    if (!response.ok) return;
+    const {missing} = await response.json();
+    list.replaceChildren(...missing.map((text) => { const li = document.createElement("li"); li.textContent = text; return li; }));
+    box.hidden = missing.length === 0;
+    button.disabled = missing.length > 0;
+  };
+  form.addEventListener("change", refresh);
+  if (!box.hidden) button.disabled = true;
+}
+
+function follow(section) {
+  const bar = section.querySelector("progress");
+  const read = section.querySelector("[data-read]");
+  const loaded = section.querySelector("[data-loaded]");
+  const poll = async () => {
+    const response = await fetch(section.dataset.poll, {cache: "no-store"});
+    if (response.ok) {
+      const state = await response.json();
+      read.textContent = state.read.toLocaleString();
+      loaded.textContent = state.loaded.toLocaleString();
+      if (state.percent !== null) bar.value = state.percent;
+      if (state.state === "done" || state.state === "failed") {
+        location.reload();
+        return;
+      }
+    }
+    setTimeout(poll, 300);
+  };
+  poll();
+}
+
+document.querySelectorAll("form[data-drop]").forEach(setUpDrop);
+document.querySelectorAll("form#mapping").forEach(setUpMapping);
+document.querySelectorAll("[data-poll]").forEach(follow);
