@@ -1,0 +1,281 @@
+"""etl serve, safe by default: each guard tested against a real server on 127.0.0.1 with a request it must refuse."""
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+for module in ("starlette", "uvicorn", "jinja2", "python_multipart"):
+    pytest.importorskip(module, reason="etl serve needs its extra: pip install 'etl[serve]'")
+
+import httpx  # noqa: E402
+from conftest import HEADER, write_csv  # noqa: E402
+from serve_server import csrf_of, start  # noqa: E402
+
+from etl.serve.i18n import language  # noqa: E402
+from etl.serve.uploads import safe_name  # noqa: E402
+
+GOOD = {"Customer ID": "C1", "Customer name": "Acme", "Contact email": "ana@acme.fr"}
+BAD = {"Customer ID": "C2", "Customer name": "Beta", "Contact email": "not an email"}
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("serve")
+    server = start(tmp, "--target", str(tmp / "store.json"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def client(served):
+    signed_in = served.client()
+    yield signed_in
+    signed_in.close()
+
+
+def upload(client: httpx.Client, path: Path, name: str | None = None) -> httpx.Response:
+    csrf = csrf_of(client.get("/").text)
+    return client.post("/uploads", files={"csrf": (None, csrf), "file": (name or path.name, path.read_bytes())})
+
+
+def finished(client: httpx.Client, job: str) -> dict:
+    for _ in range(600):
+        state = client.get(f"{job}/state").json()
+        if state["state"] in ("done", "failed"):
+            return state
+        time.sleep(0.05)
+    raise AssertionError(f"{job} did not finish")
+
+
+def checked(client: httpx.Client, path: Path) -> str:
+    """Upload ``path`` and check it with the proposed mapping; the job's URL."""
+    location = upload(client, path).headers["location"]
+    answer = client.post(f"{location}/check", data={"csrf": csrf_of(client.get(location).text)})
+    assert answer.status_code == 303, answer.text
+    finished(client, answer.headers["location"])
+    return answer.headers["location"]
+
+
+def test_etl_help_imports_none_of_the_web_stack():
+    code = ("import sys\nsys.argv = ['etl', '--help']\nfrom etl.cli import main\ntry:\n    main()\nexcept SystemExit:\n"
+            "    pass\nprint(sorted({m.split('.')[0] for m in sys.modules} & {'starlette', 'uvicorn', 'jinja2', "
+            "'python_multipart', 'multipart', 'anyio'}))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "serve" in result.stdout
+    assert result.stdout.strip().endswith("[]"), result.stdout
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.com"])
+def test_it_listens_on_loopback_only(etl, host):
+    result = etl("serve", "--host", host, "--port", "1")
+    assert result.code == 2 and "loopback only" in result.err and "Traceback" not in result.err
+
+
+def test_a_request_for_another_host_is_refused_even_signed_in(served, client):
+    assert client.get("/").status_code == 200
+    port = served.base.rsplit(":", 1)[1]
+    for host in (f"evil.example:{port}", "127.0.0.1", f"127.0.0.1.evil.example:{port}", f"localhost:{int(port) + 1}"):
+        answer = client.get("/", headers={"Host": host})
+        assert answer.status_code == 421, host
+        assert "Unknown host" in answer.text
+    assert client.get("/", headers={"Host": f"localhost:{port}"}).status_code == 200
+
+
+def test_nothing_is_served_without_the_session_cookie(served):
+    anonymous = httpx.Client(base_url=served.base, trust_env=False)
+    for path in ("/", "/history", "/static/app.js", "/imports/1/report.json", "/jobs/x/state"):
+        answer = anonymous.get(path)
+        assert answer.status_code == 403 and "Not signed in" in answer.text, path
+    anonymous.cookies.set(f"etl_session_{served.base.rsplit(':', 1)[1]}", "guess")
+    assert anonymous.get("/").status_code == 403
+    assert anonymous.post("/uploads", files={"file": ("a.csv", b"x;y\n")}).status_code == 403
+
+
+def test_the_printed_token_signs_in_once(tmp_path):
+    server = start(tmp_path)
+    try:
+        browser = httpx.Client(base_url=server.base, trust_env=False)
+        assert browser.get("/login?token=wrong").status_code == 403
+        answer = browser.get(server.login_url)
+        assert answer.status_code == 303 and answer.headers["location"] == "/"
+        cookie = answer.headers["set-cookie"]
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and server.token not in cookie
+        assert browser.get("/").status_code == 200
+        other = httpx.Client(base_url=server.base, trust_env=False)
+        again = other.get(server.login_url)
+        assert again.status_code == 403 and "already used" in again.text
+        assert other.get("/").status_code == 403
+    finally:
+        server.stop()
+
+
+def test_every_post_needs_the_csrf_token_and_the_same_origin(served, client, tmp_path):
+    path = write_csv(tmp_path / "in.csv", [GOOD])
+    uploads = served.private_folders()[0] / "uploads"
+    before = set(uploads.iterdir()) if uploads.exists() else set()
+    refused = client.post("/uploads", files={"file": ("in.csv", path.read_bytes())})
+    assert refused.status_code == 403 and "security token" in refused.text
+    refused = client.post("/uploads", files={"csrf": (None, "wrong"), "file": ("in.csv", path.read_bytes())})
+    assert refused.status_code == 403
+    assert (set(uploads.iterdir()) if uploads.exists() else set()) == before  # nothing of the file kept
+    location = upload(client, path).headers["location"]
+    csrf = csrf_of(client.get(location).text)
+    assert client.post(f"{location}/check", data={}).status_code == 403
+    assert client.post(f"{location}/check", data={"csrf": csrf + "x"}).status_code == 403
+    assert client.post(f"{location}/missing", json={"fields": []}).status_code == 403
+    assert client.post(f"{location}/check", data={"csrf": csrf},
+                       headers={"Origin": "http://evil.example"}).status_code == 403
+    assert client.post(f"{location}/check", data={"csrf": csrf},
+                       headers={"Sec-Fetch-Site": "cross-site"}).status_code == 403
+    missing = client.post(f"{location}/missing", json={"fields": ["contact_email"]}, headers={"X-CSRF-Token": csrf})
+    assert missing.status_code == 200 and missing.json()["missing"]
+    job = client.post(f"{location}/check", data={"csrf": csrf}, headers={"Origin": served.base})
+    assert job.status_code == 303
+    finished(client, job.headers["location"])
+    assert client.post(job.headers["location"] + "/import", data={}).status_code == 403
+
+
+def test_uploads_are_capped_in_size_and_parts(tmp_path):
+    server = start(tmp_path, "--max-upload", "2K")
+    try:
+        client = server.client()
+        csrf = csrf_of(client.get("/").text)
+        big = b"Customer ID;Customer name\n" + b"C1;Acme\n" * 500
+        answer = client.post("/uploads", files={"csrf": (None, csrf), "file": ("big.csv", big)})
+        assert answer.status_code == 413 and "too large" in answer.text
+
+        def chunks():  # no Content-Length: counted as it comes
+            yield b"--b\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n" + csrf.encode() + b"\r\n"
+            yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.csv\"\r\n\r\n"
+            for _ in range(10):
+                yield b"x" * 1000
+
+        answer = client.post("/uploads", content=chunks(), headers={"Content-Type": "multipart/form-data; boundary=b"})
+        assert answer.status_code == 413
+        fields = {f"f{n}": (None, "x") for n in range(6)}
+        answer = client.post("/uploads", files={"csrf": (None, csrf), **fields})
+        assert answer.status_code == 400 and "too many parts" in answer.text
+        two = [("csrf", (None, csrf)), ("file", ("a.csv", b"a;b\n1;2\n")), ("file", ("b.csv", b"a;b\n1;2\n"))]
+        answer = client.post("/uploads", files=two)
+        assert answer.status_code == 400 and "one file" in answer.text
+        assert not any((server.private_folders()[0] / "uploads").iterdir())
+    finally:
+        server.stop()
+
+
+def test_cells_and_titles_are_escaped_never_run(client, tmp_path):
+    script = "<script>alert(1)</script>"
+    header = [*HEADER[:3], f"<b>{script}</b>"]
+    path = write_csv(tmp_path / "in.csv", [["C1", script, "x", "\x1b[31mred"], ["C2", "B", "y", "z"]], header=header)
+    location = upload(client, path).headers["location"]
+    page = client.get(location).text
+    assert script not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "&lt;b&gt;" in page and "\x1b" not in page and "\\x1b[31mred" in page
+
+
+def test_downloads_are_found_by_id_never_by_a_path(client, tmp_path):
+    job = checked(client, write_csv(tmp_path / "in.csv", [GOOD, BAD]))
+    assert "not an email" in client.get(f"{job}/rejects").text
+    imported = client.post(f"{job}/import", data={"csrf": csrf_of(client.get("/").text)}).headers["location"]
+    finished(client, imported)
+    ref = client.get("/history").text.split('data-import="', 1)[1].split('"', 1)[0]
+    assert "not an email" in client.get(f"/imports/{ref}/rejects.csv").text
+    assert client.get(f"/imports/{ref}/rejects.xlsx").content.startswith(b"PK")
+    assert client.get(f"/imports/{ref}/report.json").json()["rows"]["rejected"] == 1
+    for path in (f"{job}/..%2F..%2F..%2Fetc%2Fpasswd", f"{job}/%2Fetc%2Fpasswd", f"{job}/report.json",
+                 "/imports/..%2F..%2Fetc%2Fpasswd/report.json", "/imports/abc/report.json", f"/imports/{ref}/rejects.exe",
+                 f"/imports/{ref}/rejects.%2Fetc%2Fpasswd", f"/imports/{ref}/..%2F..%2Fsetup.cfg", "/imports/99999/report.json", "/jobs/nope/rejects",
+                 "/static/..%2F..%2F..%2Fsetup.cfg", "/static/%2Fetc%2Fpasswd", "/download?path=/etc/passwd"):
+        answer = client.get(path)
+        assert answer.status_code == 404, path
+        assert "root:" not in answer.text
+
+
+def test_uploads_stay_in_a_private_folder_removed_after_use(tmp_path):
+    server = start(tmp_path, "--target", str(tmp_path / "store.json"))
+    try:
+        client = server.client()
+        (private,) = server.private_folders()
+        assert stat.S_IMODE(private.stat().st_mode) == 0o700
+        job = checked(client, write_csv(tmp_path / "in.csv", [GOOD]))
+        (kept,) = (private / "uploads").iterdir()
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o700
+        assert stat.S_IMODE(next(kept.iterdir()).stat().st_mode) == 0o600
+        imported = client.post(f"{job}/import", data={"csrf": csrf_of(client.get("/").text)})
+        assert finished(client, imported.headers["location"])["state"] == "done"
+        assert not kept.exists()  # imported: gone
+        assert client.get(job.replace("/jobs/", "/uploads/")).status_code == 404
+        checked(client, write_csv(tmp_path / "other.csv", [GOOD]))  # checked, never imported
+    finally:
+        server.stop()
+    assert server.private_folders() == []  # everything goes with the server
+
+
+def test_secrets_are_never_rendered(tmp_path):
+    secret = "s3cr3t-folder"
+    (tmp_path / secret).mkdir()
+    config = tmp_path / "jobs.toml"
+    config.write_text('[defaults]\ntarget = "${STORE_DIR}/store.json"\n[[jobs]]\nname = "web"\ninput = "in.csv"\n')
+    path = write_csv(tmp_path / "in.csv", [GOOD, {**BAD, "Customer name": f"Beta {secret}"}])
+    env_server = start_with_env(tmp_path, {"STORE_DIR": str(tmp_path / secret)}, "--config", str(config))
+    try:
+        client = env_server.client()
+        job = checked(client, path)
+        imported = client.post(f"{job}/import", data={"csrf": csrf_of(client.get("/").text)})
+        finished(client, imported.headers["location"])
+        pages = [client.get(p) for p in ("/", job, imported.headers["location"], "/history", "/imports/1/report.json",
+                                         f"{imported.headers['location']}/report", "/nowhere")]
+        assert (tmp_path / secret / "store.json").exists()
+        for page in pages:
+            assert secret not in page.text, page.url
+        assert "***" in pages[0].text
+    finally:
+        env_server.stop()
+
+
+def start_with_env(tmp_path: Path, env: dict[str, str], *args: str):
+    import os
+
+    saved = {name: os.environ.get(name) for name in env}
+    os.environ.update(env)
+    try:
+        return start(tmp_path, *args)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name)
+            else:
+                os.environ[name] = value
+
+
+def test_the_page_speaks_the_browsers_language(client):
+    assert "Choose the file" in client.get("/").text
+    assert "Choisir le fichier" in client.get("/", headers={"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.8"}).text
+    assert "Choisir le fichier" in client.get("/", headers={"Accept-Language": "de-DE, fr;q=0.5"}).text
+    assert 'lang="en"' in client.get("/", headers={"Accept-Language": "de, fr;q=0"}).text
+
+
+def test_bad_files_give_one_clear_message(client, tmp_path):
+    pdf = tmp_path / "scan.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    answer = upload(client, pdf)
+    assert answer.status_code == 400 and "not a CSV or Excel file" in answer.text
+    binary = tmp_path / "data.xlsx"
+    binary.write_bytes(b"PK\x03\x04 not really a workbook")
+    answer = upload(client, binary)
+    assert answer.status_code == 400 and "Traceback" not in answer.text and "data.xlsx" in answer.text
+    answer = upload(client, pdf, name="../../\x1bevil.csv")
+    assert answer.status_code in (303, 400) and "\x1b" not in answer.text
+
+
+def test_language_and_file_names():
+    assert language("") == "en" and language("fr") == "fr" and language("en-GB,fr;q=0.8") == "en"
+    assert language("fr;q=abc, en;q=0.1") == "en"
+    assert safe_name("../../etc/passwd") == "passwd" and safe_name("C:\\Users\\a\\b.csv") == "b.csv"
+    assert safe_name("\x1b[31m.csv") == "_[31m.csv" and safe_name("..") == "upload"
+    assert len(safe_name("a" * 500 + ".xlsx")) == 100
