@@ -1,6 +1,6 @@
 """What keeps the page to its user: a Host allowlist (against DNS rebinding), a session cookie given
 once for the token of the printed URL, same-origin POSTs with a CSRF token, a cap on request bodies,
-and headers that forbid framing, sniffing, referrers and any script but the page's own."""
+and headers that forbid framing, sniffing, referrers to other sites and any script but the page's own."""
 from __future__ import annotations
 
 import hmac
@@ -18,7 +18,7 @@ SECURITY_HEADERS = [
                                  b"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    (b"referrer-policy", b"same-origin"),  # "no-referrer" would make the page's own POSTs "Origin: null"
     (b"cache-control", b"no-store"),
 ]
 

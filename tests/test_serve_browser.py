@@ -1,0 +1,196 @@
+"""etl serve in a real headless Chromium (Debian's, driven by Playwright): the whole flow on a CSV and on an
+xlsx, from the upload to the history. ``ETL_SCREENSHOTS=DIR`` saves a screenshot of each step of the CSV walk."""
+from __future__ import annotations
+
+import base64
+import csv
+import os
+from pathlib import Path
+
+import pytest
+
+for module in ("starlette", "uvicorn", "jinja2", "python_multipart"):
+    pytest.importorskip(module, reason="etl serve needs its extra: pip install 'etl[serve]'")
+pytest.importorskip("playwright.sync_api", reason="the browser tests need playwright: pip install playwright")
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip(f"the browser tests need Debian's chromium at {CHROMIUM}: apt-get install chromium",
+                allow_module_level=True)
+
+from openpyxl import Workbook, load_workbook  # noqa: E402
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+from conftest import read_store  # noqa: E402
+from serve_server import start  # noqa: E402
+
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+HEADER = ["Customer ID", "Customer name", "Contact email", "Ref compta"]
+ROWS = [["C1", "Acme", "ana@acme.fr", "411ACME"], ["C2", "Beta", "not an email", "411BETA"],
+        ["C3", "Gamma", "gus@gamma.fr", "411GAMMA"]]
+SHOTS = os.environ.get("ETL_SCREENSHOTS")
+
+
+@pytest.fixture
+def page(tmp_path):
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), args=ARGS, headless=True,
+            accept_downloads=True, locale="en-GB", viewport={"width": 1200, "height": 800})
+        try:
+            yield context.pages[0] if context.pages else context.new_page()
+        finally:
+            context.close()
+
+
+def shot(page: Page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
+
+
+def write_input(tmp_path: Path, kind: str) -> Path:
+    if kind == "csv":
+        path = tmp_path / "customers.csv"
+        with open(path, "w", newline="", encoding="utf-8") as handle:
+            csv.writer(handle, delimiter=";").writerows([HEADER, *ROWS])
+        return path
+    path = tmp_path / "customers.xlsx"
+    book = Workbook()
+    summary = book.active
+    summary.title = "Summary"
+    summary.append(["Total", "Count"])
+    summary.append(["all", 3])
+    sheet = book.create_sheet("Customers")
+    for row in [HEADER, *ROWS]:
+        sheet.append(row)
+    book.save(path)
+    return path
+
+
+def drop_file(page: Page, path: Path) -> None:
+    """Drop ``path`` on the drop zone, as a user drags it from their files."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    transfer = page.evaluate_handle(
+        """([name, data]) => { const dt = new DataTransfer();
+           const bytes = Uint8Array.from(atob(data), c => c.charCodeAt(0));
+           dt.items.add(new File([bytes], name)); return dt; }""", [path.name, data])
+    page.dispatch_event(".drop", "drop", {"dataTransfer": transfer})
+
+
+def fixed_rejects(download_path: Path, kind: str, tmp_path: Path) -> Path:
+    """The downloaded rejects file, its bad email fixed, as the user saves it."""
+    if kind == "csv":
+        text = download_path.read_text(encoding="utf-8")
+        assert "not an email" in text and "Error" in text.splitlines()[0]
+        fixed = tmp_path / "fixed.csv"
+        fixed.write_text(text.replace("not an email", "bea@beta.fr"), encoding="utf-8")
+        return fixed
+    book = load_workbook(download_path)
+    rows = [[cell.value for cell in row] for row in book.active.iter_rows()]
+    assert rows[0][-1] == "Error" and rows[1][2] == "not an email", rows
+    book.active.cell(row=2, column=3, value="bea@beta.fr")
+    fixed = tmp_path / "fixed.xlsx"
+    book.save(fixed)
+    return fixed
+
+
+def wait_for_result(page: Page) -> str:
+    page.wait_for_selector(".result, .message", timeout=60_000)
+    return page.get_attribute(".result", "data-status") or "error"
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_the_whole_import_in_a_browser(page, tmp_path, kind):
+    served = start(tmp_path, "--target", str(tmp_path / "store.json"))
+    try:
+        walk(page, served, tmp_path, kind)
+    finally:
+        served.stop()
+    assert served.private_folders() == []
+
+
+def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
+    source = write_input(tmp_path, kind)
+    page.goto(served.login_url)
+    expect(page.locator("h1")).to_have_text("1. Choose the file")
+    # 1. upload: the CSV picked, the workbook dropped
+    if kind == "csv":
+        page.set_input_files("#file-new", str(source))
+    else:
+        drop_file(page, source)
+    expect(page.locator(".chosen")).to_have_text(source.name)
+    shot(page, "1-upload")
+    page.focus("form.upload button")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/uploads/*")
+    if kind == "xlsx":  # the first sheet with data is a summary: nothing maps, required fields are flagged
+        expect(page.locator(".missing")).to_be_visible()
+        expect(page.locator("#check")).to_be_disabled()
+        page.select_option("#sheet", "Customers")
+        page.click("form.sheet button")
+        page.wait_for_url("**/uploads/*?sheet=Customers")
+    # 2. the mapping: samples, proposals, one changed; missing fields flagged as they go
+    expect(page.locator("select#column-1")).to_have_value("customer_name")
+    expect(page.locator("tr", has=page.locator("#column-2")).locator(".samples")).to_contain_text("ana@acme.fr")
+    expect(page.locator("select#column-3")).to_have_value("")
+    page.select_option("#column-3", "accounting_code")
+    page.select_option("#column-0", "")
+    page.select_option("#column-1", "")
+    expect(page.locator(".missing")).to_be_visible()
+    expect(page.locator("#check")).to_be_disabled()
+    page.select_option("#column-0", "customer_id")
+    page.select_option("#column-1", "customer_name")
+    expect(page.locator(".missing")).to_be_hidden()
+    expect(page.locator("#check")).to_be_enabled()
+    shot(page, "2-mapping")
+    # 3. the check: counts and the error, nothing written
+    page.click("#check")
+    assert wait_for_result(page) == "partial"
+    expect(page.locator("tr[data-kind=customers] td").first).to_have_text("3")
+    expect(page.locator("table.errors")).to_contain_text("not an email")
+    assert not (tmp_path / "store.json").exists()
+    shot(page, "3-check")
+    # 4. the import, by keyboard
+    page.focus("#import")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(".result", timeout=60_000)
+    assert wait_for_result(page) == "partial"
+    expect(page.locator(".status .icon.partial")).to_be_visible()
+    # 5. the errors: line, column, value, reason; the rejects downloaded, fixed and imported from here
+    row = page.locator("table.errors tbody tr").first
+    expect(row.locator("td").nth(0)).to_have_text("3")  # the file's line, the sheet's row
+    expect(row.locator("td").nth(1)).to_have_text("Contact email")
+    expect(row.locator("td").nth(2)).to_have_text("not an email")
+    shot(page, "4-errors")
+    with page.expect_download() as download:
+        page.click("text=Download the rejects")
+    saved = tmp_path / f"rejects-download.{kind}"
+    download.value.save_as(saved)
+    fixed = fixed_rejects(saved, kind, tmp_path)
+    page.set_input_files("#file-fixed", str(fixed))
+    page.click(".reimport button")
+    page.wait_for_url("**/uploads/*")
+    expect(page.locator("select#column-3")).to_have_value("accounting_code")  # remembered from the import
+    expect(page.locator("td.how").nth(3)).to_contain_text("remembered")
+    page.click("#check")
+    assert wait_for_result(page) == "success"
+    page.click("#import")
+    page.wait_for_selector(".result", timeout=60_000)
+    assert wait_for_result(page) == "success"
+    expect(page.locator(".status")).to_contain_text("Import successful")
+    shot(page, "5-success")
+    # 6. the history: both imports, newest first, with their icons and downloads
+    page.click("nav >> text=History")
+    rows = page.locator("table.history tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0).locator(".icon.success")).to_be_visible()
+    expect(rows.nth(1).locator(".icon.partial")).to_be_visible()
+    expect(rows.nth(1)).to_contain_text(source.name)
+    expect(rows.nth(1).locator("a", has_text="rejects .xlsx")).to_be_visible()
+    shot(page, "6-history")
+    with page.expect_download() as report:
+        rows.nth(1).locator("a", has_text="report").click()
+    assert b'"partial"' in Path(report.value.path()).read_bytes()
+    customers = read_store(tmp_path / "store.json")["customers"]
+    assert sorted(c["accounting_code"] for c in customers) == ["411ACME", "411BETA", "411GAMMA"]
+    assert len(read_store(tmp_path / "store.json")["contacts"]) == 3  # the fixed one among them
