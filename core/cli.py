@@ -257,7 +257,8 @@ def fields(rules: str, as_json: bool) -> None:
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--sink", default="tinydb", show_default=True, help="Where the page imports to.")
 @click.option("--target", help="The sink's target: a file path or a URL.")
-@click.option("--config", type=click.Path(path_type=Path), help="Import with the options of a job of this batch config.")
+@click.option("--config", type=click.Path(path_type=Path),
+              help="Import with the options of a job of this batch config.")
 @click.option("--job", "job_name", metavar="NAME", help="That job of --config (default: its first).")
 @click.option("--max-upload", default="1G", show_default=True, help="Largest file the page accepts (K, M, G).")
 def serve(host: str, port: int, sink: str, target: str | None, config: Path | None, job_name: str | None,

@@ -188,8 +188,9 @@ def test_downloads_are_found_by_id_never_by_a_path(client, tmp_path):
     assert client.get(f"/imports/{ref}/rejects.xlsx").content.startswith(b"PK")
     assert client.get(f"/imports/{ref}/report.json").json()["rows"]["rejected"] == 1
     for path in (f"{job}/..%2F..%2F..%2Fetc%2Fpasswd", f"{job}/%2Fetc%2Fpasswd", f"{job}/report.json",
-                 "/imports/..%2F..%2Fetc%2Fpasswd/report.json", "/imports/abc/report.json", f"/imports/{ref}/rejects.exe",
-                 f"/imports/{ref}/rejects.%2Fetc%2Fpasswd", f"/imports/{ref}/..%2F..%2Fsetup.cfg", "/imports/99999/report.json", "/jobs/nope/rejects",
+                 "/imports/..%2F..%2Fetc%2Fpasswd/report.json", "/imports/abc/report.json",
+                 f"/imports/{ref}/rejects.exe", f"/imports/{ref}/rejects.%2Fetc%2Fpasswd",
+                 f"/imports/{ref}/..%2F..%2Fsetup.cfg", "/imports/99999/report.json", "/jobs/nope/rejects",
                  "/static/..%2F..%2F..%2Fsetup.cfg", "/static/%2Fetc%2Fpasswd", "/download?path=/etc/passwd"):
         answer = client.get(path)
         assert answer.status_code == 404, path

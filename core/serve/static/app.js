@@ -36,7 +36,11 @@ function setUpMapping(form) {
     });
     if (!response.ok) return;
     const {missing} = await response.json();
-    list.replaceChildren(...missing.map((text) => { const li = document.createElement("li"); li.textContent = text; return li; }));
+    list.replaceChildren(...missing.map((text) => {
+      const item = document.createElement("li");
+      item.textContent = text;
+      return item;
+    }));
     box.hidden = missing.length === 0;
     button.disabled = missing.length > 0;
   };
