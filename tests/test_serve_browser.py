@@ -1,5 +1,5 @@
 """etl serve in a real headless Chromium (Debian's, driven by Playwright): the whole flow on a CSV and on an
-xlsx, from the upload to the history. ``ETL_SCREENSHOTS=DIR`` saves a screenshot of each step of the CSV walk."""
+xlsx, from the upload to the history. ``ETL_SCREENSHOTS=DIR`` saves a screenshot of each step of the xlsx walk (the README's)."""
 from __future__ import annotations
 
 import base64
@@ -42,8 +42,9 @@ def page(tmp_path):
             context.close()
 
 
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
+def shot(page: Page, kind: str, name: str) -> None:
+    """With ETL_SCREENSHOTS, a screenshot of the page, for the README (of the xlsx walk only)."""
+    if SHOTS and kind == "xlsx":
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
@@ -96,12 +97,13 @@ def fixed_rejects(download_path: Path, kind: str, tmp_path: Path) -> Path:
 
 def wait_for_result(page: Page) -> str:
     page.wait_for_selector(".result, .message", timeout=60_000)
-    return page.get_attribute(".result", "data-status") or "error"
+    assert page.locator(".result").count() == 1, page.inner_text("main")
+    return page.get_attribute(".result", "data-status") or ""
 
 
 @pytest.mark.parametrize("kind", ["csv", "xlsx"])
 def test_the_whole_import_in_a_browser(page, tmp_path, kind):
-    served = start(tmp_path, "--target", str(tmp_path / "store.json"))
+    served = start(tmp_path, "--target", "store.json")  # in tmp_path, the server's folder
     try:
         walk(page, served, tmp_path, kind)
     finally:
@@ -119,7 +121,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     else:
         drop_file(page, source)
     expect(page.locator(".chosen")).to_have_text(source.name)
-    shot(page, "1-upload")
+    shot(page, kind, "1-upload")
     page.focus("form.upload button")
     page.keyboard.press("Enter")
     page.wait_for_url("**/uploads/*")
@@ -134,6 +136,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     expect(page.locator("tr", has=page.locator("#column-2")).locator(".samples")).to_contain_text("ana@acme.fr")
     expect(page.locator("select#column-3")).to_have_value("")
     page.select_option("#column-3", "accounting_code")
+    expect(page.locator("td.how").nth(3)).to_have_text("your choice")
     page.select_option("#column-0", "")
     page.select_option("#column-1", "")
     expect(page.locator(".missing")).to_be_visible()
@@ -142,18 +145,19 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     page.select_option("#column-1", "customer_name")
     expect(page.locator(".missing")).to_be_hidden()
     expect(page.locator("#check")).to_be_enabled()
-    shot(page, "2-mapping")
+    shot(page, kind, "2-mapping")
     # 3. the check: counts and the error, nothing written
-    page.click("#check")
+    with page.expect_navigation():
+        page.click("#check")
     assert wait_for_result(page) == "partial"
     expect(page.locator("tr[data-kind=customers] td").first).to_have_text("3")
     expect(page.locator("table.errors")).to_contain_text("not an email")
     assert not (tmp_path / "store.json").exists()
-    shot(page, "3-check")
+    shot(page, kind, "3-check")
     # 4. the import, by keyboard
     page.focus("#import")
-    page.keyboard.press("Enter")
-    page.wait_for_selector(".result", timeout=60_000)
+    with page.expect_navigation():  # away from the check's result, to the import's page
+        page.keyboard.press("Enter")
     assert wait_for_result(page) == "partial"
     expect(page.locator(".status .icon.partial")).to_be_visible()
     # 5. the errors: line, column, value, reason; the rejects downloaded, fixed and imported from here
@@ -161,7 +165,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     expect(row.locator("td").nth(0)).to_have_text("3")  # the file's line, the sheet's row
     expect(row.locator("td").nth(1)).to_have_text("Contact email")
     expect(row.locator("td").nth(2)).to_have_text("not an email")
-    shot(page, "4-errors")
+    shot(page, kind, "4-errors")
     with page.expect_download() as download:
         page.click("text=Download the rejects")
     saved = tmp_path / f"rejects-download.{kind}"
@@ -172,13 +176,14 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     page.wait_for_url("**/uploads/*")
     expect(page.locator("select#column-3")).to_have_value("accounting_code")  # remembered from the import
     expect(page.locator("td.how").nth(3)).to_contain_text("remembered")
-    page.click("#check")
+    with page.expect_navigation():
+        page.click("#check")
     assert wait_for_result(page) == "success"
-    page.click("#import")
-    page.wait_for_selector(".result", timeout=60_000)
+    with page.expect_navigation():
+        page.click("#import")
     assert wait_for_result(page) == "success"
     expect(page.locator(".status")).to_contain_text("Import successful")
-    shot(page, "5-success")
+    shot(page, kind, "5-success")
     # 6. the history: both imports, newest first, with their icons and downloads
     page.click("nav >> text=History")
     rows = page.locator("table.history tbody tr")
@@ -187,7 +192,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     expect(rows.nth(1).locator(".icon.partial")).to_be_visible()
     expect(rows.nth(1)).to_contain_text(source.name)
     expect(rows.nth(1).locator("a", has_text="rejects .xlsx")).to_be_visible()
-    shot(page, "6-history")
+    shot(page, kind, "6-history")
     with page.expect_download() as report:
         rows.nth(1).locator("a", has_text="report").click()
     assert b'"partial"' in Path(report.value.path()).read_bytes()

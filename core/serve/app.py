@@ -161,9 +161,11 @@ class Page:
 
     async def job(self, request: Request) -> Response:
         job = self.job_of(request.path_params["job_id"])
-        errors = (job.report or {}).get("errors", [])
-        return self.render(request, "job.html", job=job, report=job.report, errors=errors[:MAX_ERRORS_SHOWN],
-                           more_errors=max(0, len(errors) - MAX_ERRORS_SHOWN))
+        finished = job.finished  # before the report: the worker sets the report, then the state
+        report = job.report if finished else None
+        errors = (report or {}).get("errors", [])
+        return self.render(request, "job.html", job=job, finished=finished, report=report,
+                           errors=errors[:MAX_ERRORS_SHOWN], more_errors=max(0, len(errors) - MAX_ERRORS_SHOWN))
 
     async def job_state(self, request: Request) -> Response:
         return JSONResponse(self.job_of(request.path_params["job_id"]).progress())

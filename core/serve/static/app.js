@@ -27,15 +27,22 @@ function setUpMapping(form) {
   const box = form.querySelector(".missing");
   const list = box.querySelector("ul");
   const button = form.querySelector("#check");
-  const refresh = async () => {
+  const table = form.querySelector("table.columns");
+  let asked = 0;  // only the answer to the latest question counts: answers may come back out of order
+  const refresh = async (event) => {
+    const question = ++asked;
+    if (event && event.target.matches("select[data-field]")) {
+      event.target.closest("tr").querySelector(".how").textContent = table.dataset.chosen;
+    }
     const fields = [...form.querySelectorAll("select[data-field]")].map((s) => s.value).filter(Boolean);
     form.querySelectorAll("select[data-field]").forEach((s) => s.closest("tr").classList.toggle("ignored", !s.value));
     const response = await fetch(form.dataset.missing, {
       method: "POST", headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf()},
       body: JSON.stringify({fields}),
     });
-    if (!response.ok) return;
+    if (!response.ok || question !== asked) return;
     const {missing} = await response.json();
+    if (question !== asked) return;
     list.replaceChildren(...missing.map((text) => {
       const item = document.createElement("li");
       item.textContent = text;
