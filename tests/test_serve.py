@@ -1,6 +1,7 @@
 """etl serve, safe by default: each guard tested against a real server on 127.0.0.1 with a request it must refuse."""
 from __future__ import annotations
 
+import socket
 import stat
 import subprocess
 import sys
@@ -252,6 +253,33 @@ def start_with_env(tmp_path: Path, env: dict[str, str], *args: str):
                 os.environ.pop(name)
             else:
                 os.environ[name] = value
+
+
+def test_a_port_in_use_is_said_at_once(etl):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        result = etl("serve", "--port", str(taken.getsockname()[1]))
+    assert result.code == 2 and "cannot listen on 127.0.0.1 port" in result.err and "open http" not in result.out
+
+
+def test_a_broken_store_gives_one_clear_message(tmp_path):
+    (tmp_path / "store.json").write_text("{not json")
+    server = start(tmp_path, "--target", str(tmp_path / "store.json"))
+    try:
+        answer = server.client().get("/history")
+        assert answer.status_code == 400 and "store.json" in answer.text and "Traceback" not in answer.text
+    finally:
+        assert "Traceback" not in server.stop()
+
+
+def test_a_checked_file_is_imported_once(client, tmp_path):
+    job = checked(client, write_csv(tmp_path / "in.csv", [GOOD]))
+    csrf = csrf_of(client.get("/").text)
+    first = client.post(f"{job}/import", data={"csrf": csrf})
+    second = client.post(f"{job}/import", data={"csrf": csrf})
+    assert first.status_code == 303 and second.status_code == 404 and "imported already" in second.text
+    assert finished(client, first.headers["location"])["state"] == "done"
 
 
 def test_the_page_speaks_the_browsers_language(client):

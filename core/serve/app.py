@@ -21,12 +21,12 @@ from etl.errors import EtlError
 from etl.proposal import Proposal, propose_for_file
 from etl.registry import get_registry
 from etl.secrets import mask_url, mask_values
-from etl.terminal import printable
+from etl.terminal import echo, printable
 
 from . import store
 from .i18n import language, translator
 from .jobs import Runner, Settings, WebJob
-from .security import BodyTooLarge, Guard, Secrets
+from .security import BodyTooLarge, Guard, Tokens
 from .uploads import PrivateFolder, Upload, UploadRefused, receive_upload
 
 MAX_ERRORS_SHOWN = 500
@@ -40,12 +40,11 @@ COLUMN_FIELD = re.compile(r"^column-(\d+)$")
 class Page:
     """What the routes share: the settings, the tokens, the private folder, the jobs and the templates."""
 
-    def __init__(self, settings: Settings, tokens: Secrets, area: PrivateFolder) -> None:
+    def __init__(self, settings: Settings, tokens: Tokens, area: PrivateFolder) -> None:
         self.settings = settings
         self.tokens = tokens
         self.area = area
         self.runner = Runner(settings, area)
-        self.proposals: dict[str, Proposal] = {}
         self.templates = Environment(loader=PackageLoader("etl.serve", "templates"),
                                      autoescape=select_autoescape(default=True, default_for_string=True),
                                      finalize=self.shown)
@@ -80,7 +79,7 @@ class Page:
 
     def upload_of(self, upload_id: str) -> Upload:
         upload = self.area.uploads.get(upload_id)
-        if upload is None:
+        if upload is None or upload.proposal is None:
             raise HTTPException(404, "this file is no longer here: upload it again")
         return upload
 
@@ -119,7 +118,7 @@ class Page:
         except EtlError as exc:
             self.area.forget(upload)
             return self.error(request, str(exc))
-        self.proposals[upload.id] = proposal
+        upload.proposal = proposal
         return RedirectResponse(f"/uploads/{upload.id}", status_code=303)
 
     async def mapping(self, request: Request) -> Response:
@@ -128,10 +127,10 @@ class Page:
         if sheet is not None and sheet in upload.sheets and sheet != upload.sheet:
             upload.sheet = sheet
             try:
-                self.proposals[upload.id] = await run_in_threadpool(self.propose, upload)
+                upload.proposal = await run_in_threadpool(self.propose, upload)
             except EtlError as exc:
                 return self.error(request, str(exc))
-        proposal = self.proposals[upload.id]
+        proposal = upload.proposal
         return self.render(request, "mapping.html", upload=upload, proposal=proposal, rows=mapping_rows(proposal),
                            missing=proposal.missing())
 
@@ -145,11 +144,11 @@ class Page:
         except Exception:
             raise HTTPException(400, "unreadable request") from None
         fields = [str(name) for name in chosen.get("fields", [])] if isinstance(chosen, dict) else []
-        return JSONResponse({"missing": self.proposals[upload.id].missing(fields)})
+        return JSONResponse({"missing": upload.proposal.missing(fields)})
 
     async def check(self, request: Request) -> Response:
         upload = self.upload_of(request.path_params["upload_id"])
-        proposal = self.proposals[upload.id]
+        proposal = upload.proposal
         form = await self.form(request)
         choices = chosen_fields(proposal, form)
         fields = {name for name in (choices.get(m.title, m.field) for m in proposal.mapping.columns) if name}
@@ -175,8 +174,10 @@ class Page:
         await self.form(request)
         if not checked.dry_run or not checked.finished:
             raise HTTPException(400, "only a finished check can be imported")
-        self.upload_of(checked.upload.id)
-        job = self.runner.start(checked.upload, checked.mapping, dry_run=False)
+        upload = self.area.take(checked.upload.id)
+        if upload is None:
+            raise HTTPException(404, "this file is no longer here (it was imported already): upload it again")
+        job = self.runner.start(upload, checked.mapping, dry_run=False)
         return RedirectResponse(f"/jobs/{job.id}", status_code=303)
 
     async def job_file(self, request: Request) -> Response:
@@ -260,14 +261,19 @@ def mapping_rows(proposal: Proposal, choices: dict[str, str] | None = None) -> l
     return rows
 
 
-def create_app(settings: Settings, tokens: Secrets, area: PrivateFolder, max_upload: int) -> Starlette:
+def create_app(settings: Settings, tokens: Tokens, area: PrivateFolder, max_upload: int) -> Starlette:
     """The page's application, behind its :class:`Guard`."""
     page = Page(settings, tokens, area)
 
     async def refused(request: Request, exc: Exception) -> Response:
+        """One clear message on the page, never a traceback."""
         if isinstance(exc, HTTPException):
             return page.error(request, str(exc.detail), exc.status_code)
-        return page.error(request, f"the file is too large: at most {max_upload:,} bytes", 413)
+        if isinstance(exc, BodyTooLarge):
+            return page.error(request, f"the file is too large: at most {max_upload:,} bytes", 413)
+        if isinstance(exc, EtlError):
+            return page.error(request, str(exc), 400)
+        return page.error(request, f"unexpected error: {type(exc).__name__}: {exc}", 500)
 
     def route(path: str, endpoint: Callable, methods: tuple[str, ...] = ("GET",)) -> Route:
         return Route(path, endpoint, methods=list(methods))
@@ -290,8 +296,11 @@ def create_app(settings: Settings, tokens: Secrets, area: PrivateFolder, max_upl
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
-        page.runner.shutdown()
+        if (job := page.runner.running()) is not None:
+            echo(f"etl serve: stopped while importing {job.upload.name}: stores with transactions (tinydb, json, "
+                 "sqlite) are as they were", err=True)
 
-    app = Starlette(routes=routes, exception_handlers={HTTPException: refused, BodyTooLarge: refused},
+    handlers = {HTTPException: refused, BodyTooLarge: refused, EtlError: refused, Exception: refused}
+    app = Starlette(routes=routes, exception_handlers=handlers,
                     lifespan=lifespan)
     return Guard(app, tokens, max_upload)

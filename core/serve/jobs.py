@@ -2,9 +2,9 @@
 event loop; each keeps its progress for the page to poll, then its report and rejects file."""
 from __future__ import annotations
 
+import queue
 import threading
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +58,6 @@ class WebJob:
     report: dict[str, Any] | None = None
     error: str | None = None
     rejects: Path | None = None
-    done: threading.Event = field(default_factory=threading.Event)
 
     @property
     def finished(self) -> bool:
@@ -92,20 +91,30 @@ class WebProgress:
 
 
 class Runner:
-    """Runs the jobs in order in one worker thread: a store takes one import at a time anyway."""
+    """Runs the jobs in order in one worker thread (a store takes one import at a time anyway). The thread is
+    a daemon: stopping the server stops a running import as Ctrl-C stops ``etl run``."""
 
     def __init__(self, settings: Settings, area: PrivateFolder) -> None:
         self.settings = settings
         self.area = area
         self.jobs: dict[str, WebJob] = {}
-        self.pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-import")
+        self.queue: queue.SimpleQueue[WebJob] = queue.SimpleQueue()
+        threading.Thread(target=self._work, name="etl-import", daemon=True).start()
 
     def start(self, upload: Upload, mapping: dict[str, str], dry_run: bool) -> WebJob:
         ident, folder = self.area.new_folder("jobs")
         job = WebJob(ident, upload, dict(mapping), dry_run, folder)
         self.jobs[ident] = job
-        self.pool.submit(self._run, job)
+        self.queue.put(job)
         return job
+
+    def running(self) -> WebJob | None:
+        """The import running now, if one is."""
+        return next((job for job in self.jobs.values() if job.state == "running" and not job.dry_run), None)
+
+    def _work(self) -> None:
+        while True:
+            self._run(self.queue.get())
 
     def _run(self, job: WebJob) -> None:
         job.state = "running"
@@ -132,7 +141,3 @@ class Runner:
         finally:
             if not job.dry_run:
                 self.area.forget(job.upload)
-            job.done.set()
-
-    def shutdown(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)

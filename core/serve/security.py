@@ -4,12 +4,15 @@ and headers that forbid framing, sniffing, referrers to other sites and any scri
 from __future__ import annotations
 
 import hmac
+import os
 import secrets
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
 from urllib.parse import parse_qs
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from etl.cli import DEBUG_ENV
 
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 LOGIN_PATH = "/login"
@@ -28,7 +31,7 @@ class BodyTooLarge(Exception):
 
 
 @dataclass
-class Secrets:
+class Tokens:
     """The tokens of one server: the printed URL's login token (good once), the session cookie's value,
     and the CSRF token every POST carries."""
 
@@ -60,7 +63,7 @@ class Secrets:
 class Guard:
     """ASGI middleware: refuses what does not come from the user's own page, before the app sees it."""
 
-    def __init__(self, app: ASGIApp, tokens: Secrets, max_body: int) -> None:
+    def __init__(self, app: ASGIApp, tokens: Tokens, max_body: int) -> None:
         self.app = app
         self.tokens = tokens
         self.max_body = max_body
@@ -79,7 +82,12 @@ class Guard:
         if scope["path"] == LOGIN_PATH:
             await self.login(scope, send)
             return
-        await self.app(scope, self.capped(receive), send)
+        try:
+            await self.app(scope, self.capped(receive), send)
+        except Exception:  # the app's error handler has answered with one clear message already; ETL_DEBUG=1
+            # shows the traceback on the server's console, as it does for etl run
+            if os.environ.get(DEBUG_ENV):
+                raise
 
     def refusal(self, scope: Scope, headers: dict[str, str]) -> tuple[int, str] | None:
         """The status and message that refuse the request, or None to let it through."""

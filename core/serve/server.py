@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 from pathlib import Path
 
 import uvicorn
@@ -13,7 +14,7 @@ from etl.terminal import echo
 
 from .app import create_app
 from .jobs import Settings
-from .security import Secrets
+from .security import Tokens
 from .uploads import PrivateFolder
 
 SIZE = re.compile(r"^(\d+)([KMG]?)$", re.I)
@@ -53,15 +54,31 @@ def load_settings(config: Path | None, job_name: str | None, sink: str, target: 
     return Settings.of(loaded, jobs[0])
 
 
+def listening_socket(host: str, port: int) -> socket.socket:
+    """The server's socket, bound before its address is printed: a port in use is said at once."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise UsageError(f"cannot listen on {host} port {port}: {exc.strerror or exc} (try another --port)") from None
+    return sock
+
+
 def serve(host: str, port: int, settings: Settings, max_upload: int) -> None:
     """Serve the page until interrupted; the private folder goes with the server."""
     check_loopback(host)
-    tokens = Secrets(port)
+    sock = listening_socket(host, port)
+    tokens = Tokens(port)
     area = PrivateFolder()
     try:
         app = create_app(settings, tokens, area, max_upload)
         shown_host = f"[{host}]" if ":" in host else host
         echo(f"etl serve: open http://{shown_host}:{port}/login?token={tokens.login} (Ctrl-C stops the server)")
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
+        config = uvicorn.Config(app, log_level="warning", access_log=False, server_header=False, lifespan="on")
+        uvicorn.Server(config).run(sockets=[sock])
     finally:
+        sock.close()
         area.remove()

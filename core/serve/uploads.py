@@ -14,6 +14,8 @@ from typing import IO
 
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from etl.proposal import Proposal
+
 MAX_PARTS = 4
 """Parts of an upload form: its CSRF token and the file, and a little room."""
 MAX_FIELD_BYTES = 1000
@@ -40,6 +42,8 @@ class Upload:
     path: Path
     sheet: str | None = None
     sheets: list[str] = field(default_factory=list)
+    proposal: Proposal | None = None
+    """The mapping proposed for the file (its chosen sheet)."""
 
     @property
     def name(self) -> str:
@@ -59,6 +63,10 @@ class PrivateFolder:
         folder = self.root / kind / ident
         folder.mkdir(parents=True, mode=0o700)
         return ident, folder
+
+    def take(self, upload_id: str) -> Upload | None:
+        """The upload, no longer offered to check or import: it is being imported."""
+        return self.uploads.pop(upload_id, None)
 
     def forget(self, upload: Upload) -> None:
         """Remove an upload once used."""
