@@ -50,8 +50,8 @@ class Page:
                                      finalize=self.shown)
 
     def shown(self, value: Any) -> Any:
-        """Every value a template shows: the secrets masked and control characters escaped."""
-        return printable(self.settings.mask(value)) if isinstance(value, str) else value
+        """Every value a template shows: the secrets masked, control characters escaped, files by their name."""
+        return printable(self.area.hide(self.settings.mask(value))) if isinstance(value, str) else value
 
     def render(self, request: Request, name: str, status: int = 200, **context: Any) -> HTMLResponse:
         lang = language(request.headers.get("accept-language", ""))

@@ -57,6 +57,10 @@ class PrivateFolder:
         self.root = Path(tempfile.mkdtemp(prefix="etl-serve-"))  # mode 0700: this user's only
         self.uploads: dict[str, Upload] = {}
 
+    def hide(self, text: str) -> str:
+        """``text`` without the private folders of files named in it: ``data.csv: ...``, not its full path."""
+        return re.sub(re.escape(str(self.root)) + r"/\w+/\w+/", "", text)
+
     def new_folder(self, kind: str) -> tuple[str, Path]:
         """A new folder under ``kind`` (``uploads``, ``jobs``...) with a random id."""
         ident = secrets.token_hex(8)
