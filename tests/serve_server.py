@@ -61,12 +61,12 @@ class Served:
         return out
 
 
-def start(tmp_path: Path, *args: str) -> Served:
-    """Start ``etl serve ARGS`` on a free port and wait until it answers."""
+def start(tmp_path: Path, *args: str, env: dict[str, str] | None = None) -> Served:
+    """Start ``etl serve ARGS`` on a free port (with more variables in its environment) and wait until it answers."""
     port = free_port()
     tmpdir = tmp_path / "tmp"
     tmpdir.mkdir(exist_ok=True)
-    env = {**os.environ, "TMPDIR": str(tmpdir), "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, **(env or {}), "TMPDIR": str(tmpdir), "PYTHONUNBUFFERED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "etl", "serve", "--host", HOST, "--port", str(port), *args],
                                cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None

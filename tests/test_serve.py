@@ -107,6 +107,7 @@ def test_the_printed_token_signs_in_once(tmp_path):
         cookie = answer.headers["set-cookie"]
         assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and server.token not in cookie
         assert browser.get("/").status_code == 200
+        assert browser.get(server.login_url).headers["location"] == "/"  # signed in already: on to the page
         other = httpx.Client(base_url=server.base, trust_env=False)
         again = other.get(server.login_url)
         assert again.status_code == 403 and "already used" in again.text
@@ -223,36 +224,27 @@ def test_secrets_are_never_rendered(tmp_path):
     (tmp_path / secret).mkdir()
     config = tmp_path / "jobs.toml"
     config.write_text('[defaults]\ntarget = "${STORE_DIR}/store.json"\n[[jobs]]\nname = "web"\ninput = "in.csv"\n')
-    path = write_csv(tmp_path / "in.csv", [GOOD, {**BAD, "Customer name": f"Beta {secret}"}])
-    env_server = start_with_env(tmp_path, {"STORE_DIR": str(tmp_path / secret)}, "--config", str(config))
+    value = str(tmp_path / secret)  # the variable's value, also in a cell and in an error's value (the rejects
+    # file alone keeps the lines as they were read, as etl run writes it)
+    path = write_csv(tmp_path / "in.csv", [{**GOOD, "Customer name": value}, {**BAD, "Contact email": value}])
+    env_server = start(tmp_path, "--config", str(config), env={"STORE_DIR": value})
     try:
         client = env_server.client()
-        job = checked(client, path)
+        location = upload(client, path).headers["location"]
+        mapping = client.get(location)
+        job = client.post(f"{location}/check", data={"csrf": csrf_of(mapping.text)}).headers["location"]
+        finished(client, job)
         imported = client.post(f"{job}/import", data={"csrf": csrf_of(client.get("/").text)})
         finished(client, imported.headers["location"])
-        pages = [client.get(p) for p in ("/", job, imported.headers["location"], "/history", "/imports/1/report.json",
-                                         f"{imported.headers['location']}/report", "/nowhere")]
+        pages = [mapping, *(client.get(p) for p in ("/", job, imported.headers["location"], "/history",
+                                                     "/imports/1/report.json", f"{imported.headers['location']}/report",
+                                                     "/nowhere"))]
         assert (tmp_path / secret / "store.json").exists()
         for page in pages:
             assert secret not in page.text, page.url
-        assert "***" in pages[0].text
+        assert "***" in pages[0].text and "***" in pages[1].text and "***" in pages[3].text
     finally:
         env_server.stop()
-
-
-def start_with_env(tmp_path: Path, env: dict[str, str], *args: str):
-    import os
-
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    try:
-        return start(tmp_path, *args)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name)
-            else:
-                os.environ[name] = value
 
 
 def test_a_port_in_use_is_said_at_once(etl):
@@ -309,3 +301,25 @@ def test_language_and_file_names():
     assert safe_name("../../etc/passwd") == "passwd" and safe_name("C:\\Users\\a\\b.csv") == "b.csv"
     assert safe_name("\x1b[31m.csv") == "_[31m.csv" and safe_name("..") == "upload"
     assert len(safe_name("a" * 500 + ".xlsx")) == 100
+
+
+def test_the_server_keeps_the_last_jobs_only(tmp_path, monkeypatch):
+    from etl.batch import BatchConfig, BatchJob
+    from etl.serve import jobs
+    from etl.serve.uploads import PrivateFolder, Upload
+
+    monkeypatch.setattr(jobs, "JOBS_KEPT", 2)
+    area = PrivateFolder()
+    try:
+        runner = jobs.Runner(jobs.Settings.of(BatchConfig(tmp_path, []), BatchJob("t", [], {})), area)
+        _, folder = area.new_folder("uploads")
+        source = write_csv(folder / "in.csv", [GOOD])
+        started = []
+        for _ in range(4):
+            started.append(runner.start(Upload("u", folder, source), {}, dry_run=True))
+            while not started[-1].finished:
+                time.sleep(0.01)
+        assert list(runner.jobs) == [job.id for job in started[-2:]]
+        assert not started[0].folder.exists() and started[-1].report["status"] == "success"
+    finally:
+        area.remove()

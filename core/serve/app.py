@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Redire
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from etl.cli import DEBUG_ENV
 from etl.errors import EtlError
 from etl.proposal import Proposal, propose_for_file
 from etl.registry import get_registry
@@ -191,9 +193,9 @@ class Page:
 
     async def history(self, request: Request) -> Response:
         entries = await run_in_threadpool(store.imports, self.settings)
-        rows = [(ref, entry, store.rejected_count(entry)) for ref, entry in entries or []]
-        return self.render(request, "history.html", rows=rows, available=entries is not None,
-                           names={ref: Path(str(entry.get("input", ""))).name for ref, entry in entries or []})
+        rows = [(ref, entry, Path(str(entry.get("input", ""))).name, store.rejected_count(entry))
+                for ref, entry in entries or []]
+        return self.render(request, "history.html", rows=rows, available=entries is not None)
 
     async def import_report(self, request: Request) -> Response:
         entry = await self.entry(request)
@@ -209,19 +211,14 @@ class Page:
         _, folder = self.area.new_folder("downloads")
         path = folder / f"import-{request.path_params['import_id']}-rejects{suffix}"
         await run_in_threadpool(store.write_rejects, entry, path)
-        return FileResponse(path, filename=path.name, background=BackgroundTask(remove_folder, folder))
+        return FileResponse(path, filename=path.name,
+                            background=BackgroundTask(shutil.rmtree, folder, ignore_errors=True))
 
     async def entry(self, request: Request) -> dict[str, Any]:
         entry = await run_in_threadpool(store.find, self.settings, request.path_params["import_id"])
         if entry is None:
             raise HTTPException(404, "no such import")
         return entry
-
-
-def remove_folder(folder: Path) -> None:
-    for path in folder.iterdir():
-        path.unlink()
-    folder.rmdir()
 
 
 def sheet_names(path: Path) -> list[str]:
@@ -273,7 +270,8 @@ def create_app(settings: Settings, tokens: Tokens, area: PrivateFolder, max_uplo
             return page.error(request, f"the file is too large: at most {max_upload:,} bytes", 413)
         if isinstance(exc, EtlError):
             return page.error(request, str(exc), 400)
-        return page.error(request, f"unexpected error: {type(exc).__name__}: {exc}", 500)
+        return page.error(request, f"unexpected error: {type(exc).__name__}: {exc} (set {DEBUG_ENV}=1 on the "
+                                   "server for details)", 500)
 
     def route(path: str, endpoint: Callable, methods: tuple[str, ...] = ("GET",)) -> Route:
         return Route(path, endpoint, methods=list(methods))
@@ -293,6 +291,7 @@ def create_app(settings: Settings, tokens: Tokens, area: PrivateFolder, max_uplo
         route("/imports/{import_id:int}/rejects.{format:str}", page.import_rejects),
         Mount("/static", StaticFiles(packages=[("etl.serve", "static")]), name="static"),
     ]
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
@@ -301,6 +300,5 @@ def create_app(settings: Settings, tokens: Tokens, area: PrivateFolder, max_uplo
                  "sqlite) are as they were", err=True)
 
     handlers = {HTTPException: refused, BodyTooLarge: refused, EtlError: refused, Exception: refused}
-    app = Starlette(routes=routes, exception_handlers=handlers,
-                    lifespan=lifespan)
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     return Guard(app, tokens, max_upload)

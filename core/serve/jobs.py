@@ -3,6 +3,7 @@ event loop; each keeps its progress for the page to poll, then its report and re
 from __future__ import annotations
 
 import queue
+import shutil
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,8 @@ from etl.terminal import printable
 
 from .uploads import PrivateFolder, Upload
 
+JOBS_KEPT = 50
+"""Jobs whose report, rejects and progress the server keeps (a long session must not grow without end)."""
 WEB_KEYS = ("input", "report", "rejects", "mapping")
 """Options of a config's job that the page gives itself."""
 
@@ -102,11 +105,18 @@ class Runner:
         threading.Thread(target=self._work, name="etl-import", daemon=True).start()
 
     def start(self, upload: Upload, mapping: dict[str, str], dry_run: bool) -> WebJob:
+        self._forget_old_jobs()
         ident, folder = self.area.new_folder("jobs")
         job = WebJob(ident, upload, dict(mapping), dry_run, folder)
         self.jobs[ident] = job
         self.queue.put(job)
         return job
+
+    def _forget_old_jobs(self) -> None:
+        """Keep the reports and files of the last ``JOBS_KEPT`` jobs only (the history keeps every import's)."""
+        finished = [ident for ident, job in self.jobs.items() if job.finished]
+        for ident in finished[:max(0, len(self.jobs) - JOBS_KEPT + 1)]:
+            shutil.rmtree(self.jobs.pop(ident).folder, ignore_errors=True)
 
     def running(self) -> WebJob | None:
         """The import running now, if one is."""
@@ -119,8 +129,6 @@ class Runner:
     def _run(self, job: WebJob) -> None:
         job.state = "running"
         source = job.upload.path
-        writer = get_registry().writer_for(source.suffix)
-        job.rejects = job.folder / ("rejects" + (source.suffix.lower() if writer else ".xlsx"))
         reader_options = {**self.settings.options.get("reader_options", {}),
                           **({"sheet": job.upload.sheet} if job.upload.sheet else {})}
 
@@ -130,6 +138,8 @@ class Runner:
                               progress=WebProgress(job), **options)
 
         try:
+            writer = get_registry().writer_for(source.suffix)
+            job.rejects = job.folder / ("rejects" + (source.suffix.lower() if writer else ".xlsx"))
             result = run_job(self.settings.config, self.settings.job, source, job.dry_run, run)
             if result.report is not None:
                 job.report = result.report.as_dict()

@@ -70,8 +70,11 @@ class Guard:
         self.hosts = {f"{name}:{tokens.port}" for name in LOOPBACK_NAMES}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # no websockets here
+            await send({"type": "websocket.close", "code": 1008})
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         send = _with_security_headers(send)
@@ -80,7 +83,7 @@ class Guard:
             await _plain(send, *refusal)
             return
         if scope["path"] == LOGIN_PATH:
-            await self.login(scope, send)
+            await self.login(scope, headers, send)
             return
         try:
             await self.app(scope, self.capped(receive), send)
@@ -109,17 +112,19 @@ class Guard:
                 return 413, f"The file is too large: at most {self.max_body:,} bytes (etl serve --max-upload)."
         return None
 
-    async def login(self, scope: Scope, send: Send) -> None:
-        """The printed URL's token, good once, becomes the session cookie; then on to the page."""
+    async def login(self, scope: Scope, headers: dict[str, str], send: Send) -> None:
+        """The printed URL's token, good once, becomes the session cookie; then on to the page (where a browser
+        already signed in goes again, the token spent or not)."""
         token = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("token", [None])[0]
+        if self.tokens.session_ok(_cookie(headers, self.tokens.cookie_name)):
+            await _redirect_home(send, [])
+            return
         if not self.tokens.take_login(token):
             await _plain(send, 403, "This sign-in link is not valid or was already used: "
                                     "start etl serve again for a new one.")
             return
-        cookie = (f"{self.tokens.cookie_name}={self.tokens.session}; Path=/; HttpOnly; SameSite=Strict")
-        await send({"type": "http.response.start", "status": 303,
-                    "headers": [(b"location", b"/"), (b"set-cookie", cookie.encode()), (b"content-length", b"0")]})
-        await send({"type": "http.response.body", "body": b""})
+        cookie = f"{self.tokens.cookie_name}={self.tokens.session}; Path=/; HttpOnly; SameSite=Strict"
+        await _redirect_home(send, [(b"set-cookie", cookie.encode())])
 
     def capped(self, receive: Receive) -> Receive:
         """``receive`` that raises :class:`BodyTooLarge` past the limit (a body sent without its length)."""
@@ -144,6 +149,12 @@ def _cookie(headers: dict[str, str], name: str) -> str | None:
     except Exception:  # a malformed cookie header is no session
         return None
     return jar[name].value if name in jar else None
+
+
+async def _redirect_home(send: Send, headers: list[tuple[bytes, bytes]]) -> None:
+    await send({"type": "http.response.start", "status": 303,
+                "headers": [(b"location", b"/"), (b"content-length", b"0"), *headers]})
+    await send({"type": "http.response.body", "body": b""})
 
 
 def _with_security_headers(send: Send) -> Send:
