@@ -71,6 +71,13 @@ def test_etl_help_imports_none_of_the_web_stack():
     assert result.stdout.strip().endswith("[]"), result.stdout
 
 
+def test_without_the_extra_etl_serve_says_how_to_install_it():
+    code = ("import sys\nsys.modules['uvicorn'] = None\nsys.argv = ['etl', 'serve']\nfrom etl.cli import main\n"
+            "main()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "pip install 'etl[serve]'" in result.stderr and "Traceback" not in result.stderr
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.com"])
 def test_it_listens_on_loopback_only(etl, host):
     result = etl("serve", "--host", host, "--port", "1")
