@@ -1,5 +1,6 @@
 """etl serve in a real headless Chromium (Debian's, driven by Playwright): the whole flow on a CSV and on an
-xlsx, from the upload to the history. ``ETL_SCREENSHOTS=DIR`` saves a screenshot of each step of the xlsx walk (the README's)."""
+xlsx, from the upload to the history, and a large import followed live. ``ETL_SCREENSHOTS=DIR`` saves a
+screenshot of each step (of the xlsx walk), as the README shows them."""
 from __future__ import annotations
 
 import base64
@@ -42,9 +43,9 @@ def page(tmp_path):
             context.close()
 
 
-def shot(page: Page, kind: str, name: str) -> None:
-    """With ETL_SCREENSHOTS, a screenshot of the page, for the README (of the xlsx walk only)."""
-    if SHOTS and kind == "xlsx":
+def shot(page: Page, name: str) -> None:
+    """With ETL_SCREENSHOTS, a screenshot of the page, for the README."""
+    if SHOTS:
         Path(SHOTS).mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=True)
 
@@ -113,6 +114,11 @@ def test_the_whole_import_in_a_browser(page, tmp_path, kind):
 
 def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     source = write_input(tmp_path, kind)
+
+    def snap(name: str) -> None:  # the README shows the xlsx walk
+        if kind == "xlsx":
+            shot(page, name)
+
     page.goto(served.login_url)
     expect(page.locator("h1")).to_have_text("1. Choose the file")
     # 1. upload: the CSV picked, the workbook dropped
@@ -121,7 +127,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     else:
         drop_file(page, source)
     expect(page.locator(".chosen")).to_have_text(source.name)
-    shot(page, kind, "1-upload")
+    snap("1-upload")
     page.focus("form.upload button")
     page.keyboard.press("Enter")
     page.wait_for_url("**/uploads/*")
@@ -145,7 +151,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     page.select_option("#column-1", "customer_name")
     expect(page.locator(".missing")).to_be_hidden()
     expect(page.locator("#check")).to_be_enabled()
-    shot(page, kind, "2-mapping")
+    snap("2-mapping")
     # 3. the check: counts and the error, nothing written
     with page.expect_navigation():
         page.click("#check")
@@ -153,7 +159,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     expect(page.locator("tr[data-kind=customers] td").first).to_have_text("3")
     expect(page.locator("table.errors")).to_contain_text("not an email")
     assert not (tmp_path / "store.json").exists()
-    shot(page, kind, "3-check")
+    snap("3-check")
     # 4. the import, by keyboard
     page.focus("#import")
     with page.expect_navigation():  # away from the check's result, to the import's page
@@ -165,7 +171,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     expect(row.locator("td").nth(0)).to_have_text("3")  # the file's line, the sheet's row
     expect(row.locator("td").nth(1)).to_have_text("Contact email")
     expect(row.locator("td").nth(2)).to_have_text("not an email")
-    shot(page, kind, "4-errors")
+    snap("5-errors")
     with page.expect_download() as download:
         page.click("text=Download the rejects")
     saved = tmp_path / f"rejects-download.{kind}"
@@ -183,7 +189,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
         page.click("#import")
     assert wait_for_result(page) == "success"
     expect(page.locator(".status")).to_contain_text("Import successful")
-    shot(page, kind, "5-success")
+    snap("5-success")
     # 6. the history: both imports, newest first, with their icons and downloads
     page.click("nav >> text=History")
     rows = page.locator("table.history tbody tr")
@@ -192,10 +198,35 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     expect(rows.nth(1).locator(".icon.partial")).to_be_visible()
     expect(rows.nth(1)).to_contain_text(source.name)
     expect(rows.nth(1).locator("a", has_text="rejects .xlsx")).to_be_visible()
-    shot(page, kind, "6-history")
+    snap("6-history")
     with page.expect_download() as report:
         rows.nth(1).locator("a", has_text="report").click()
     assert b'"partial"' in Path(report.value.path()).read_bytes()
     customers = read_store(tmp_path / "store.json")["customers"]
     assert sorted(c["accounting_code"] for c in customers) == ["411ACME", "411BETA", "411GAMMA"]
     assert len(read_store(tmp_path / "store.json")["contacts"]) == 3  # the fixed one among them
+
+
+def test_the_import_page_follows_a_large_import_live(page, tmp_path):
+    from test_serve_large import LINES, write_large
+
+    source = write_large(tmp_path / "large.csv")
+    served = start(tmp_path, "--target", "store.json")
+    try:
+        page.goto(served.login_url)
+        page.set_input_files("#file-new", str(source))
+        with page.expect_navigation():
+            page.click("form.upload button")
+        with page.expect_navigation():
+            page.click("#check")
+        assert wait_for_result(page) == "success"
+        with page.expect_navigation():
+            page.click("#import")
+        expect(page.locator(".status .icon.running")).to_be_visible()
+        page.wait_for_function(
+            "() => Number(document.querySelector('[data-read]').textContent.replace(/\\D/g, '')) > 0")
+        shot(page, "4-import")  # the README's step 4, from a file large enough to be seen running
+        assert wait_for_result(page) == "success"
+        expect(page.locator(".rows")).to_contain_text(f"Lines read: {LINES}")
+    finally:
+        served.stop()
