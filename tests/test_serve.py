@@ -78,6 +78,11 @@ def test_without_the_extra_etl_serve_says_how_to_install_it():
     assert result.returncode == 2 and "pip install 'etl[serve]'" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_a_bad_upload_limit_is_one_clear_message(etl):
+    result = etl("serve", "--max-upload", "lots")
+    assert result.code == 2 and "--max-upload: 'lots' is no size" in result.err
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.com"])
 def test_it_listens_on_loopback_only(etl, host):
     result = etl("serve", "--host", host, "--port", "1")
@@ -308,6 +313,22 @@ def test_language_and_file_names():
     assert safe_name("../../etc/passwd") == "passwd" and safe_name("C:\\Users\\a\\b.csv") == "b.csv"
     assert safe_name("\x1b[31m.csv") == "_[31m.csv" and safe_name("..") == "upload"
     assert len(safe_name("a" * 500 + ".xlsx")) == 100
+
+
+def test_the_server_keeps_the_last_uploads_only(tmp_path, monkeypatch):
+    from etl.serve import uploads
+
+    monkeypatch.setattr(uploads, "UPLOADS_KEPT", 2)
+    area = uploads.PrivateFolder()
+    try:
+        kept = []
+        for _ in range(3):
+            ident, folder = area.new_folder("uploads")
+            kept.append(uploads.Upload(ident, folder, folder / "in.csv"))
+            area.keep(kept[-1])
+        assert list(area.uploads) == [upload.id for upload in kept[1:]] and not kept[0].folder.exists()
+    finally:
+        area.remove()
 
 
 def test_the_server_keeps_the_last_jobs_only(tmp_path, monkeypatch):

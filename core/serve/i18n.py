@@ -7,7 +7,7 @@ LANGUAGES = ("en", "fr")
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
-        "title": "Import customers and contacts",
+        "title": "Import customers and contacts", "skip": "Skip to the content",
         "nav_import": "Import a file", "nav_history": "History",
         "upload_heading": "1. Choose the file",
         "upload_help": "A CSV or Excel file (.csv, .txt, .xlsx, .xlsm, .xls, .ods). Drop it here or pick it.",
@@ -46,7 +46,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "noscript": "The progress updates itself with JavaScript; reload the page to see it.",
     },
     "fr": {
-        "title": "Importer des clients et des contacts",
+        "title": "Importer des clients et des contacts", "skip": "Aller au contenu",
         "nav_import": "Importer un fichier", "nav_history": "Historique",
         "upload_heading": "1. Choisir le fichier",
         "upload_help": "Un fichier CSV ou Excel (.csv, .txt, .xlsx, .xlsm, .xls, .ods). Déposez-le ici ou "

@@ -20,6 +20,8 @@ MAX_PARTS = 4
 """Parts of an upload form: its CSRF token and the file, and a little room."""
 MAX_FIELD_BYTES = 1000
 """Bytes of a form field that is not the file."""
+UPLOADS_KEPT = 20
+"""Uploads waiting to be imported that the server keeps: an older one is removed."""
 MAX_NAME = 100
 """Characters of a file name kept."""
 UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|\u2028\u2029\u202a-\u202e\u2066-\u2069]")
@@ -68,6 +70,12 @@ class PrivateFolder:
         folder.mkdir(parents=True, mode=0o700)
         return ident, folder
 
+    def keep(self, upload: Upload) -> None:
+        """Offer an upload to check and import; the oldest beyond ``UPLOADS_KEPT``, never imported, go."""
+        for old in list(self.uploads.values())[:max(0, len(self.uploads) - UPLOADS_KEPT + 1)]:
+            self.forget(old)
+        self.uploads[upload.id] = upload
+
     def take(self, upload_id: str) -> Upload | None:
         """The upload, no longer offered to check or import: it is being imported."""
         return self.uploads.pop(upload_id, None)
@@ -114,7 +122,7 @@ async def receive_upload(content_type: str, body: AsyncIterator[bytes], area: Pr
         shutil.rmtree(folder, ignore_errors=True)
         raise
     upload = Upload(ident, folder, parts.saved)
-    area.uploads[ident] = upload
+    area.keep(upload)
     return upload
 
 
