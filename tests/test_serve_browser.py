@@ -151,6 +151,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     page.select_option("#column-1", "customer_name")
     expect(page.locator(".missing")).to_be_hidden()
     expect(page.locator("#check")).to_be_enabled()
+    expect(page.locator("td.how").nth(0)).to_have_text("exact title")  # as proposed again
     snap("2-mapping")
     # 3. the check: counts and the error, nothing written
     with page.expect_navigation():

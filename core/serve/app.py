@@ -254,7 +254,7 @@ def mapping_rows(proposal: Proposal, choices: dict[str, str] | None = None) -> l
         rows.append({"index": column.index, "title": column.title, "samples": samples, "group": column.group,
                      "field": column.field if chosen is None else chosen or None,
                      "how": column.how if chosen is None else "explicit", "note": column.note,
-                     "score": column.score})
+                     "score": column.score, "proposed": column.field, "proposed_how": column.how})
     return rows
 
 

@@ -32,7 +32,9 @@ function setUpMapping(form) {
   const refresh = async (event) => {
     const question = ++asked;
     if (event && event.target.matches("select[data-field]")) {
-      event.target.closest("tr").querySelector(".how").textContent = table.dataset.chosen;
+      const select = event.target;
+      const how = select.closest("tr").querySelector("[data-how]");
+      how.textContent = select.value === select.dataset.proposed ? how.dataset.how : table.dataset.chosen;
     }
     const fields = [...form.querySelectorAll("select[data-field]")].map((s) => s.value).filter(Boolean);
     form.querySelectorAll("select[data-field]").forEach((s) => s.closest("tr").classList.toggle("ignored", !s.value));
