@@ -61,6 +61,8 @@ function follow(section) {
   const bar = section.querySelector("progress");
   const read = section.querySelector("[data-read]");
   const loaded = section.querySelector("[data-loaded]");
+  const icon = section.querySelector(".icon");
+  const label = section.querySelector("[data-state]");
   const poll = async () => {
     const response = await fetch(section.dataset.poll, {cache: "no-store"});
     if (response.ok) {
@@ -68,6 +70,11 @@ function follow(section) {
       read.textContent = state.read.toLocaleString();
       loaded.textContent = state.loaded.toLocaleString();
       if (state.percent !== null) bar.value = state.percent;
+      if (state.state === "running" && !icon.classList.contains("running")) {  // it waited for another job
+        icon.className = "icon running";
+        icon.setAttribute("aria-label", section.dataset.running);
+        label.textContent = section.dataset.running;
+      }
       if (state.state === "done" || state.state === "failed") {
         location.reload();
         return;
