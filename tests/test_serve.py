@@ -351,3 +351,25 @@ def test_the_server_keeps_the_last_jobs_only(tmp_path, monkeypatch):
         assert not started[0].folder.exists() and started[-1].report["status"] == "success"
     finally:
         area.remove()
+
+
+def test_ctrl_c_stops_the_server_and_its_running_import_at_once(tmp_path):
+    from etl.connectors.storefile import StoreLock
+
+    server = start(tmp_path, "--target", str(tmp_path / "store.json"))
+    lock = StoreLock(tmp_path / "store.json", "the store", 30)
+    try:
+        client = server.client()
+        job = checked(client, write_csv(tmp_path / "in.csv", [GOOD]))
+        lock.acquire()  # the import waits for the store: it is running when the user stops the server
+        imported = client.post(f"{job}/import", data={"csrf": csrf_of(client.get("/").text)}).headers["location"]
+        while client.get(f"{imported}/state").json()["state"] != "running":
+            time.sleep(0.02)
+        started = time.monotonic()
+        out = server.stop()
+        assert time.monotonic() - started < 20 and "stopped while importing in.csv" in out
+        assert "Traceback" not in out
+    finally:
+        lock.release()
+        server.stop()
+    assert not (tmp_path / "store.json").exists() and server.private_folders() == []
