@@ -373,3 +373,29 @@ def test_ctrl_c_stops_the_server_and_its_running_import_at_once(tmp_path):
         lock.release()
         server.stop()
     assert not (tmp_path / "store.json").exists() and server.private_folders() == []
+
+
+def test_a_report_with_changes_renders_them_once_their_template_comes(tmp_path):
+    from jinja2 import DictLoader, ChoiceLoader
+
+    from etl.batch import BatchConfig, BatchJob
+    from etl.serve.app import Page
+    from etl.serve.i18n import translator
+    from etl.serve.jobs import Settings, WebJob
+    from etl.serve.security import Tokens
+    from etl.serve.uploads import PrivateFolder, Upload
+
+    area = PrivateFolder()
+    try:
+        page = Page(Settings.of(BatchConfig(tmp_path, []), BatchJob("t", [], {})), Tokens(1), area)
+        job = WebJob("j", Upload("u", tmp_path, tmp_path / "in.csv"), {}, True, tmp_path, state="done")
+        report = {"status": "success", "rows": {"read": 1, "imported": 1, "rejected": 0}, "errors": [],
+                  "warnings": [], "changes": [{"key": "C1"}]}
+        context = {"t": translator("en"), "lang": "en", "csrf": "x", "store": "s", "job": job, "finished": True,
+                   "report": report, "errors": [], "more_errors": 0}
+        assert "Ready to import" in page.templates.get_template("job.html").render(**context)  # not there yet
+        page.templates.loader = ChoiceLoader([page.templates.loader, DictLoader(
+            {"changes.html": "{% for c in report.changes %}<p class=change>{{ c.key }}</p>{% endfor %}"})])
+        assert "<p class=change>C1</p>" in page.templates.get_template("job.html").render(**context)
+    finally:
+        area.remove()

@@ -199,6 +199,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     expect(rows.nth(0).locator(".icon.success")).to_be_visible()
     expect(rows.nth(1).locator(".icon.partial")).to_be_visible()
     expect(rows.nth(1)).to_contain_text(source.name)
+    expect(rows.nth(1).locator("td.changes")).to_contain_text("customers: 3 created, 0 updated, 0 unchanged")
     expect(rows.nth(1).locator("a", has_text="rejects .xlsx")).to_be_visible()
     snap("6-history")
     with page.expect_download() as report:
