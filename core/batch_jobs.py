@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import EtlError
+from .errors import EtlError, UsageError
 from .secrets import mask_secrets
 
 MAX_ERRORS = 20
@@ -80,22 +80,20 @@ def _capped(text: str) -> str:
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 
-def run_job_spec(spec: JobSpec) -> JobSummary:
-    """Run one job on this machine (the function each executor's workers call)."""
-    from .api import run
+def run_options(spec: JobSpec) -> dict[str, Any]:
+    """The keyword arguments of :func:`etl.run` for the job, here: ``${VAR}`` filled in from this
+    machine's environment (their values in ``secrets``), paths resolved, ``{job}`` and ``{stem}`` filled.
+    UsageError for the job's problem, or a variable this machine does not set."""
     from .batch import expand, fill, resolved
 
     if spec.error:
-        return not_run(spec, "error", spec.error, 2)
+        raise UsageError(spec.error)
     problems: list[str] = []
     secrets: set[str] = set()
     options = expand(spec.options, "job", os.environ, problems, secrets)
     plugins = expand(spec.plugins, "plugins", os.environ, [], secrets)
     if problems:
-        return not_run(spec, "error", f"on {socket.gethostname()}: {'; '.join(problems)}", 2)
-    if not os.path.isfile(spec.input):
-        return not_run(spec, "error", f"{spec.input}: not found on {socket.gethostname()}: the inputs of a batch "
-                                      "must be on storage that every worker sees", 2)
+        raise UsageError(f"on {socket.gethostname()}: {'; '.join(problems)}")
     options = fill(resolved(options, Path(spec.base)), spec.job, Path(spec.input))
     settings = dict(spec.settings if spec.settings is not None else options.pop("settings", None) or {})
     options.pop("settings", None)
@@ -104,10 +102,24 @@ def run_job_spec(spec: JobSpec) -> JobSummary:
         options["mapping"] = spec.mapping
     options["sink_options"] = {k: "\n".join(v) if isinstance(v, list) else v
                                for k, v in options.get("sink_options", {}).items()}
+    return {**options, "settings": settings, "dry_run": spec.dry_run, "secrets": tuple(secrets)}
+
+
+def run_job_spec(spec: JobSpec) -> JobSummary:
+    """Run one job on this machine (the function each executor's workers call)."""
+    from .api import run
+
     try:
-        report = run(spec.input, settings=settings, dry_run=spec.dry_run, secrets=tuple(secrets), **options)
+        options = run_options(spec)
     except EtlError as exc:
-        return not_run(spec, "error", mask_secrets(str(exc), tuple(secrets)), exc.exit_code)
+        return not_run(spec, "error", str(exc), exc.exit_code)
+    if not os.path.isfile(spec.input):
+        return not_run(spec, "error", f"{spec.input}: not found on {socket.gethostname()}: the inputs of a batch "
+                                      "must be on storage that every worker sees", 2)
+    try:
+        report = run(spec.input, **options)
+    except EtlError as exc:
+        return not_run(spec, "error", mask_secrets(str(exc), options["secrets"]), exc.exit_code)
     rows = report.as_dict()["rows"]
     return JobSummary(
         spec.job, spec.input, report.status, report.exit_code, _capped(report.summary().splitlines()[0]),

@@ -237,31 +237,24 @@ def batch(config: Path, names: tuple[str, ...], keep_going: bool, dry_run: bool,
 def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...], rules: str,
                 mapping: Path | None, interactive: bool, save: Path | None) -> None:
     """Show how the columns of INPUT link to the rules' fields."""
-    from .job import Job
+    from .errors import UsageError
     from .mapping import load_mapping_file
     from .mapping_cli import confirm_doubtful, describe, save_mapping
-    from .pipeline import choose_reader, missing_columns, open_table, propose_mapping
-    from .registry import get_registry
+    from .proposal import propose_for_file
     from .settings import parse_options
 
-    registry = get_registry()
-    registry.check()
-    job = Job(input=input, reader=reader, reader_options=parse_options(reader_option, "--reader-option"),
-              rules=rules, mapping=load_mapping_file(mapping) if mapping else {})
-    table = open_table(choose_reader(job, registry), job)
-    try:
-        rule_set = registry.rule_set(rules).create()
-        proposal = propose_mapping(table, rule_set.fields, job)
-    finally:
-        table.close()
+    found = propose_for_file(input, reader=reader, reader_options=parse_options(reader_option, "--reader-option"),
+                             rules=rules, mapping=load_mapping_file(mapping) if mapping else {})
+    proposal = found.mapping
     if interactive:
-        confirm_doubtful(proposal, rule_set.fields)
+        confirm_doubtful(proposal, found.fields)
     for line in describe(proposal):
         echo(line)
     if save:
         save_mapping(proposal, save)
         echo(f"mapping saved to {save}; use it with --mapping {save}", err=True)
-    missing_columns(proposal, rule_set, job)
+    if missing := found.missing():
+        raise UsageError(f"{input}: " + "; ".join(missing))
 
 
 @cli.command()
@@ -282,6 +275,25 @@ def fields(rules: str, as_json: bool) -> None:
                    + (f"  - {entry['description']}" if entry["description"] else ""))
         if entry["accepted"]:
             click.echo(f"    also: {', '.join(entry['accepted'])}")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
+@click.option("--sink", default="tinydb", show_default=True, help="Where the page imports to.")
+@click.option("--target", help="The sink's target: a file path or a URL.")
+@click.option("--config", type=click.Path(path_type=Path),
+              help="Import with the options of a job of this batch config.")
+@click.option("--job", "job_name", metavar="NAME", help="That job of --config (default: its first).")
+@click.option("--max-upload", default="1G", show_default=True, help="Largest file the page accepts (K, M, G).")
+def serve(host: str, port: int, sink: str, target: str | None, config: Path | None, job_name: str | None,
+          max_upload: str) -> None:
+    """Start the import page on this computer and print its address (needs: pip install 'etl[serve]')."""
+    try:
+        from .serve.server import load_settings, parse_size, serve as serve_page
+    except ImportError as exc:
+        raise click.ClickException(f"etl serve needs its extra: pip install 'etl[serve]' ({exc})") from None
+    serve_page(host, port, load_settings(config, job_name, sink, target), parse_size(max_upload))
 
 
 cli.add_command(template)

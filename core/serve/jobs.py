@@ -1,0 +1,154 @@
+"""Imports and dry runs started from the page: one at a time in a worker thread, never in the server's
+event loop; each keeps its progress for the page to poll, then its report and rejects file."""
+from __future__ import annotations
+
+import queue
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from etl.api import run as run_import
+from etl.batch import BatchConfig, BatchJob, job_spec
+from etl.batch_jobs import run_options
+from etl.errors import EtlError
+from etl.registry import get_registry
+from etl.terminal import printable
+
+from .uploads import PrivateFolder, Upload
+
+JOBS_KEPT = 50
+"""Jobs whose report, rejects and progress the server keeps (a long session must not grow without end)."""
+WEB_KEYS = ("input", "report", "rejects", "mapping")
+"""Options of a config's job that the page gives itself."""
+
+
+@dataclass
+class Settings:
+    """Where and how the page's imports go: the options of one job of a batch config (``etl serve
+    --config``), or of ``--sink``/``--target``, and the secrets to mask in everything shown."""
+
+    config: BatchConfig
+    job: BatchJob
+
+    @classmethod
+    def of(cls, config: BatchConfig, job: BatchJob) -> Settings:
+        options = {k: v for k, v in job.options.items() if k not in WEB_KEYS}
+        written = {k: v for k, v in job.written.items() if k not in WEB_KEYS}
+        return cls(config, BatchJob(job.name, [], options, written))
+
+    @property
+    def options(self) -> dict[str, Any]:
+        return self.job.options
+
+    def mask(self, text: str) -> str:
+        return self.config.mask(text)
+
+
+@dataclass
+class WebJob:
+    """A dry run or an import of an upload, and how far it got."""
+
+    id: str
+    upload: Upload
+    mapping: dict[str, str]
+    """The user's own choices: column title -> field ("" ignores it)."""
+    dry_run: bool
+    folder: Path
+    state: str = "queued"
+    """queued, running, done (with a report) or failed (with an error and maybe no report)."""
+    read: int = 0
+    expected: int | None = None
+    loaded: int = 0
+    report: dict[str, Any] | None = None
+    error: str | None = None
+    rejects: Path | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in ("done", "failed")
+
+    @property
+    def report_path(self) -> Path:
+        return self.folder / "report.json"
+
+    def progress(self) -> dict[str, Any]:
+        """What the page polls."""
+        percent = min(99, 100 * self.read // self.expected) if self.expected and not self.finished else None
+        return {"state": self.state, "read": self.read, "expected": self.expected, "loaded": self.loaded,
+                "percent": 100 if self.finished else percent}
+
+
+class WebProgress:
+    """Told the run's progress as :class:`etl.progress.Progress` is, keeps it in the job for the page."""
+
+    def __init__(self, job: WebJob) -> None:
+        self.job = job
+
+    def reading(self, lines: int, expected: int | None) -> None:
+        self.job.read, self.job.expected = lines, expected
+
+    def loading(self, documents: int) -> None:
+        self.job.loaded = documents
+
+    def close(self) -> None:
+        """Nothing to erase."""
+
+
+class Runner:
+    """Runs the jobs in order in one worker thread (a store takes one import at a time anyway). The thread is
+    a daemon: stopping the server stops a running import as Ctrl-C stops ``etl run``."""
+
+    def __init__(self, settings: Settings, area: PrivateFolder) -> None:
+        self.settings = settings
+        self.area = area
+        self.jobs: dict[str, WebJob] = {}
+        self.queue: queue.SimpleQueue[WebJob] = queue.SimpleQueue()
+        threading.Thread(target=self._work, name="etl-import", daemon=True).start()
+
+    def start(self, upload: Upload, mapping: dict[str, str], dry_run: bool) -> WebJob:
+        self._forget_old_jobs()
+        ident, folder = self.area.new_folder("jobs")
+        job = WebJob(ident, upload, dict(mapping), dry_run, folder)
+        self.jobs[ident] = job
+        self.queue.put(job)
+        return job
+
+    def _forget_old_jobs(self) -> None:
+        """Keep the reports and files of the last ``JOBS_KEPT`` jobs only (the history keeps every import's)."""
+        finished = [ident for ident, job in self.jobs.items() if job.finished]
+        for ident in finished[:max(0, len(self.jobs) - JOBS_KEPT + 1)]:
+            shutil.rmtree(self.jobs.pop(ident).folder, ignore_errors=True)
+
+    def running(self) -> WebJob | None:
+        """The import running now, if one is."""
+        return next((job for job in self.jobs.values() if job.state == "running" and not job.dry_run), None)
+
+    def _work(self) -> None:
+        while True:
+            self._run(self.queue.get())
+
+    def _run(self, job: WebJob) -> None:
+        job.state = "running"
+        source = job.upload.path
+        reader_options = {**self.settings.options.get("reader_options", {}),
+                          **({"sheet": job.upload.sheet} if job.upload.sheet else {})}
+
+        try:
+            writer = get_registry().writer_for(source.suffix)
+            job.rejects = job.folder / ("rejects" + (source.suffix.lower() if writer else ".xlsx"))
+            options = run_options(job_spec(self.settings.config, self.settings.job, source, job.dry_run))
+            options.update(reader_options=reader_options, mapping=job.mapping, report=job.report_path,
+                           rejects=job.rejects, progress=WebProgress(job))
+            job.report = run_import(source, **options).as_dict()
+            job.state = "done"
+        except EtlError as exc:
+            job.error = self.settings.mask(str(exc))
+            job.state = "failed"
+        except Exception as exc:  # a bug: said in one line, the server goes on
+            job.error = self.settings.mask(printable(f"unexpected error: {type(exc).__name__}: {exc}"))
+            job.state = "failed"
+        finally:
+            if not job.dry_run:
+                self.area.forget(job.upload)
