@@ -36,10 +36,7 @@ from itertools import chain, islice, takewhile
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from etl import hookimpl
-from etl.components import ReaderSpec, Row
-from etl.errors import InputError, RowError, UsageError
-from etl.settings import check_options
+from etl import InputError, ReaderSpec, Row, RowError, UsageError, check_options, hookimpl
 
 from .csv_input import BINARY_MESSAGE, CheckedBytes, InputBytes, LineCounter
 from .layout import HEADER_SEARCH_ROWS, MAX_FOOTER_ROWS, footer_count, footer_warning, header_index, title_warning

@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
-from etl.errors import InputError
+from etl import InputError
 
 CHUNK_SIZE = 1 << 18
 """Bytes read from the file at a time."""

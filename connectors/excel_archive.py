@@ -29,7 +29,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import IO
 
-from etl.errors import InputError
+from etl import InputError
 
 XLSB_MESSAGE = "the .xlsb format is not supported: save the workbook as .xlsx"
 

@@ -52,10 +52,7 @@ from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from etl import hookimpl
-from etl.components import ReaderSpec, Row
-from etl.errors import InputError, RowError, UsageError
-from etl.settings import check_options
+from etl import InputError, ReaderSpec, Row, RowError, UsageError, check_options, hookimpl
 
 from .excel_archive import PartScan, check_archive, first_line, probe_in_a_child, scans_by_sheet, size_text
 from .excel_template import write_template

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from etl.components import Field
+from etl import Field
 
 SHEET_TITLES = {"en": ("Import", "Columns"), "fr": ("Import", "Colonnes")}
 GUIDE_HEADER = {"en": ("Column", "What to enter", "Allowed values"),

@@ -47,11 +47,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
-from etl import hookimpl
-from etl.components import CREATED, UPDATED, Document, Rejected, SinkSpec, StoredDocument
-from etl.errors import SinkError, UsageError
-from etl.secrets import mask_secrets
-from etl.settings import check_options
+from etl import (
+    CREATED, Document, Rejected, SinkError, SinkSpec, StoredDocument, UPDATED, UsageError, check_options, hookimpl,
+    mask_secrets)
 
 if TYPE_CHECKING:
     import httpx

@@ -11,11 +11,8 @@ from typing import IO
 
 import orjson
 
-from etl import hookimpl
-from etl.components import CREATED, Document, SinkSpec, StoredDocument
-from etl.errors import SinkError
-from etl.files import reason, write_atomically
-from etl.settings import check_options
+from etl import (
+    CREATED, Document, SinkError, SinkSpec, StoredDocument, check_options, hookimpl, reason, write_atomically)
 
 DEFAULT_TARGET = "etl-out.json"
 

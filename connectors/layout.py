@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from etl.errors import RowError
+from etl import RowError
 
 HEADER_SEARCH_ROWS = 20
 """The first non-blank rows among which the header is looked for."""

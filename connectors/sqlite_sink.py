@@ -22,12 +22,9 @@ from typing import Any
 
 import orjson
 
-from etl import hookimpl
-from etl.components import CREATED, UNCHANGED, UPDATED, Document, SinkSpec, StoredDocument
-from etl.errors import SinkError
-from etl.history import HISTORY_KIND, entry_keys
-from etl.settings import check_options, number_option
-from etl.terminal import printable
+from etl import (
+    CREATED, Document, HISTORY_KIND, SinkError, SinkSpec, StoredDocument, UNCHANGED, UPDATED, check_options,
+    entry_keys, hookimpl, number_option, printable)
 
 from .storefile import check_store_kind, store_label, store_path
 

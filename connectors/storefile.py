@@ -9,9 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from etl.errors import SinkError
-from etl.files import new_file_mode, reason
-from etl.terminal import printable
+from etl import SinkError, new_file_mode, printable, reason
 
 _held: set[int] = set()
 """The file descriptors of the locks this process holds."""

@@ -17,12 +17,10 @@ from typing import IO, Any
 import orjson
 from tinydb.storages import Storage
 
-from etl import hookimpl
-from etl.components import CREATED, UNCHANGED, UPDATED, Document, SinkSpec, StoredDocument
-from etl.errors import SinkError
-from etl.history import HISTORY_KIND, TYPE_NAMES, described, shape_problem
-from etl.files import reason, remove_stale_temporaries, write_atomically
-from etl.settings import check_options, number_option
+from etl import (
+    CREATED, Document, HISTORY_KIND, SinkError, SinkSpec, StoredDocument, TYPE_NAMES, UNCHANGED, UPDATED,
+    check_options, described, hookimpl, number_option, reason, remove_stale_temporaries, shape_problem,
+    write_atomically)
 
 from .storefile import StoreLock, check_store_kind, open_store, store_label, store_path
 

@@ -23,8 +23,8 @@ DEFAULT_PLUGINS = (
     "etl.connectors.tinydb_sink",
     "etl.connectors.sqlite_sink",
     "etl.connectors.http_sink",
-    "etl.connectors.executors",
     "etl.plugins",
+    "etl.executors",
 )
 
 

@@ -1,8 +1,7 @@
 """The default import rules: customers and their contacts, as the import method defines them."""
 from __future__ import annotations
 
-from etl import hookimpl
-from etl.components import RulesSpec
+from etl import RulesSpec, hookimpl
 
 
 def _create():

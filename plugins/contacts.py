@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from etl.components import Document
-from etl.errors import RowError
+from etl import Document, RowError
 
 from .fields import CONTACT_DOCUMENT, CONTACT_FIELD_NAMES
 from .model import EMAIL, IS_MAIN, ContactLine, Customer, same_value

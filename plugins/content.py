@@ -8,8 +8,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from etl.components import Content
-from etl.mapping import normalise
+from etl import Content, normalise
 
 from . import values as parse
 

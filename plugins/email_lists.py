@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import re
 
-from etl.components import Batch
-from etl.errors import RowError
+from etl import Batch, RowError
 
 from .fields import CONTACT_FIELD_NAMES
 from .values import shown

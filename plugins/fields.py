@@ -1,7 +1,7 @@
 """The fields of the customer and contact import, with their column titles in English and French."""
 from __future__ import annotations
 
-from etl.components import Content, Field
+from etl import Content, Field
 
 from . import content as looks
 from .values import POSITIONS

@@ -1,7 +1,7 @@
 """Groups and subsidiaries: each subsidiary names its group by Group ID and/or Group name."""
 from __future__ import annotations
 
-from etl.errors import RowError
+from etl import RowError
 
 from .model import GROUP_ID, GROUP_NAME, Customer
 from .store_index import StoreIndex, StoredCustomer, name_key

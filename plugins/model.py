@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from etl.errors import RowError
+from etl import RowError
 
 from .fields import CONTACT_FIELD_NAMES, CUSTOMER_FIELD_NAMES
 from .store_index import StoredCustomer

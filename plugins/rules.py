@@ -9,9 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from etl.components import Batch, Document, RulesOutcome, StoredDocument
-from etl.errors import RowError
-from etl.rejects import restore
+from etl import Batch, Document, RowError, RulesOutcome, StoredDocument, restore
 
 from . import values as parse
 from .contacts import decide_contacts

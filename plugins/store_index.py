@@ -15,8 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
-from etl.components import Document, StoredDocument
-from etl.mapping import normalise
+from etl import Document, StoredDocument, normalise
 
 ID_KEY, NAME_KEY, EMAIL_KEY, MAIN_OF_KEY = "external_id", "name", "email", "main_of"
 """The lookup keys of the documents: customers by ID and by folded name, contacts by email and, for a

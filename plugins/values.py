@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable
 
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
-from etl.mapping import normalise
+from etl import normalise
 
 POSITIONS = ("ACCOUNTING", "SALES", "PURCHASER", "PAYER")
 

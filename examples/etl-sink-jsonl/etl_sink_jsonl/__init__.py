@@ -18,8 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import etl
-from etl.components import CREATED, UNCHANGED, UPDATED, Document, SinkSpec, StoredDocument
-from etl.errors import SinkError, UsageError
+from etl import CREATED, Document, SinkError, SinkSpec, StoredDocument, UNCHANGED, UPDATED, UsageError
 
 __version__ = "0.1.0"
 

@@ -13,9 +13,9 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
-import etl
-from etl.components import ExecutorSpec, Workers
-from etl.errors import UsageError
+from . import __version__, hookimpl
+from .components import ExecutorSpec, Workers
+from .errors import UsageError
 
 LOCAL_SCHEDULER = "127.0.0.1"
 """Where a cluster started for the batch listens: this machine only."""
@@ -53,14 +53,14 @@ def _worker_started(parent: int) -> None:
     """In each worker of the pool: Ctrl-C stops only a running job, and the worker dies with the batch."""
     signal.signal(signal.SIGINT, _stop_if_running)
     if sys.platform.startswith("linux"):
-        from etl.read_ahead import die_with
+        from .read_ahead import die_with
 
         die_with(parent)
 
 
 def _run_in_worker(spec: Any) -> Any:
     global _running
-    from etl.batch_jobs import not_run, run_job_spec
+    from .batch_jobs import not_run, run_job_spec
 
     try:
         _running = True
@@ -84,7 +84,7 @@ class WorkerPool(Executor):
                                    initializer=_worker_started, initargs=(os.getpid(),))
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future:
-        from etl.batch_jobs import run_job_spec
+        from .batch_jobs import run_job_spec
 
         for index, (pool, last) in enumerate(self._slots):
             if last is None or last.done():
@@ -152,16 +152,16 @@ def _dask(workers: int | None, options: Mapping[str, Any]) -> Iterator[Workers]:
 
 def _check_versions(versions: Mapping[str, str]) -> None:
     """Every worker must run the etl of this machine: a job means the same thing everywhere."""
-    wrong = {worker: version for worker, version in versions.items() if version != etl.__version__}
+    wrong = {worker: version for worker, version in versions.items() if version != __version__}
     if wrong:
         worker, version = sorted(wrong.items())[0]
-        raise UsageError(f"the Dask worker {worker} has etl {version}, this machine etl {etl.__version__}: "
+        raise UsageError(f"the Dask worker {worker} has etl {version}, this machine etl {__version__}: "
                          f"install the same version everywhere ({len(wrong)} of {len(versions)} workers differ)")
     if not versions:
         raise UsageError("the Dask cluster has no worker")
 
 
-@etl.hookimpl
+@hookimpl
 def register_executors() -> list[ExecutorSpec]:
     return [
         ExecutorSpec("local", _local, "one job after another, in this process (the default)"),
