@@ -1,8 +1,8 @@
 """HTTP sink: send each document as JSON to a REST endpoint (``--sink http --target URL``).
 
-Each document goes to ``{URL}/{path}``, the path given by the ``customers_path`` and
-``contacts_path`` options (default ``customers/{key}`` and ``contacts/{key}``; any other
-kind goes to ``{kind}/{key}``), with the key URL-encoded. The body is the document's data
+Each document goes to ``{URL}/{path}``, the path given by the ``path`` option, a template with
+``{kind}`` and ``{key}`` (default ``{kind}/{key}``), or for one kind by ``path.KIND`` (e.g.
+``path.customers=v2/clients/{key}``), with the kind and the key URL-encoded. The body is the document's data
 as a JSON object without its ``None`` fields: ``None`` means "not given", and leaving a
 field out is how a request says "keep the stored value".
 
@@ -68,8 +68,9 @@ MAX_URL_LENGTH = 8 << 10
 METHODS = ("PUT", "POST", "PATCH")
 NOT_STORED_STATUSES = frozenset({408, 429, 503})
 """Answers saying the request was not processed: a POST may be sent again after them."""
-DEFAULT_PATHS = {"customers": "customers/{key}", "contacts": "contacts/{key}"}
-PATH_OPTIONS = {"customers_path": "customers", "contacts_path": "contacts"}
+DEFAULT_PATH = "{kind}/{key}"
+KIND_PATH = "path."
+"""Options ``path.KIND`` give the path of one kind of documents."""
 NUMBER_OPTIONS: dict[str, tuple[type, bool]] = {
     # name: (type, whether 0 is allowed)
     "timeout": (float, False),
@@ -79,7 +80,7 @@ NUMBER_OPTIONS: dict[str, tuple[type, bool]] = {
     "backoff": (float, True),
     "give_up_after": (int, False),
 }
-OPTIONS = ("header", *NUMBER_OPTIONS, "method", *PATH_OPTIONS)
+OPTIONS = ("header", *NUMBER_OPTIONS, "method", "path")
 JSON_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
 """Sent with each document; no compressed answer, lest a small one unpack to gigabytes."""
 
@@ -110,12 +111,13 @@ class HttpOptions:
     backoff: float = 0.5
     give_up_after: int = 20
     method: str = "PUT"
-    paths: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_PATHS))
+    path: str = DEFAULT_PATH
+    kind_paths: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def parse(cls, options: Mapping[str, str], environ: Mapping[str, str]) -> HttpOptions:
         """Check ``options``, expanding ``${VAR}`` in header values from ``environ``."""
-        check_options(options, OPTIONS, "http sink")
+        check_options({k: v for k, v in options.items() if not k.startswith(KIND_PATH)}, OPTIONS, "http sink")
         values: dict[str, Any] = {
             name: _parse_number(name, options[name], *NUMBER_OPTIONS[name])
             for name in NUMBER_OPTIONS
@@ -125,8 +127,10 @@ class HttpOptions:
             values["headers"] = _parse_headers(options["header"], environ)
         if "method" in options:
             values["method"] = _parse_method(options["method"])
-        paths = {kind: _parse_path(name, options[name]) for name, kind in PATH_OPTIONS.items() if name in options}
-        values["paths"] = {**DEFAULT_PATHS, **paths}
+        if "path" in options:
+            values["path"] = _parse_path("path", options["path"])
+        values["kind_paths"] = {name[len(KIND_PATH):]: _parse_path(name, value)
+                                for name, value in options.items() if name.startswith(KIND_PATH)}
         return cls(**values)
 
 
@@ -357,7 +361,8 @@ class HttpSink:
         return connection
 
     def _document_url(self, document: Document) -> str:
-        template = self._options.paths.get(document.kind) or f"{quote(document.kind, safe='')}/{{key}}"
+        template = self._options.kind_paths.get(document.kind) or \
+            self._options.path.replace("{kind}", quote(document.kind, safe=""))
         return f"{self._url}/{template.replace('{key}', _quote_key(document.key))}"
 
     def _describe_error(self, exc: Exception) -> str:

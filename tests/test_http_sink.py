@@ -103,7 +103,7 @@ def test_documents_arrive_as_sent(store, open_sink, monkeypatch: pytest.MonkeyPa
 
 def test_method_paths_and_other_kinds(open_sink) -> None:
     with LocalHttpServer(lambda request: Reply(204)) as server:
-        sink = open_sink(server.url + "/api", method="patch", customers_path="/v2/clients/{key}")
+        sink = open_sink(server.url + "/api", method="patch", **{"path.customers": "/v2/clients/{key}"})
         outcomes = sink.write_batch([customer("A 1"), Document("invoices", "F/1", {"total": 2}, (2,))])
     assert outcomes == [UPDATED, UPDATED]
     assert {(r.method, r.path) for r in server.requests} == {
@@ -272,7 +272,8 @@ def test_mask_secrets() -> None:
         ({"retries": "-1"}, "retries must be a non-negative integer"),
         ({"rate": "nan"}, "rate must be a positive number"),
         ({"method": "DELETE"}, "method must be one of PUT, POST, PATCH"),
-        ({"contacts_path": "people"}, "contacts_path must contain {key}"),
+        ({"path.contacts": "people"}, "path.contacts must contain {key}"),
+        ({"path": "{kind}"}, "path must contain {key}"),
         ({"header": "X-Key: ${ETL_TEST_UNSET}"}, "environment variable ETL_TEST_UNSET is not set"),
         ({"header": "X-Key: é"}, "header X-Key: the value must be printable ASCII"),
     ],

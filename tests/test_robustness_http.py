@@ -264,7 +264,7 @@ def test_data_that_is_not_json_rejects_its_document_only(open_sink, data: dict) 
 
 def test_a_path_that_httpx_refuses_rejects_documents_not_the_run(open_sink) -> None:
     with LocalHttpServer(JsonStore()) as server:
-        outcomes = open_sink(server.url, customers_path="c\x01/{key}").write_batch([customer("a")])
+        outcomes = open_sink(server.url, **{"path.customers": "c\x01/{key}"}).write_batch([customer("a")])
     assert isinstance(outcomes[0], Rejected) and outcomes[0].message.startswith("not sent: InvalidURL")
 
 
