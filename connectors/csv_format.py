@@ -36,7 +36,7 @@ from itertools import chain, islice, takewhile
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from etl import InputError, ReaderSpec, Row, RowError, UsageError, check_options, hookimpl
+from etl import Field, InputError, ReaderSpec, Row, RowError, UsageError, check_options, hookimpl
 
 from .csv_input import BINARY_MESSAGE, CheckedBytes, InputBytes, LineCounter
 from .layout import HEADER_SEARCH_ROWS, MAX_FOOTER_ROWS, footer_count, footer_warning, header_index, title_warning
@@ -347,6 +347,17 @@ def write_csv(
         writer.writerows(rows)
 
 
+SEMICOLON_LANGUAGES = frozenset({"fr", "de", "es", "it", "nl", "pt", "da", "fi", "nb", "sv", "pl", "cs", "ru"})
+"""Languages whose spreadsheets write decimals with a comma, and so separate CSV fields with ';'."""
+
+
+def write_csv_template(path: Path, fields: Sequence[Field], lang: str) -> None:
+    """An empty import file: the fields' titles in ``lang``, separated as that language's spreadsheets
+    expect, with a byte order mark so that Excel reads the accents right."""
+    header = [f.labels.get(lang) or f.labels["en"] for f in fields]
+    write_csv(path, header, [], {"delimiter": ";" if lang in SEMICOLON_LANGUAGES else ",", "encoding": "utf-8-sig"})
+
+
 @hookimpl
 def register_readers() -> list[ReaderSpec]:
     """The ``csv`` format."""
@@ -356,6 +367,7 @@ def register_readers() -> list[ReaderSpec]:
             extensions=(".csv", ".txt", ".tsv", ".tab"),
             open=open_csv,
             write=write_csv,
+            write_template=write_csv_template,
             description="delimited text: ';', ',', '|' or tab and UTF-8, UTF-16 or Windows-1252, detected",
         )
     ]

@@ -217,4 +217,4 @@ def open_tinydb_sink(target: str | None, options: Mapping[str, str], dry_run: bo
 def register_sinks() -> list[SinkSpec]:
     return [SinkSpec("tinydb", open_tinydb_sink,
                      f"an embedded TinyDB store, one table per kind (default {DEFAULT_TARGET})",
-                     default_target=DEFAULT_TARGET, keeps_history=True, transactional=True)]
+                     default=True, default_target=DEFAULT_TARGET, keeps_history=True, transactional=True)]

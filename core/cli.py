@@ -7,6 +7,7 @@ import shutil
 import signal
 import sys
 import time
+from contextlib import suppress
 from pathlib import Path
 
 import click
@@ -63,9 +64,9 @@ def cli() -> None:
 @cli.command()
 @click.argument("input", type=click.Path(path_type=Path))
 @click.option("--reader", help="Input format (default: from the file extension).")
-@click.option("--sink", default="tinydb", show_default=True, help="Where to load the documents.")
+@click.option("--sink", help="Where to load the documents (default: the default sink, see `etl plugins`).")
 @click.option("--target", help="The sink's target: a file path or a URL.")
-@click.option("--rules", default="customers", show_default=True, help="The import rules to apply.")
+@click.option("--rules", help="The import rules to apply (default: the default rules, see `etl plugins`).")
 @click.option("--mapping", type=click.Path(path_type=Path), help="Mapping file (TOML or JSON): column -> field.")
 @click.option("--settings", type=click.Path(path_type=Path), help="Rule settings file (TOML).")
 @click.option("--rule-option", multiple=True, metavar="K=V", help="A rule setting (repeatable).")
@@ -88,9 +89,9 @@ def cli() -> None:
 def run(
     input: Path,
     reader: str | None,
-    sink: str,
+    sink: str | None,
     target: str | None,
-    rules: str,
+    rules: str | None,
     mapping: Path | None,
     settings: Path | None,
     rule_option: tuple[str, ...],
@@ -183,13 +184,20 @@ def plugins(as_json: bool) -> None:
         }
         listing.append({"name": name, "version": plugin_version(name), **provides})
     failures = [{"name": f.name, "error": f.error} for f in registry.failures]
+    defaults = {}
+    for group in (registry.sinks, registry.rules):
+        with suppress(EtlError):
+            defaults[group.kind] = group.default(registry.failures).name
     if as_json:
-        click.echo(json.dumps({"plugins": listing, "failed": failures, "conflicts": registry.conflicts()}, indent=2))
+        click.echo(json.dumps({"plugins": listing, "defaults": defaults, "failed": failures,
+                               "conflicts": registry.conflicts()}, indent=2))
         return
     for entry in listing:
         parts = [f"{LISTING[kind]}: {', '.join(names)}" for kind, names in entry.items()
                  if isinstance(names, list) and names]
         echo(f"{entry['name']} {entry['version']}" + (f"  ({'; '.join(parts)})" if parts else ""))
+    for kind, name in defaults.items():
+        echo(f"default {kind}: {name}")
     for failure in failures:
         echo(f"FAILED {failure['name']}: {failure['error']}")
     for conflict in registry.conflicts():
@@ -230,11 +238,11 @@ def batch(config: Path, names: tuple[str, ...], keep_going: bool, dry_run: bool,
 @click.argument("input", type=click.Path(path_type=Path))
 @click.option("--reader", help="Input format (default: from the file extension).")
 @click.option("--reader-option", multiple=True, metavar="K=V", help="A reader option (repeatable).")
-@click.option("--rules", default="customers", show_default=True, help="The import rules to map to.")
+@click.option("--rules", help="The import rules to map to (default: the default rules).")
 @click.option("--mapping", type=click.Path(path_type=Path), help="Start from this mapping file.")
 @click.option("--interactive", is_flag=True, help="Confirm or change each doubtful pair.")
 @click.option("--save", type=click.Path(path_type=Path), help="Write the mapping file that --mapping reads.")
-def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...], rules: str,
+def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...], rules: str | None,
                 mapping: Path | None, interactive: bool, save: Path | None) -> None:
     """Show how the columns of INPUT link to the rules' fields."""
     from .errors import UsageError
@@ -258,9 +266,9 @@ def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...],
 
 
 @cli.command()
-@click.option("--rules", default="customers", show_default=True, help="Whose fields to list.")
+@click.option("--rules", help="Whose fields to list (default: the default rules).")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON for machines.")
-def fields(rules: str, as_json: bool) -> None:
+def fields(rules: str | None, as_json: bool) -> None:
     """List the fields a mapping can name, with their titles and the other titles they accept."""
     from .registry import get_registry
 
@@ -280,13 +288,13 @@ def fields(rules: str, as_json: bool) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Loopback address to listen on.")
 @click.option("--port", default=8765, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
-@click.option("--sink", default="tinydb", show_default=True, help="Where the page imports to.")
+@click.option("--sink", help="Where the page imports to (default: the default sink).")
 @click.option("--target", help="The sink's target: a file path or a URL.")
 @click.option("--config", type=click.Path(path_type=Path),
               help="Import with the options of a job of this batch config.")
 @click.option("--job", "job_name", metavar="NAME", help="That job of --config (default: its first).")
 @click.option("--max-upload", default="1G", show_default=True, help="Largest file the page accepts (K, M, G).")
-def serve(host: str, port: int, sink: str, target: str | None, config: Path | None, job_name: str | None,
+def serve(host: str, port: int, sink: str | None, target: str | None, config: Path | None, job_name: str | None,
           max_upload: str) -> None:
     """Start the import page on this computer and print its address (needs: pip install 'etl[serve]')."""
     try:

@@ -223,6 +223,8 @@ class SinkSpec:
     open: Callable[[str | None, Mapping[str, str], bool], Sink]
     """``open(target, options, dry_run)``; on a dry run the sink must not change the target."""
     description: str = ""
+    default: bool = False
+    """The sink of a run that names none (one installed sink declares it)."""
     default_target: str | None = None
     """The target used when none is given (a file path, for a store `etl history` can find)."""
     keeps_history: bool = False
@@ -294,6 +296,8 @@ class RulesSpec:
     description: str = ""
     settings_schema: Callable[[], Any] | None = None
     """A marshmallow schema class for the rules' settings."""
+    default: bool = False
+    """The rules of a run that names none (one installed set of rules declares it)."""
 
 
 @dataclass(frozen=True)

@@ -19,25 +19,23 @@ if TYPE_CHECKING:
     from .components import SinkSpec
 
 MARKS = {"success": "OK     ", "partial": "PARTIAL", "failed": "FAILED "}
-DEFAULT_SINK = "tinydb"
-SINK = click.option("--sink", default=DEFAULT_SINK, show_default=True,
-                    help="The store's sink (one that keeps history).")
+SINK = click.option("--sink", help="The store's sink, one that keeps history (default: the default sink).")
 TARGET = click.option("--target", help="The store (default: the sink's own).")
 
 
 class Store:
     """The store named on the command line: the group's --sink and --target unless the subcommand gives its own."""
 
-    def __init__(self, sink: str, target: str | None) -> None:
+    def __init__(self, sink: str | None, target: str | None) -> None:
         from .registry import get_registry
 
         self.spec: SinkSpec = get_registry().sink(sink)
         if not self.spec.keeps_history:
-            raise UsageError(f"the {sink} sink keeps no history of imports")
+            raise UsageError(f"the {self.spec.name} sink keeps no history of imports")
         self.given_target = target
         target = target or self.spec.default_target
         if target is None:
-            raise UsageError(f"the {sink} sink has no default target: give --target")
+            raise UsageError(f"the {self.spec.name} sink has no default target: give --target")
         self.target = target
 
     def must_exist(self) -> None:
@@ -62,7 +60,7 @@ class Store:
         return entries
 
 
-def _store(ctx: click.Context, sink: str, target: str | None) -> Store:
+def _store(ctx: click.Context, sink: str | None, target: str | None) -> Store:
     """The subcommand's store: the group's, but for the options the subcommand gives itself."""
     group: Store = ctx.obj
     default = click.core.ParameterSource.DEFAULT
@@ -76,7 +74,7 @@ def _store(ctx: click.Context, sink: str, target: str | None) -> Store:
 @SINK
 @TARGET
 @click.pass_context
-def history(ctx: click.Context, sink: str, target: str | None) -> None:
+def history(ctx: click.Context, sink: str | None, target: str | None) -> None:
     """List the imports recorded in a store, newest first."""
     ctx.obj = Store(sink, target)
     if ctx.invoked_subcommand is not None:
@@ -98,7 +96,7 @@ def history(ctx: click.Context, sink: str, target: str | None) -> None:
 @TARGET
 @click.option("--rejects", type=click.Path(path_type=Path), help="Write that import's rejected lines again.")
 @click.pass_context
-def show(ctx: click.Context, entry_id: str, sink: str, target: str | None, rejects: Path | None) -> None:
+def show(ctx: click.Context, entry_id: str, sink: str | None, target: str | None, rejects: Path | None) -> None:
     """Show one import and its errors; --rejects FILE writes its rejected lines again."""
     store = _store(ctx, sink, target)
     entry = store.imports().get(entry_id)
@@ -124,7 +122,7 @@ def show(ctx: click.Context, entry_id: str, sink: str, target: str | None, rejec
 @SINK
 @TARGET
 @click.pass_context
-def forget(ctx: click.Context, sink: str, target: str | None) -> None:
+def forget(ctx: click.Context, sink: str | None, target: str | None) -> None:
     """Forget the column choices remembered from past imports: the next import maps its columns afresh."""
     from .components import Document
     from .history import HISTORY_KIND

@@ -43,7 +43,7 @@ def register_rules() -> list[RulesSpec]:
     """Return the import rules this plugin provides: fields, column mapping, documents.
 
     Called once when the registry is built. A run uses one set of rules
-    (``--rules NAME``, default "customers").
+    (``--rules NAME``; without it, the one whose spec says ``default=True``).
     """
 
 

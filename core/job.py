@@ -15,9 +15,11 @@ class Job:
 
     input: Path
     reader: str | None = None
-    sink: str = "tinydb"
+    sink: str | None = None
+    """None: the sink that declares itself the default (named here once the run starts)."""
     target: str | None = None
-    rules: str = "customers"
+    rules: str | None = None
+    """None: the rules that declare themselves the default (named here once the run starts)."""
     mapping: dict[str, str | None] = field(default_factory=dict)
     reader_options: dict[str, str] = field(default_factory=dict)
     sink_options: dict[str, str] = field(default_factory=dict)

@@ -283,6 +283,7 @@ def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> 
     check_outputs(job)
     sink_spec = registry.sink(job.sink)
     rules_spec = registry.rule_set(job.rules)
+    job.sink, job.rules = sink_spec.name, rules_spec.name  # the defaults, when the job named none
     settings = validate_settings(rules_spec.settings_schema, job.settings, f"rules {rules_spec.name!r}")
     run = Run(job, reader_spec, list(registry.validators.specs.values()), settings, progress)
     hooks = get_plugin_manager().hook

@@ -38,7 +38,7 @@ class Proposal:
 
 
 def propose_for_file(input: str | Path, *, reader: str | None = None, reader_options: Mapping[str, str] | None = None,
-                     rules: str = "customers", mapping: Mapping[str, str | None] | None = None,
+                     rules: str | None = None, mapping: Mapping[str, str | None] | None = None,
                      sink: str | None = None, target: str | None = None, sink_options: Mapping[str, str] | None = None,
                      registry: Registry | None = None) -> Proposal:
     """Open ``input`` and propose its mapping: the explicit ``mapping`` first, then, with a ``sink`` that keeps
@@ -47,7 +47,7 @@ def propose_for_file(input: str | Path, *, reader: str | None = None, reader_opt
     registry = registry or get_registry()
     registry.check()
     job = Job(input=Path(input), reader=reader, reader_options=dict(reader_options or {}), rules=rules,
-              mapping=dict(mapping or {}), sink=sink or "tinydb", target=target, sink_options=dict(sink_options or {}))
+              mapping=dict(mapping or {}), sink=sink, target=target, sink_options=dict(sink_options or {}))
     reader_spec = choose_reader(job, registry)
     rule_set = registry.rule_set(rules).create()
     table = open_table(reader_spec, job)

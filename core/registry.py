@@ -32,12 +32,29 @@ class Components(Generic[T]):
         self.specs[name] = spec
         self.owners[name] = plugin
 
-    def get(self, name: str, failures: list[LoadFailure]) -> T:
+    def get(self, name: str | None, failures: list[LoadFailure]) -> T:
+        """The component named, or with None the one that declares itself the default."""
+        if name is None:
+            return self.default(failures)
         if name not in self.specs:
             known = ", ".join(sorted(self.specs)) or "none"
             hint = "".join(f"; {failure}" for failure in failures)
             raise UsageError(f"unknown {self.kind} {name!r} (available: {known}){hint}")
         return self.specs[name]
+
+    def default(self, failures: list[LoadFailure]) -> T:
+        """The one component declared ``default`` (the only one installed needs not declare it)."""
+        declared = [spec for spec in self.specs.values() if getattr(spec, "default", False)]
+        if len(declared) > 1:
+            names = " and ".join(repr(spec.name) for spec in declared)  # type: ignore[attr-defined]
+            raise UsageError(f"{names} both declare themselves the default {self.kind}: name one")
+        if not declared and len(self.specs) == 1:
+            declared = list(self.specs.values())
+        if not declared:
+            known = ", ".join(sorted(self.specs)) or "none"
+            hint = "".join(f"; {failure}" for failure in failures)
+            raise UsageError(f"no {self.kind} is the default: name one (available: {known}){hint}")
+        return declared[0]
 
 
 @dataclass
@@ -77,10 +94,10 @@ class Registry:
                 return spec
         return None
 
-    def sink(self, name: str) -> SinkSpec:
+    def sink(self, name: str | None) -> SinkSpec:
         return self.sinks.get(name, self.failures)
 
-    def rule_set(self, name: str) -> RulesSpec:
+    def rule_set(self, name: str | None) -> RulesSpec:
         return self.rules.get(name, self.failures)
 
     def executor(self, name: str) -> ExecutorSpec:

@@ -23,4 +23,5 @@ def register_rules() -> list[RulesSpec]:
         create=_create,
         description="customers identified by Customer ID or name, their contacts by email",
         settings_schema=_settings_schema(),
+        default=True,
     )]

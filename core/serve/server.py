@@ -42,13 +42,13 @@ def check_loopback(host: str) -> None:
         raise UsageError(f"--host {host}: etl serve listens on loopback only (127.0.0.1, ::1 or localhost)")
 
 
-def load_settings(config: Path | None, job_name: str | None, sink: str, target: str | None) -> Settings:
+def load_settings(config: Path | None, job_name: str | None, sink: str | None, target: str | None) -> Settings:
     """The options of the page's imports: those of a job of ``config`` (the first unless named), else
     ``sink`` and ``target``."""
     if config is None:
         if target and "://" not in target:
             target = os.path.abspath(target)  # as given on this command line, wherever the jobs run
-        options = {"sink": sink, **({"target": target} if target else {})}
+        options = {**({"sink": sink} if sink else {}), **({"target": target} if target else {})}
         return Settings.of(BatchConfig(Path("serve.toml"), []), BatchJob("serve", [], options, options))
     loaded = load_config(config)
     jobs = [job for job in loaded.jobs if job_name in (None, job.name)]

@@ -19,11 +19,11 @@ REPORT_KEYS = ("status", "time", "reader", "sink", "rules", "rows", "counts", "e
 def imports(settings: Settings) -> list[tuple[str, dict[str, Any]]] | None:
     """The imports the store recorded, newest first; None when the sink keeps no history."""
     options = settings.options
-    sink = get_registry().sink(options.get("sink", "tinydb")).open(options.get("target"),
-                                                                     options.get("sink_options", {}), True)
+    spec = get_registry().sink(options.get("sink"))
+    if not spec.keeps_history:
+        return None
+    sink = spec.open(options.get("target"), options.get("sink_options", {}), True)
     try:
-        if getattr(sink, "record_import", None) is None:
-            return None
         entries = [(str(ref), entry) for ref, entry in sink.existing(HISTORY_KIND) if isinstance(entry, dict)]
     finally:
         sink.close()
