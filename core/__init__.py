@@ -23,7 +23,7 @@ PUBLIC: dict[str, str] = {
     # errors
     **dict.fromkeys(("RowError", "EtlError", "UsageError", "InputError", "SinkError"), "errors"),
     # options
-    **dict.fromkeys(("check_options", "number_option"), "settings"),
+    **dict.fromkeys(("check_options", "number_option"), "options"),
     # text: comparing names, showing values, masking secrets, a rejects file's cells read back
     "normalise": "mapping", "printable": "terminal", "mask_secrets": "secrets", "restore": "rejects",
     # files and history, for sinks that keep their store in a file or keep a history

@@ -11,7 +11,8 @@ from .mapping import load_mapping_file
 from .pipeline import execute
 from .progress import Progress
 from .report import Report
-from .settings import read_table_file, split_settings
+from .settings import split_settings
+from .table_files import read_table_file
 
 
 def run(

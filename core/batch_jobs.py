@@ -84,7 +84,7 @@ def run_options(spec: JobSpec) -> dict[str, Any]:
     """The keyword arguments of :func:`etl.run` for the job, here: ``${VAR}`` filled in from this
     machine's environment (their values in ``secrets``), paths resolved, ``{job}`` and ``{stem}`` filled.
     UsageError for the job's problem, or a variable this machine does not set."""
-    from .batch import expand, fill, resolved
+    from .batch_config import expand, fill, resolved
 
     if spec.error:
         raise UsageError(spec.error)

@@ -111,7 +111,7 @@ def run(
     from .api import run as run_import
     from .progress import Progress
     from .report import counted
-    from .settings import parse_options
+    from .options import parse_options
 
     progress = Progress(sys.stderr) if sys.stderr.isatty() and not quiet else None
     started = time.monotonic()
@@ -215,7 +215,7 @@ def plugins(as_json: bool) -> None:
 def batch(config: Path, names: tuple[str, ...], keep_going: bool, dry_run: bool, executor: str | None,
           workers: int | None, scheduler: str | None) -> None:
     """Run the import jobs of a config file (TOML): jobs of one store in config order."""
-    from .batch import load_config, select, summary_table
+    from .batch_config import load_config, select, summary_table
     from .scheduler import run_batch
 
     loaded = load_config(config)
@@ -249,7 +249,7 @@ def map_command(input: Path, reader: str | None, reader_option: tuple[str, ...],
     from .mapping import load_mapping_file
     from .mapping_cli import confirm_doubtful, describe, save_mapping
     from .proposal import propose_for_file
-    from .settings import parse_options
+    from .options import parse_options
 
     found = propose_for_file(input, reader=reader, reader_options=parse_options(reader_option, "--reader-option"),
                              rules=rules, mapping=load_mapping_file(mapping) if mapping else {})

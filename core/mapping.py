@@ -485,7 +485,7 @@ def explicit_links(header: Sequence[str], explicit: Mapping[str, str | None],
 
 def load_mapping_file(path) -> dict[str, str | None]:
     """Read a mapping file: TOML or JSON, a flat table of strings."""
-    from .settings import read_table_file
+    from .table_files import read_table_file
 
     data = read_table_file(path)
     if "columns" in data and isinstance(data["columns"], dict):

@@ -21,7 +21,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError
 
-from .batch import BatchConfig, BatchJob, job_spec, store_of
+from .batch_config import BatchConfig, BatchJob, job_spec, store_of
 from .batch_jobs import JobSpec, JobSummary, not_run, run_job_spec
 from .components import ExecutorSpec, Workers
 from .errors import Terminated, UsageError

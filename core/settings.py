@@ -1,52 +1,11 @@
-"""Options and settings files: `K=V` options, TOML/JSON files, and validated rule settings.
-
-A settings file holds the rules' settings at its top level and one section per plugin
-under ``[plugins.NAME]``.
-"""
+"""Rule settings: the rules' own, validated by their schema, and one section per plugin under
+``[plugins.NAME]``; and how a refused name is explained (the closest, the ones known)."""
 from __future__ import annotations
 
-import json
-import sys
 from collections.abc import Iterable, Mapping
-from pathlib import Path
 from typing import Any
 
 from .errors import UsageError
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - Python 3.10
-    import tomli as tomllib
-
-
-def read_table_file(path: str | Path) -> dict[str, Any]:
-    """Read a TOML (or, by its ``.json`` extension, JSON) file into a dict."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not a UTF-8 text file") from None
-    try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise UsageError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'TOML'}: {exc}") from None
-    if not isinstance(data, dict):
-        raise UsageError(f"{path}: expected a table of keys and values")
-    return data
-
-
-def parse_options(pairs: Iterable[str], what: str) -> dict[str, str]:
-    """``["k=v", ...]`` -> dict; a repeated key joins its values with a newline."""
-    options: dict[str, str] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise UsageError(f"{what} {pair!r} must look like KEY=VALUE")
-        options[key] = f"{options[key]}\n{value}" if key in options else value
-    return options
 
 
 def split_settings(data: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -101,25 +60,3 @@ def explain_unknown(messages: Any, node: Any, what: str) -> Any:
     return {key: [f"unknown {what} ({valid_names(str(key), known)})"] if key not in known and value == unknown
             else explain_unknown(value, known.get(key), what)
             for key, value in messages.items()}
-
-
-def check_options(options: Mapping[str, str], allowed: Iterable[str], what: str) -> None:
-    """Refuse options a component does not know, naming the closest and the ones it knows."""
-    allowed = list(allowed)
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise UsageError(f"unknown {what} option {unknown[0]!r} ({valid_names(unknown[0], allowed)})")
-
-
-def number_option(options: Mapping[str, str], key: str, default: float, what: str) -> float:
-    """A non-negative number option."""
-    raw = options.get(key)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise UsageError(f"{what} option {key}={raw!r} must be a number >= 0")
-    return value

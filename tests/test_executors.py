@@ -219,7 +219,7 @@ def test_an_interrupted_batch_skips_what_has_not_started_and_ends_quietly(tmp_pa
 
 
 def test_jobs_travel_without_secrets_and_a_worker_fills_them_in(tmp_path, monkeypatch):
-    from etl.batch import job_spec, load_config
+    from etl.batch_config import job_spec, load_config
     from etl.batch_jobs import run_job_spec
 
     (tmp_path / "in").mkdir()

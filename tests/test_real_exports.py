@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import read_store, write_csv
-from etl.settings import read_table_file
+from etl.table_files import read_table_file
 
 EXPORTS = Path(__file__).resolve().parent / "data" / "exports"
 EXPECTED: dict[str, dict[str, str | list[str]]] = read_table_file(EXPORTS / "expected.toml")

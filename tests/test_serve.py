@@ -332,7 +332,7 @@ def test_the_server_keeps_the_last_uploads_only(tmp_path, monkeypatch):
 
 
 def test_the_server_keeps_the_last_jobs_only(tmp_path, monkeypatch):
-    from etl.batch import BatchConfig, BatchJob
+    from etl.batch_config import BatchConfig, BatchJob
     from etl.serve import jobs
     from etl.serve.uploads import PrivateFolder, Upload
 
@@ -378,7 +378,7 @@ def test_ctrl_c_stops_the_server_and_its_running_import_at_once(tmp_path):
 def test_a_report_with_changes_renders_them_once_their_template_comes(tmp_path):
     from jinja2 import DictLoader, ChoiceLoader
 
-    from etl.batch import BatchConfig, BatchJob
+    from etl.batch_config import BatchConfig, BatchJob
     from etl.serve.app import Page
     from etl.serve.i18n import translator
     from etl.serve.jobs import Settings, WebJob

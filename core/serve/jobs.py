@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from etl.api import run as run_import
-from etl.batch import BatchConfig, BatchJob, job_spec
+from etl.batch_config import BatchConfig, BatchJob, job_spec
 from etl.batch_jobs import run_options
 from etl.errors import EtlError
 from etl.registry import get_registry

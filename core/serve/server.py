@@ -9,7 +9,7 @@ from pathlib import Path
 
 import uvicorn
 
-from etl.batch import BatchConfig, BatchJob, load_config
+from etl.batch_config import BatchConfig, BatchJob, load_config
 from etl.errors import UsageError
 from etl.terminal import echo
 

@@ -1,4 +1,4 @@
-"""Batch jobs from a config file (``etl batch jobs.toml``): validated whole, then run in order.
+"""The config file of `etl batch jobs.toml`: read and checked whole, and each of its jobs made a JobSpec.
 
 ```toml
 [defaults]                      # any job key, for every job
@@ -28,7 +28,8 @@ from .batch_jobs import JobSpec, JobSummary
 from .errors import EtlError, UsageError
 from .mapping import load_mapping_file
 from .secrets import MIN_SECRET_LENGTH, mask_secrets
-from .settings import explain_unknown, read_table_file
+from .settings import explain_unknown
+from .table_files import read_table_file
 from .terminal import printable
 
 VARIABLE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
