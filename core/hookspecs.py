@@ -6,7 +6,7 @@ No hook is ever called once per row: data moves in batches inside the components
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import hookspec
 
@@ -64,6 +64,17 @@ def register_executors() -> list[ExecutorSpec]:
     Called once when the registry is built. ``ExecutorSpec.open(workers, options)`` is called
     once per batch and gives a :class:`concurrent.futures.Executor`; each job travels to it as
     plain data (:class:`etl.batch_jobs.JobSpec`) and comes back as a small summary.
+    """
+
+
+@hookspec
+def plugin_settings_schema() -> Any:
+    """Return a marshmallow schema class for this plugin's own ``[plugins.NAME]`` section of the settings
+    (NAME being the plugin's name: its entry point's).
+
+    Called when a run starts, before ``job_started``, for a run whose settings have that section: the
+    section is validated by it (a problem stops the run in one line, like the rules' settings) and
+    ``job.plugin_config(NAME)`` gives what it loaded. A plugin without this hook gets its section as written.
     """
 
 

@@ -27,7 +27,7 @@ from .row_spool import RowSpool
 from .success import Outcomes, success_rows, write_success
 from .registry import Registry, get_registry
 from .report import Report, counted
-from .settings import validate_settings
+from .settings import checked_plugin_sections, validate_settings
 
 
 
@@ -286,7 +286,9 @@ def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> 
     job.sink, job.rules = sink_spec.name, rules_spec.name  # the defaults, when the job named none
     settings = validate_settings(rules_spec.settings_schema, job.settings, f"rules {rules_spec.name!r}")
     run = Run(job, reader_spec, list(registry.validators.specs.values()), settings, progress)
-    hooks = get_plugin_manager().hook
+    pm = get_plugin_manager()
+    job.plugin_settings = checked_plugin_sections(job.plugin_settings, pm)
+    hooks = pm.hook
     hooks.job_started(job=job)
     try:
         table = open_table(reader_spec, job)

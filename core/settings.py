@@ -33,6 +33,21 @@ def validate_settings(schema_class: Any, values: Mapping[str, Any], origin: str)
         raise UsageError(f"invalid settings ({origin}): {problems}") from None
 
 
+def checked_plugin_sections(sections: Mapping[str, dict[str, Any]], pm: Any) -> dict[str, dict[str, Any]]:
+    """The ``[plugins.NAME]`` sections, each validated by its plugin's ``plugin_settings_schema``; a section
+    of a plugin that is not installed is refused, naming the closest."""
+    installed = {name for name, plugin in pm.list_name_plugin() if plugin is not None}
+    schemas = {impl.plugin_name: impl.function for impl in pm.hook.plugin_settings_schema.get_hookimpls()}
+    checked = {}
+    for name, values in sections.items():
+        if name not in installed:
+            raise UsageError(f"settings: [plugins.{name}]: no plugin is named {name!r} "
+                             f"({valid_names(name, sorted(installed))})")
+        schema = schemas.get(name)
+        checked[name] = validate_settings(schema(), values, f"plugin {name!r}") if schema else dict(values)
+    return checked
+
+
 def valid_names(name: str, valid: Iterable[str]) -> str:
     """"did you mean 'x'? valid: ..." for an unknown ``name``: the closest valid name, if any, then all."""
     import difflib

@@ -219,9 +219,20 @@ def test_an_interrupted_batch_skips_what_has_not_started_and_ends_quietly(tmp_pa
 
 
 def test_jobs_travel_without_secrets_and_a_worker_fills_them_in(tmp_path, monkeypatch):
+    from etl import hookimpl
     from etl.batch_config import job_spec, load_config
     from etl.batch_jobs import run_job_spec
+    from etl.plugin_manager import get_plugin_manager
 
+    seen = []
+
+    class Spy:  # a plugin with a section of its own, which a worker gets filled in
+        @hookimpl
+        def job_started(self, job):
+            seen.append(job.plugin_config("x"))
+
+    pm = get_plugin_manager()
+    pm.register(Spy(), "x")
     (tmp_path / "in").mkdir()
     write_csv(tmp_path / "in/a.csv", [{"Customer ID": "C1", "Customer name": "One"}])
     (tmp_path / "settings.toml").write_text("default_payment_period = 45\n")
@@ -237,8 +248,12 @@ def test_jobs_travel_without_secrets_and_a_worker_fills_them_in(tmp_path, monkey
     assert spec.settings == {"default_payment_period": 45}  # read where the batch started
     (tmp_path / "settings.toml").unlink()
     (tmp_path / "outdir").mkdir()
-    summary = run_job_spec(pickle.loads(travelling))
+    try:
+        summary = run_job_spec(pickle.loads(travelling))
+    finally:
+        pm.unregister(name="x")
     assert summary.status == "success", summary.line
+    assert seen == [{"token": "s3cr3t-value"}]
     assert summary.counts == {"read": 1, "imported": 1, "rejected": 0}
     assert summary.outputs == {"report": str(tmp_path / "r.json")}
     assert read_store(tmp_path / "outdir/store.json")["customers"][0]["payment_period_days"] == 45

@@ -130,6 +130,17 @@ def register_validators():
 
 
 @etl.hookimpl
+def plugin_settings_schema():
+    from marshmallow import Schema, fields
+
+    class AuditSettings(Schema):
+        log = fields.String(required=True)
+        keep = fields.Integer(load_default=3)
+
+    return AuditSettings
+
+
+@etl.hookimpl
 def job_started(job):
     LOG.append({"config": job.plugin_config("etl-audit"), "input": job.input.name})
 
@@ -160,7 +171,7 @@ def test_lifecycle_validator_command_and_plugin_settings_section(site, tmp_path)
                          cwd=tmp_path, env=env_with(site))
     assert result.code == 1, result.err
     started, finished = json.loads((tmp_path / "audit.json").read_text())
-    assert started == {"config": {"log": str(tmp_path / "audit.json")}, "input": "in.csv"}
+    assert started == {"config": {"log": str(tmp_path / "audit.json"), "keep": 3}, "input": "in.csv"}
     assert finished == {"status": "partial", "rejected": 1}
     [error] = json.loads((tmp_path / "r.json").read_text())["errors"]
     assert (error["line"], error["column"], error["message"]) == (3, "Contact email", "private addresses are refused")
@@ -267,3 +278,18 @@ def test_a_failed_run_ends_its_lifecycle_writes_its_report_and_its_history(site,
     assert f"error: {report['error']}" in shown
     store = json.loads((tmp_path / "etl-db.json").read_text())
     assert [c["external_id"] for c in store["customers"].values()] == ["C1"]  # nothing else was written
+
+
+def test_a_plugin_section_is_checked_by_the_plugin_s_own_schema(site, tmp_path):
+    install_fake_distribution(site, "etl-audit", "etl_audit", LIFECYCLE_PLUGIN)
+    (tmp_path / "in.csv").write_text("Customer ID;Customer name\nC1;Acme\n")
+    for section, message in [
+        ('[plugins.etl-audit]\nlgo = "x"\n', "invalid settings (plugin 'etl-audit'): lgo: unknown setting"),
+        ('[plugins.etl-audit]\nlog = "a.json"\nkeep = "many"\n', "keep: Not a valid integer."),
+        ('[plugins.etl-audti]\nlog = "a.json"\n', "[plugins.etl-audti]: no plugin is named 'etl-audti' "
+                                                    "(did you mean 'etl-audit'?"),
+    ]:
+        (tmp_path / "settings.toml").write_text(section)
+        result = etl_process("run", "in.csv", "--settings", "settings.toml", cwd=tmp_path, env=env_with(site))
+        assert result.code == 2 and message in result.err, result.err
+        assert len(result.err.strip().splitlines()) == 1 and not (tmp_path / "etl-db.json").exists()
