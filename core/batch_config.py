@@ -17,7 +17,7 @@ from __future__ import annotations
 import glob
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from .errors import EtlError, UsageError
 from .mapping import load_mapping_file
 from .secrets import MIN_SECRET_LENGTH, mask_secrets
 from .settings import explain_unknown
+from .run_options import RUN_OPTIONS
 from .table_files import read_table_file
 from .terminal import printable
 
@@ -72,26 +73,23 @@ class Options(fields.Dict):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
-class JobSchema(Schema):
+FIELD_OF_KIND: dict[str, Callable[[], fields.Field]] = {
+    "name": fields.String, "path": fields.String, "flag": fields.Boolean, "table": TableOrPath, "options": Options,
+    "settings": lambda: fields.Dict(keys=fields.String()),
+    "limits": lambda: fields.Dict(keys=fields.String(), values=fields.Integer()),
+}
+"""The field of a job's key for each kind of run option."""
+
+
+class JobSchema(Schema.from_dict({
+    "name": fields.String(validate=validate.Regexp(JOB_NAME, error="must be letters, digits, '.', '_' or '-'")),
+    "input": TextOrList(),
+    **{option.name: FIELD_OF_KIND[option.kind]() for option in RUN_OPTIONS},
+})):
+    """A job: its name, its input files, and any option of a run (``RUN_OPTIONS``)."""
+
     class Meta:
         unknown = RAISE
-
-    name = fields.String(validate=validate.Regexp(JOB_NAME, error="must be letters, digits, '.', '_' or '-'"))
-    input = TextOrList()
-    reader = fields.String()
-    sink = fields.String()
-    target = fields.String()
-    rules = fields.String()
-    mapping = TableOrPath()
-    settings = TableOrPath()
-    rule_options = fields.Dict(keys=fields.String())
-    reader_options = Options()
-    sink_options = Options()
-    report = fields.String()
-    rejects = fields.String()
-    success = fields.String()
-    limits = fields.Dict(keys=fields.String(), values=fields.Integer())
-    raw_rejects = fields.Boolean()
 
 
 class ConfigSchema(Schema):

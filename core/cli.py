@@ -9,12 +9,14 @@ import sys
 import time
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import click
 
 from . import __version__
 from .errors import EtlError, Terminated
 from .history_cli import history
+from .run_options import click_options
 from .template import template
 from .terminal import echo, printable
 
@@ -63,79 +65,20 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("input", type=click.Path(path_type=Path))
-@click.option("--reader", help="Input format (default: from the file extension).")
-@click.option("--sink", help="Where to load the documents (default: the default sink, see `etl plugins`).")
-@click.option("--target", help="The sink's target: a file path or a URL.")
-@click.option("--rules", help="The import rules to apply (default: the default rules, see `etl plugins`).")
-@click.option("--mapping", type=click.Path(path_type=Path), help="Mapping file (TOML or JSON): column -> field.")
-@click.option("--settings", type=click.Path(path_type=Path), help="Rule settings file (TOML).")
-@click.option("--rule-option", multiple=True, metavar="K=V", help="A rule setting (repeatable).")
-@click.option("--reader-option", multiple=True, metavar="K=V", help="A reader option (repeatable).")
-@click.option("--sink-option", multiple=True, metavar="K=V", help="A sink option (repeatable).")
-@click.option("--report", type=click.Path(path_type=Path), help="Write the JSON report here.")
-@click.option("--rejects", type=click.Path(path_type=Path), help="Write the rejected lines here, with the reason.")
-@click.option("--success", type=click.Path(path_type=Path),
-              help="Write the imported lines here, with the outcome, kind and key of their records.")
-@click.option("--raw-rejects", is_flag=True,
-              help="Write rejected (and imported) cells as read, even those starting with = + - @ (formulas in a "
-                   "spreadsheet).")
-@click.option("--dry-run", is_flag=True, help="Check and report everything, write nothing to the sink.")
-@click.option("--diff", is_flag=True, help="Show each record created or updated, field by field (old -> new).")
-@click.option("--limit", multiple=True, metavar="NAME=N",
-              help="Raise a limit: file_size (bytes, 4 GiB), columns (1000), rows (10,000,000), "
-                   "value_length (characters in a cell, 10,000), errors (rejected lines when most are, 100,000).")
+@click_options
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing but fatal errors.")
 @click.option("--verbose", "-v", is_flag=True, help="Also print the column mapping and the time taken.")
-def run(
-    input: Path,
-    reader: str | None,
-    sink: str | None,
-    target: str | None,
-    rules: str | None,
-    mapping: Path | None,
-    settings: Path | None,
-    rule_option: tuple[str, ...],
-    reader_option: tuple[str, ...],
-    sink_option: tuple[str, ...],
-    report: Path | None,
-    rejects: Path | None,
-    success: Path | None,
-    raw_rejects: bool,
-    dry_run: bool,
-    diff: bool,
-    limit: tuple[str, ...],
-    quiet: bool,
-    verbose: bool,
-) -> None:
+def run(input: Path, quiet: bool, verbose: bool, **options: Any) -> None:
     """Import INPUT (CSV or Excel) into the sink."""
     from .api import run as run_import
     from .progress import Progress
     from .report import counted
-    from .options import parse_options
+    from .run_options import from_command_line
 
     progress = Progress(sys.stderr) if sys.stderr.isatty() and not quiet else None
     started = time.monotonic()
     try:
-        result = run_import(
-            input,
-            reader=reader,
-            sink=sink,
-            target=target,
-            rules=rules,
-            mapping=mapping,
-            settings=settings,
-            rule_options=parse_options(rule_option, "--rule-option"),
-            reader_options=parse_options(reader_option, "--reader-option"),
-            sink_options=parse_options(sink_option, "--sink-option"),
-            report=report,
-            rejects=rejects,
-            success=success,
-            dry_run=dry_run,
-            diff=diff,
-            raw_rejects=raw_rejects,
-            limits=parse_options(limit, "--limit"),
-            progress=progress,
-        )
+        result = run_import(input, progress=progress, **from_command_line(options))
     finally:
         if progress is not None:
             progress.close()
