@@ -4,7 +4,8 @@ Each document goes to ``{URL}/{path}``, the path given by the ``customers_path``
 ``contacts_path`` options (default ``customers/{key}`` and ``contacts/{key}``; any other
 kind goes to ``{kind}/{key}``), with the key URL-encoded. The body is the document's data
 as a JSON object without its ``None`` fields: ``None`` means "not given", and leaving a
-field out is how a request says "keep the stored value".
+field out is how a request says "keep the stored value"; a field cleared on purpose
+(:data:`etl.components.CLEAR`) is sent as JSON ``null``.
 
 The documents of one batch are sent concurrently by a pool of threads, each with its own
 keep-alive connection; a batch returns only once all its documents are finished, so the
@@ -48,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from etl import hookimpl
-from etl.components import CREATED, UPDATED, Document, Rejected, SinkSpec, StoredDocument
+from etl.components import CLEAR, CREATED, UPDATED, Document, Rejected, SinkSpec, StoredDocument
 from etl.errors import SinkError, UsageError
 from etl.secrets import mask_secrets
 from etl.settings import check_options
@@ -531,7 +532,7 @@ def _quote_key(key: str) -> str:
 
 
 def _json_body(data: Mapping[str, Any]) -> bytes:
-    given = {name: value for name, value in data.items() if value is not None}
+    given = {name: None if value is CLEAR else value for name, value in data.items() if value is not None}
     return json.dumps(given, ensure_ascii=False, default=_json_default).encode("utf-8")
 
 

@@ -12,7 +12,7 @@ from typing import IO
 import orjson
 
 from etl import hookimpl
-from etl.components import CREATED, Document, SinkSpec, StoredDocument
+from etl.components import CREATED, Document, SinkSpec, StoredDocument, stored_form
 from etl.errors import SinkError
 from etl.files import reason, write_atomically
 from etl.settings import check_options
@@ -42,7 +42,8 @@ class JsonSink:
                 elif documents:
                     spool.write(b",")
                 # one call per batch: the array "[{...},{...}]" without its brackets
-                spool.write(orjson.dumps([doc.data for doc in documents if doc.kind == kind], default=str)[1:-1])
+                data = [stored_form(doc.data) for doc in documents if doc.kind == kind]
+                spool.write(orjson.dumps(data, default=str)[1:-1])
                 spool.flush()  # a full disk fails here, not later when the spool is read or closed
         except OSError as exc:
             raise SinkError(f"{self.target}: cannot write the documents to a temporary file in {self._spool_dir}: "
