@@ -39,6 +39,9 @@ def test_a_re_import_diff_shows_three_fields_changed_and_one_cleared(etl, tmp_pa
     assert result.code == 0 and result.out.splitlines() == [line]
     acme = by_key(stored(tmp_path, sink)["customers"], "external_id", "C1")
     assert (acme["name"], acme["city"], acme["country"], acme["vat_number"]) == ("Acme SA", None, "FR", "FR2")
+    entry = stored(tmp_path, sink)["imports"][-1]
+    [[_, key, fields]] = entry["written"]["updated"]["customers"]
+    assert key == "C1" and fields["city"] == ["Paris", None]
     again = etl("run", "again.csv", "--sink", sink, "--dry-run", "--diff")
     assert again.out == "" and "1 unchanged" in again.err  # a field already empty stays cleared: no change
 
