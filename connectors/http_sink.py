@@ -4,7 +4,8 @@ Each document goes to ``{URL}/{path}``, the path given by the ``path`` option, a
 ``{kind}`` and ``{key}`` (default ``{kind}/{key}``), or for one kind by ``path.KIND`` (e.g.
 ``path.customers=v2/clients/{key}``), with the kind and the key URL-encoded. The body is the document's data
 as a JSON object without its ``None`` fields: ``None`` means "not given", and leaving a
-field out is how a request says "keep the stored value".
+field out is how a request says "keep the stored value"; a field cleared on purpose
+(:data:`etl.components.CLEAR`) is sent as JSON ``null``.
 
 The documents of one batch are sent concurrently by a pool of threads, each with its own
 keep-alive connection; a batch returns only once all its documents are finished, so the
@@ -48,8 +49,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from etl import (
-    CREATED, Document, Rejected, SinkError, SinkSpec, StoredDocument, UPDATED, UsageError, check_options, hookimpl,
-    mask_secrets)
+    CLEAR, CREATED, Document, Rejected, SinkError, SinkSpec, StoredDocument, UPDATED, UsageError, check_options,
+    hookimpl, mask_secrets)
 
 if TYPE_CHECKING:
     import httpx
@@ -534,7 +535,7 @@ def _quote_key(key: str) -> str:
 
 
 def _json_body(data: Mapping[str, Any]) -> bytes:
-    given = {name: value for name, value in data.items() if value is not None}
+    given = {name: None if value is CLEAR else value for name, value in data.items() if value is not None}
     return json.dumps(given, ensure_ascii=False, default=_json_default).encode("utf-8")
 
 

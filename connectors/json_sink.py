@@ -12,7 +12,8 @@ from typing import IO
 import orjson
 
 from etl import (
-    CREATED, Document, SinkError, SinkSpec, StoredDocument, check_options, hookimpl, reason, write_atomically)
+    CREATED, Document, SinkError, SinkSpec, StoredDocument, check_options, hookimpl, reason, stored_form,
+    write_atomically)
 
 DEFAULT_TARGET = "etl-out.json"
 
@@ -39,7 +40,8 @@ class JsonSink:
                 elif documents:
                     spool.write(b",")
                 # one call per batch: the array "[{...},{...}]" without its brackets
-                spool.write(orjson.dumps([doc.data for doc in documents if doc.kind == kind], default=str)[1:-1])
+                data = [stored_form(doc.data) for doc in documents if doc.kind == kind]
+                spool.write(orjson.dumps(data, default=str)[1:-1])
                 spool.flush()  # a full disk fails here, not later when the spool is read or closed
         except OSError as exc:
             raise SinkError(f"{self.target}: cannot write the documents to a temporary file in {self._spool_dir}: "

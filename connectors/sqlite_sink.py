@@ -23,8 +23,8 @@ from typing import Any
 import orjson
 
 from etl import (
-    CREATED, Document, HISTORY_KIND, SinkError, SinkSpec, StoredDocument, UNCHANGED, UPDATED, check_options,
-    entry_keys, hookimpl, number_option, printable)
+    CREATED, Document, HISTORY_KIND, SinkError, SinkSpec, StoredDocument, UNCHANGED, UPDATED, changed_fields,
+    check_options, entry_keys, hookimpl, number_option, printable, stored_form)
 
 from .storefile import check_store_kind, store_label, store_path
 
@@ -215,18 +215,18 @@ class SqliteSink:
         for doc in documents:
             stored = self._read.get(doc.ref) if doc.ref is not None else None
             if stored is None:
-                ref = self._next_id
+                ref = doc.ref = self._next_id
                 self._next_id += 1
-                inserted.append((ref, doc.kind, doc.key, _json(doc.data)))
+                inserted.append((ref, doc.kind, doc.key, _json(stored_form(doc.data))))
                 if doc.keys is not None:
                     keyed.append((ref, doc))
                 results.append(CREATED)
                 continue
-            given = {k: v for k, v in doc.data.items() if v is not None}
-            if given.items() <= stored.items():  # every given value is already stored
+            changed = changed_fields(doc.data, stored)
+            if not changed:  # every given value is already stored
                 results.append(UNCHANGED)
                 continue
-            stored.update(given)
+            stored.update(changed)
             updated.append((_json(stored), doc.ref))
             if doc.keys is not None:
                 keyed.append((doc.ref, doc))
@@ -259,6 +259,29 @@ class SqliteSink:
             query = f"SELECT kind, name, value, id FROM lookup_keys WHERE id IN ({', '.join('?' * len(chunk))})"
             keys.update(self.db.execute(query, chunk))
         return keys
+
+    def documents(self, kind: str, refs: Collection[Any]) -> Iterable[StoredDocument]:
+        if not self._has_schema:
+            return []
+        found: list[StoredDocument] = []
+        for chunk in _chunks(dict.fromkeys(refs)):
+            query = f"SELECT id, data FROM documents WHERE kind = ? AND id IN ({', '.join('?' * len(chunk))})"
+            found += self._documents(query, (kind, *chunk))
+        self._read.update(found)
+        return found
+
+    def delete(self, kind: str, refs: Collection[Any]) -> None:
+        if self.dry_run or not self._has_schema:
+            return
+        try:
+            for chunk in _chunks(dict.fromkeys(refs)):
+                marks = ", ".join("?" * len(chunk))
+                self.db.execute(f"DELETE FROM lookup_keys WHERE kind = ? AND id IN ({marks})", (kind, *chunk))
+                self.db.execute(f"DELETE FROM documents WHERE kind = ? AND id IN ({marks})", (kind, *chunk))
+        except sqlite3.Error as exc:
+            raise self._fail("delete the documents", exc) from None
+        for ref in refs:
+            self._read.pop(ref, None)
 
     def record_import(self, entry: dict[str, Any]) -> None:
         """Keep the run's history entry as a document of the kind ``imports``, written with the data, found

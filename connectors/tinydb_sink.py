@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any
@@ -19,8 +19,8 @@ from tinydb.storages import Storage
 
 from etl import (
     CREATED, Document, HISTORY_KIND, SinkError, SinkSpec, StoredDocument, TYPE_NAMES, UNCHANGED, UPDATED,
-    check_options, described, hookimpl, number_option, reason, remove_stale_temporaries, shape_problem,
-    write_atomically)
+    changed_fields, check_options, described, hookimpl, number_option, reason, remove_stale_temporaries,
+    shape_problem, stored_form, write_atomically)
 
 from .storefile import StoreLock, check_store_kind, open_store, store_label, store_path
 
@@ -150,15 +150,16 @@ class TinyDBSink:
             table = self.tables.get(doc.kind)
             stored = table.get(doc.ref) if table is not None and doc.ref is not None else None
             if stored is None:
-                new.setdefault(doc.kind, {})[self._new_id(doc.kind)] = doc.data
+                doc.ref = self._new_id(doc.kind)
+                new.setdefault(doc.kind, {})[doc.ref] = stored_form(doc.data)
                 results.append(CREATED)
                 continue
-            given = {k: v for k, v in doc.data.items() if v is not None}
-            if given.items() <= stored.items():  # every given value is already stored
-                results.append(UNCHANGED)
-            else:
-                stored.update(given)
+            changed = changed_fields(doc.data, stored)
+            if changed:
+                stored.update(changed)
                 results.append(UPDATED)
+            else:  # every given value is already stored
+                results.append(UNCHANGED)
         if not self.dry_run:
             for kind, documents_by_id in new.items():  # one call per batch: '"7":{...},"8":{...},'
                 spool = self._spool(kind)
@@ -169,6 +170,15 @@ class TinyDBSink:
                     raise SinkError(f"{self.storage.label}: cannot write the new documents to a temporary file in "
                                     f"{self.storage.path.parent}: {reason(exc)}; the store was not changed") from None
         return results
+
+    def documents(self, kind: str, refs: Collection[Any]) -> Iterable[StoredDocument]:
+        table = self.tables.get(kind, {})
+        return [(ref, table[ref]) for ref in refs if ref in table]
+
+    def delete(self, kind: str, refs: Collection[Any]) -> None:
+        table = self.tables.get(kind, {})
+        for ref in refs:
+            table.pop(ref, None)
 
     def record_import(self, entry: dict[str, Any]) -> None:
         """Keep the run's history entry in the ``imports`` table, written with the data."""

@@ -19,7 +19,7 @@ PUBLIC: dict[str, str] = {
                      "Content", "Table"), "components"),
     # the data components exchange
     **dict.fromkeys(("Row", "Batch", "Document", "StoredDocument", "StoreAccess", "RulesOutcome", "Rejected",
-                     "CREATED", "UPDATED", "UNCHANGED"), "components"),
+                     "CREATED", "UPDATED", "UNCHANGED", "CLEAR", "changed_fields", "stored_form"), "components"),
     # errors
     **dict.fromkeys(("RowError", "EtlError", "UsageError", "InputError", "SinkError"), "errors"),
     # options

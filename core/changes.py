@@ -1,27 +1,30 @@
 """What a run changes, record by record (``--diff``): created, or each field as ``old -> new``.
 
 Worked out from the documents the rules give and the stored data they matched, with the rule of
-every sink: a value given replaces the stored one, a value not given (None) keeps it.
+every sink: a value given replaces the stored one, a value not given (None) keeps it, and a field
+cleared on purpose (:data:`etl.components.CLEAR`) is erased: its new value is None, shown as ``(cleared)``.
 """
 from __future__ import annotations
 
 from typing import Any
 
-from .components import CREATED, UPDATED, Document
+from .components import CREATED, UPDATED, Document, changed_fields
 from .terminal import printable
 
 MAX_SHOWN_VALUE = 60
 """Characters of a value shown in the terminal, at most."""
+CLEARED = "(cleared)"
+"""How the terminal shows the new value of a field cleared on purpose."""
 
 
 def field_changes(documents: list[Document]) -> list[dict[str, list[Any]]]:
-    """Each document's fields whose given value differs from the stored one: ``{field: [old, new]}``.
-    Taken before the sink writes them (a sink may update the stored data in place)."""
+    """Each document's fields whose given value differs from the stored one, ``{field: [old, new]}``, new
+    being None for a field cleared. Taken before the sink writes them (a sink may update the stored data in
+    place)."""
     changes = []
     for doc in documents:
         before = doc.before or {}
-        changes.append({name: [before.get(name), value] for name, value in doc.data.items()
-                        if value is not None and value != before.get(name)})
+        changes.append({name: [before.get(name), value] for name, value in changed_fields(doc.data, before).items()})
     return changes
 
 
@@ -54,6 +57,6 @@ def describe_changes(changes: list[dict[str, Any]]) -> list[str]:
             lines.append(f"{head}: created")
         else:
             fields = entry.get("fields") or {}
-            lines.append(f"{head}: " + ("; ".join(f"{name} {_shown(old)} -> {_shown(new)}"
+            lines.append(f"{head}: " + ("; ".join(f"{name} {_shown(old)} -> {CLEARED if new is None else _shown(new)}"
                                                   for name, (old, new) in fields.items()) or "updated"))
     return lines

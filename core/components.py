@@ -153,15 +153,62 @@ def _unpacked_batch(lines: list[int], columns: dict[str, str | list[str]]) -> Ba
                          for name, column in columns.items()})
 
 
+class Clear:
+    """The type of :data:`CLEAR`, the one value that erases a stored field."""
+
+    _instance: Clear | None = None
+
+    def __new__(cls) -> Clear:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "CLEAR"
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __reduce__(self) -> str:
+        return "CLEAR"  # one instance, whatever crosses processes
+
+
+CLEAR = Clear()
+"""In a :class:`Document`'s ``data``: erase this stored field (``None``, by contrast, keeps it). A sink stores
+the field as absent or None; the http sink sends JSON ``null``. Falsy, like a value not given."""
+
+
+def stored_form(data: dict[str, Any]) -> dict[str, Any]:
+    """A new document's data as stored: a cleared field is None (``data`` itself when none is)."""
+    if not any(value is CLEAR for value in data.values()):
+        return data
+    return {name: None if value is CLEAR else value for name, value in data.items()}
+
+
+def changed_fields(data: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """The fields a document's ``data`` changes in the ``stored`` data, with their new values: a given value
+    that differs, and None for a cleared field that held one. Empty: the document changes nothing."""
+    changed = {}
+    for name, value in data.items():
+        if value is CLEAR:
+            if stored.get(name) is not None:
+                changed[name] = None
+        elif value is not None and (name not in stored or stored[name] != value):
+            changed[name] = value
+    return changed
+
+
 @dataclass(slots=True)
 class Document:
     """One record for the store, built by the rules from one or more lines.
 
     ``kind`` names the collection (e.g. "customers"), ``key`` the document's identity
     within it, ``ref`` the stored document it updates (as given by
-    :meth:`Sink.existing` or :meth:`Sink.find`; None for a new one). A ``None`` value in
-    ``data`` means "not given": it never erases a stored value. ``before`` is the stored data
-    the rules matched (None for a new document): what ``--diff`` compares ``data`` with.
+    :meth:`Sink.existing` or :meth:`Sink.find`; None for a new one; a sink that keeps history
+    sets it to the new document's ref when it creates one). A ``None`` value in ``data`` means
+    "not given": it never erases a stored value; :data:`CLEAR` erases it. ``before`` is the stored
+    data the rules matched (None for a new document): what ``--diff`` and the history compare
+    ``data`` with.
 
     ``keys`` are the document's named lookup keys once written (e.g. ``{"email": ...}``), by
     which a sink that declares ``finds_by_key`` finds it again (:meth:`Sink.find`): a sink
@@ -194,7 +241,8 @@ class Sink(Protocol):
     What a sink declares on its :class:`SinkSpec` it must also offer here: ``keeps_history``,
     the method ``record_import(entry: dict) -> None`` (keep the run's history entry, a JSON-able
     dict, as a document of the kind ``etl.history.HISTORY_KIND`` written with the run's data,
-    or alone for a run that failed); ``finds_by_key``, the method :meth:`find`.
+    or alone for a run that failed), and for ``etl history undo`` :meth:`documents` and :meth:`delete`;
+    ``finds_by_key``, the method :meth:`find`.
     """
 
     def existing(self, kind: str) -> Iterable[StoredDocument]:
@@ -206,7 +254,17 @@ class Sink(Protocol):
         ``finds_by_key``. Reads those documents only, however large the store."""
 
     def write_batch(self, documents: list[Document]) -> list[str | Rejected]:
-        """Apply a batch; for each document say CREATED, UPDATED, UNCHANGED or Rejected."""
+        """Apply a batch; for each document say CREATED, UPDATED, UNCHANGED or Rejected. A value None
+        keeps the stored one, :data:`CLEAR` erases it (see :func:`changed_fields`). A sink that keeps
+        history sets the ``ref`` of each document it creates."""
+
+    def documents(self, kind: str, refs: Collection[Any]) -> Iterable[StoredDocument]:
+        """The stored documents of ``kind`` among ``refs`` (those that are gone are left out); only for a
+        sink that keeps history."""
+
+    def delete(self, kind: str, refs: Collection[Any]) -> None:
+        """Remove the stored documents of ``kind`` among ``refs`` (and their lookup keys), with the run's
+        other writes; only for a sink that keeps history."""
 
     def commit(self) -> None:
         """Make the run's writes durable (never called on a dry run or after a failure)."""
@@ -229,7 +287,8 @@ class SinkSpec:
     """The target used when none is given (a file path, for a store `etl history` can find)."""
     keeps_history: bool = False
     """The sink keeps a history of the runs (``Sink.record_import``): every run but a dry one
-    is recorded, and `etl history` lists, shows and forgets them."""
+    is recorded, and `etl history` lists, shows, forgets and undoes them (``Sink.documents``,
+    ``Sink.delete``; ``write_batch`` sets the ref of each document it creates)."""
     transactional: bool = False
     """A run's writes reach the target all at once at ``commit``, or not at all: a failed or
     interrupted run leaves it as it was."""
@@ -298,6 +357,9 @@ class RulesSpec:
     """A marshmallow schema class for the rules' settings."""
     default: bool = False
     """The rules of a run that names none (one installed set of rules declares it)."""
+    lookup_keys: Callable[[str, dict[str, Any]], dict[str, str] | None] | None = None
+    """The lookup keys (:attr:`Document.keys`) of a stored document of a kind with this data: how
+    ``etl history undo`` gives a restored document its keys again in a sink that finds by key."""
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
+
+from .components import CREATED, UPDATED, Document, Rejected, stored_form
 from .job import Job
 from .report import Report
 from .secrets import mask_options, mask_url, mask_values
@@ -39,14 +42,45 @@ def checksum(path: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
+def data_digest(data: dict[str, Any]) -> str:
+    """A short fingerprint of a document's stored data (its None fields left out): whether a document an
+    import created is still as it wrote it."""
+    given = {name: value for name, value in data.items() if value is not None}
+    return hashlib.blake2b(orjson.dumps(given, option=orjson.OPT_SORT_KEYS, default=str), digest_size=8).hexdigest()
+
+
+class Written:
+    """What a run wrote, kept in its history entry for ``etl history undo``: per kind, ``[ref, key, digest]``
+    for each document it created (the fingerprint of its data), and ``[ref, key, {field: [old, new]}]`` for
+    each document it updated, with each field it changed (new is None for a field cleared)."""
+
+    def __init__(self) -> None:
+        self.created: dict[str, list[list[Any]]] = {}
+        self.updated: dict[str, list[list[Any]]] = {}
+
+    def note(self, documents: list[Document], fields: list[dict[str, list[Any]]],
+             results: list[str | Rejected]) -> None:
+        """Note a batch the sink wrote: its documents, their changed fields (taken before the write) and
+        the sink's results."""
+        for doc, changed, result in zip(documents, fields, results):
+            if result == CREATED:
+                self.created.setdefault(doc.kind, []).append([doc.ref, doc.key, data_digest(stored_form(doc.data))])
+            elif result == UPDATED:
+                self.updated.setdefault(doc.kind, []).append([doc.ref, doc.key, changed])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"created": self.created, "updated": self.updated}
+
+
 def import_entry(job: Job, reader: str, report: Report, rejects: dict[str, Any],
-                 file_checksum: str | None = None) -> dict[str, Any]:
+                 file_checksum: str | None = None, written: Written | None = None) -> dict[str, Any]:
     """What a history keeps of a run: where from, how, what happened, and the rejected lines.
 
     ``rejects`` holds ``header``, ``rows`` (the rejected lines with their reasons) and
     ``format_options``, enough to write the rejects file again. ``file_checksum`` is the input's,
     computed while reading it; without it (a run that failed, a reader that does not compute it)
-    the file is read again for it. The job's secrets are masked.
+    the file is read again for it. ``written`` (see :class:`Written`) is what ``etl history undo``
+    undoes. The job's secrets are masked.
     """
     result = report.as_dict()
     return {
@@ -71,6 +105,7 @@ def import_entry(job: Job, reader: str, report: Report, rejects: dict[str, Any],
         **({"error": report.error} if report.error is not None else {}),
         "columns": report.mapping.as_file() if report.mapping else {},
         "chosen": report.mapping.chosen() if report.mapping else [],
+        **({"written": written.as_dict()} if written is not None else {}),
     }
 
 

@@ -1,5 +1,5 @@
 """`etl history`: the imports recorded in a store whose sink keeps history, newest first, their errors
-and rejected lines; and forgetting the column choices they remember.
+and rejected lines; forgetting the column choices they remember; and undoing one of them.
 
 Any sink that declares ``keeps_history`` on its :class:`etl.components.SinkSpec` gets these commands:
 they read its documents of the kind ``HISTORY_KIND`` through the sink itself (a dry-run open for
@@ -31,7 +31,7 @@ class Store:
 
         self.spec: SinkSpec = get_registry().sink(sink)
         if not self.spec.keeps_history:
-            raise UsageError(f"the {self.spec.name} sink keeps no history of imports")
+            raise UsageError(f"the {self.spec.name} sink keeps no history of imports: nothing to list, show or undo")
         self.given_target = target
         target = target or self.spec.default_target
         if target is None:
@@ -85,6 +85,12 @@ def history(ctx: click.Context, sink: str | None, target: str | None) -> None:
     ids = sorted(entries, key=int) if all(i.isascii() and i.isdigit() for i in entries) else list(entries)
     for entry_id in reversed(ids):
         entry, rows = entries[entry_id], entries[entry_id]["rows"]
+        if "undoes" in entry:
+            counts = "; ".join(f"{kind}: {n.get('deleted', 0)} deleted, {n.get('restored', 0)} restored"
+                               for kind, n in entry["counts"].items())
+            echo(f"{entry_id:>4}  UNDO     {entry['time']}  {counts or 'nothing changed'}  "
+                 f"undo of import {entry['undoes']}")
+            continue
         echo(f"{entry_id:>4}  {MARKS.get(entry['status'], entry['status'])}  {entry['time']}  "
              f"{rows['read']} read, {rows['imported']} imported, {rows['rejected']} rejected  "
              f"{Path(entry['input']).name}")
@@ -104,7 +110,10 @@ def show(ctx: click.Context, entry_id: str, sink: str | None, target: str | None
         raise UsageError(f"{store.target}: no import {entry_id!r} (see etl history)")
     rows = entry["rows"]
     echo(f"import {entry_id}: {entry['status']} at {entry['time']}")
-    echo(f"input: {entry['input']} ({entry['checksum']}), reader {entry['reader']}, sink {entry['sink']}")
+    if "undoes" in entry:
+        echo(f"undo of import {entry['undoes']}, sink {entry['sink']}")
+    else:
+        echo(f"input: {entry['input']} ({entry['checksum']}), reader {entry['reader']}, sink {entry['sink']}")
     echo(f"lines: {rows['read']} read, {rows['imported']} imported, {rows['rejected']} rejected")
     if isinstance(entry.get("error"), str):
         echo(f"error: {entry['error']}")
@@ -139,6 +148,22 @@ def forget(ctx: click.Context, sink: str | None, target: str | None) -> None:
     finally:
         opened.close()
     echo(f"column choices of {len(choosing)} {'import' if len(choosing) == 1 else 'imports'} forgotten", err=True)
+
+
+@history.command(name="undo")
+@click.argument("entry_id", metavar="ID")
+@click.option("--force", is_flag=True, help="Undo it even where records were changed since.")
+@SINK
+@TARGET
+@click.pass_context
+def undo_import(ctx: click.Context, entry_id: str, force: bool, sink: str, target: str | None) -> None:
+    """Undo an import: delete what it created, restore what it updated, field by field, in one write.
+    Records changed since are refused, named, unless --force."""
+    from .undo import undo
+
+    store = _store(ctx, sink, target)
+    store.must_exist()  # undoing never creates a store
+    echo(undo(store.spec, store.target, entry_id, force).summary(), err=True)
 
 
 def _write_rejects(entry: dict, path: Path) -> None:

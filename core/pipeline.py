@@ -16,7 +16,7 @@ from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, R
                          StoreAccess, Table, ValidatorSpec)
 from .errors import EtlError, InputError, Interrupted, OutputError, RowError, SinkError, Terminated, UsageError
 from .files import check_output, written_atomically
-from .history import HISTORY_KIND, REMEMBERS_KEY, import_entry, remembered_mapping
+from .history import HISTORY_KIND, REMEMBERS_KEY, Written, import_entry, remembered_mapping
 from .job import Job
 from .mapping import SAMPLE_ROWS, ColumnMapping, Sample, propose
 from .plugin_manager import get_plugin_manager
@@ -180,17 +180,19 @@ def validate(batch: Batch, validators: Sequence[ValidatorSpec], settings: dict) 
 
 
 def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progress: Progress | None = None,
-         outcomes: Outcomes | None = None) -> int:
+         outcomes: Outcomes | None = None, before_images: Written | None = None) -> int:
     """Hand the documents to the sink, batch by batch, count what it did (and note it per line in
-    ``outcomes``); return how many changed."""
+    ``outcomes``, and what it wrote in ``before_images``); return how many changed."""
     changed = written = 0
     for docs in documents:
-        fields = field_changes(docs) if report.changes is not None else []
+        fields = field_changes(docs) if report.changes is not None or before_images is not None else []
         results = sink.write_batch(docs)
         if len(results) != len(docs):
             raise EtlError(f"the sink answered {len(results)} results for {len(docs)} documents")
         if outcomes is not None:
             outcomes.note(docs, results)
+        if before_images is not None:
+            before_images.note(docs, fields, results)
         for (kind, result), n in Counter(zip((d.kind for d in docs), results)).items():
             if isinstance(result, Rejected):
                 report.count(kind, "rejected", n)
@@ -383,7 +385,8 @@ class Run:
             if not report.read:
                 raise InputError(f"{job.input}: no data lines below the header: nothing to import")
             outcomes = Outcomes(rules.kinds) if writers.success else None
-            changed = load(sink, rules_outcome(rules, report), report, self.progress, outcomes)
+            before_images = Written() if keeps_history and not job.dry_run else None
+            changed = load(sink, rules_outcome(rules, report), report, self.progress, outcomes, before_images)
             report.errors = mask_errors(name_columns(report.errors, mapping, table.header, self.spool), job)
             report.warnings = mask_errors(name_columns(report.warnings, mapping, table.header, self.spool), job)
             rejects = (rejected_rows(self.spool, report, not job.raw_rejects)
@@ -392,7 +395,8 @@ class Run:
                 if keeps_history:
                     sink.record_import(import_entry(job, self.reader_spec.name, report, {
                         "header": [*rejects_header(table, not job.raw_rejects), ERROR_COLUMN], "rows": rejects,
-                        "reader": self.reader_spec.name, "format_options": read.format_options}, read.checksum))
+                        "reader": self.reader_spec.name, "format_options": read.format_options}, read.checksum,
+                        before_images))
                 if changed or keeps_history:
                     self.committing = True
                     sink.commit()

@@ -8,7 +8,7 @@ from itertools import islice
 from pathlib import Path
 
 from .components import Field, Rules
-from .history import HISTORY_KIND, remembered_mapping
+from .history import HISTORY_KIND, REMEMBERS_KEY, remembered_mapping
 from .job import Job
 from .mapping import SAMPLE_ROWS, ColumnMapping, Sample, propose
 from .pipeline import about, choose_reader, open_table
@@ -65,8 +65,13 @@ def propose_for_file(input: str | Path, *, reader: str | None = None, reader_opt
 
 def _remembered(job: Job, registry: Registry, header: Sequence[str]) -> tuple[dict[str, str], str]:
     """The column choices a sink that keeps history remembers for ``header``; the store only read."""
-    store = registry.sink(job.sink).open(job.target, job.sink_options, True)
+    spec = registry.sink(job.sink)
+    if not spec.keeps_history:
+        return {}, ""
+    store = spec.open(job.target, job.sink_options, True)
     try:
-        return remembered_mapping(store.existing(HISTORY_KIND), header)
+        entries = (store.find(HISTORY_KIND, REMEMBERS_KEY, ["yes"]) if spec.finds_by_key
+                   else store.existing(HISTORY_KIND))
+        return remembered_mapping(entries, header)
     finally:
         store.close()

@@ -25,7 +25,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from .components import CREATED, UNCHANGED, UPDATED, Document, ReaderSpec, Rejected, SinkSpec, Table
+from .components import CLEAR, CREATED, UNCHANGED, UPDATED, Document, ReaderSpec, Rejected, SinkSpec, Table
 from .history import HISTORY_KIND
 from .errors import InputError, UsageError
 
@@ -199,6 +199,22 @@ class SinkConformance:
             f"each document must be UPDATED or UNCHANGED: {results!r}"
         _same(self.stored(target), before, "the documents read back")
 
+    def test_clear_erases_a_stored_value(self, tmp_path: Path) -> None:
+        """CLEAR in a document's data erases the stored field (absent or None when read back): UPDATED where it
+        held a value, UNCHANGED where it held none; in a new document, the field is stored as None or not at all."""
+        target = self.target(tmp_path)
+        new = [{**item, "city": CLEAR} if item["code"] == "A1" else item for item in SAMPLE_DATA]
+        _same(self.write(target, self.documents(new)), [CREATED] * len(SAMPLE_DATA), "the results of new documents")
+        if self.write_only:
+            return
+        stored = self.stored(target)
+        _same(stored["A1"][1], {"code": "A1", "name": SAMPLE_DATA[0]["name"]}, "a new document with a field cleared")
+        cleared = [{"code": item["code"], "city": CLEAR} for item in SAMPLE_DATA]
+        results = self.write(target, self.documents(cleared, self.refs(target)))
+        _same(results, [UNCHANGED, UPDATED, UNCHANGED], "the results of clearing a field with and without a value")
+        _same({code: data for code, (_, data) in self.stored(target).items()},
+              {item["code"]: _given({**item, "city": None}) for item in SAMPLE_DATA}, "the documents read back")
+
     def test_dry_run_leaves_a_new_target_as_it_was(self, tmp_path: Path) -> None:
         """A dry run answers for each document but leaves a new target as it was (absent)."""
         target = self.target(tmp_path)
@@ -288,6 +304,43 @@ class SinkConformance:
         finally:
             sink.close()
         _same(self.state(target), before, "the target after reading its history")
+
+    def test_sets_the_ref_of_each_document_it_creates(self, tmp_path: Path) -> None:
+        """A sink that keeps history sets the ``ref`` of each document it creates (what the history keeps to undo
+        an import): the ref by which ``existing()`` and ``documents()`` give it back."""
+        if not self.spec.keeps_history:
+            pytest.skip("the sink does not declare keeps_history")
+        target = self.target(tmp_path)
+        documents = self.documents()
+        _same(self.write(target, documents), [CREATED] * len(SAMPLE_DATA), "the results of new documents")
+        _same({doc.key: doc.ref for doc in documents}, self.refs(target), "the refs set on the documents created")
+
+    def test_gives_and_deletes_documents_by_ref(self, tmp_path: Path) -> None:
+        """A sink that keeps history gives documents back by ref (``documents``; refs of none left out) and
+        deletes them (``delete``), with the run's other writes: not before ``commit``, and never on a close
+        without it."""
+        if not self.spec.keeps_history:
+            pytest.skip("the sink does not declare keeps_history")
+        target = self.imported(self.target(tmp_path))
+        refs = self.refs(target)
+        sink = self.spec.open(target, {}, False)
+        try:
+            found = {ref: _given(data) for ref, data in sink.documents(KIND, [refs["A1"], refs["C3"]])}
+            _same(found, {refs["A1"]: _given(SAMPLE_DATA[0]), refs["C3"]: _given(SAMPLE_DATA[2])},
+                  "the documents given by ref")
+            sink.delete(KIND, [refs["A1"]])
+        finally:
+            sink.close()
+        _same(sorted(self.stored(target)), ["A1", "B2", "C3"], "the documents after a delete without commit")
+        sink = self.spec.open(target, {}, False)
+        try:
+            sink.delete(KIND, [refs["A1"], refs["C3"]])
+            _same(list(sink.documents(KIND, [refs["A1"]])), [], "the documents given by the ref of one deleted")
+            sink.commit()
+        finally:
+            sink.close()
+        _same(sorted(self.stored(target)), ["B2"], "the documents after a delete committed")
+
 
 SAMPLE_LINES = [2, 4, 5]
 """The line (or sheet row) of each non-blank row of SAMPLE_ROWS, the header being line 1."""

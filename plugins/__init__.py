@@ -1,6 +1,8 @@
 """The default import rules: customers and their contacts, as the import method defines them."""
 from __future__ import annotations
 
+from typing import Any
+
 from etl import RulesSpec, hookimpl
 
 
@@ -16,6 +18,12 @@ def _settings_schema():
     return CustomerSettings
 
 
+def _lookup_keys(kind: str, data: dict[str, Any]) -> dict[str, str] | None:
+    from .store_index import lookup_keys
+
+    return lookup_keys(kind, data)
+
+
 @hookimpl
 def register_rules() -> list[RulesSpec]:
     return [RulesSpec(
@@ -24,4 +32,5 @@ def register_rules() -> list[RulesSpec]:
         description="customers identified by Customer ID or name, their contacts by email",
         settings_schema=_settings_schema(),
         default=True,
+        lookup_keys=_lookup_keys,
     )]

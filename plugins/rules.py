@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from etl import Batch, Document, RowError, RulesOutcome, StoredDocument, restore
+from etl import Batch, CLEAR, Document, RowError, RulesOutcome, StoredDocument, restore
 
 from . import values as parse
 from .contacts import decide_contacts
 from .email_lists import one_email_per_row
 from .fields import CONTACT_FIELD_NAMES, CUSTOMER_DOCUMENT, CUSTOMER_FIELD_NAMES, FIELDS
 from .groups import resolve_groups
-from .model import EMAIL, ID, NAME, PERIOD, ContactLine, Customer
+from .model import EMAIL, GROUP_ID, GROUP_NAME, ID, NAME, PERIOD, ContactLine, Customer
 from .prefetch import prefetch_contacts, prefetch_customers
 from .store_index import StoreIndex, StoredCustomer, name_key
 
@@ -26,6 +26,11 @@ CUSTOMER_KEYS = tuple(CUSTOMER_DOCUMENT)
 assert tuple(CUSTOMER_DOCUMENT.values()) == CUSTOMER_FIELD_NAMES[: len(CUSTOMER_KEYS)]
 NO_CUSTOMER = "the line names no customer: give the Customer ID or the Customer name"
 NO_EMAIL = "a contact needs an email: this contact is not imported"
+DEFAULT_CLEAR_MARKER = "#CLEAR"
+"""A cell holding it (the setting ``clear_marker``) erases the stored field; a blank cell keeps it."""
+NOT_CLEARABLE = {"customer_id": "the Customer ID identifies the customer",
+                 "contact_email": "the contact email identifies the contact"}
+"""The fields the clear marker cannot erase, and why (a new customer's name is refused when identified)."""
 
 
 def texts_of(column: list[str]) -> list[str]:
@@ -93,6 +98,7 @@ class CustomerRules:
             self.parsers["workflow"] = parse.one_of(known_workflows, "workflow")
         self.workflow_warns = bool(known_workflows) and settings.get("unknown_workflow") == "warning"
         self.last_wins = settings.get("duplicates") == "last"
+        self.clear_marker = settings.get("clear_marker") or DEFAULT_CLEAR_MARKER
 
     # -- reading the lines -------------------------------------------------------------------
 
@@ -103,13 +109,17 @@ class CustomerRules:
         if len(distinct) * 2 < len(texts):  # repeated values (towns, countries...): keep one copy of each
             texts = list(map(self.shared.setdefault, texts, texts))
         parser = self.parsers.get(field_name)
-        if parser is None:
+        clears = self.clear_marker in distinct
+        if parser is None and not clears:
             return [t or None for t in texts], {}
         cache: dict[str, Any] = {"": None}
+        if clears:
+            cache[self.clear_marker] = CLEAR if field_name not in NOT_CLEARABLE else \
+                Problem(f"{self.clear_marker!r} cannot clear this field: {NOT_CLEARABLE[field_name]}")
         problems: dict[int, str] = {}
-        for text in distinct - {""}:
+        for text in distinct - cache.keys():
             try:
-                cache[text] = parser(text)
+                cache[text] = parser(text) if parser is not None else text
             except ValueError as exc:
                 cache[text] = Problem(str(exc))
         parsed = [cache[t] for t in texts]
@@ -311,6 +321,8 @@ def _customer_document(customer: Customer) -> Document:
     parent = customer.parent
     data["group_external_id"] = parent.external_id if parent else None
     data["group_name"] = parent.name if parent else None
+    if parent is None and CLEAR in (customer.values[GROUP_ID], customer.values[GROUP_NAME]):
+        data["group_external_id"] = data["group_name"] = CLEAR  # no longer a subsidiary
     key = customer.external_id or customer.name or ""
     stored = customer.stored
     ref, before = (stored.ref, stored.doc) if stored else (None, None)

@@ -38,3 +38,7 @@ class CustomerSettings(Schema):
         metadata={"description": "Lines of one customer that give it different values: an error on the "
                                  "later line (agree), or the later line's value kept, with a warning (last)."},
     )
+    clear_marker = fields.String(
+        load_default="#CLEAR", validate=validate.Length(min=1),
+        metadata={"description": "A cell holding it erases the stored field (a blank cell keeps it)."},
+    )

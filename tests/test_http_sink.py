@@ -13,7 +13,7 @@ from urllib.parse import quote, unquote
 import pytest
 from http_server import JsonStore, LocalHttpServer, Reply, Request, SilentServer
 
-from etl.components import CREATED, UPDATED, Document, Rejected
+from etl.components import CLEAR, CREATED, UPDATED, Document, Rejected
 from etl.connectors import http_sink
 from etl.connectors.http_sink import HttpSink, mask_secrets, open_http_sink, register_sinks
 from etl.errors import SinkError, UsageError
@@ -322,3 +322,12 @@ def test_the_rate_limiter_spaces_requests(monkeypatch: pytest.MonkeyPatch) -> No
     for _ in range(3):
         limiter.wait()
     assert Clock.sleeps == [0.25, 0.25]
+
+
+def test_a_cleared_field_is_sent_as_null(open_sink) -> None:
+    """CLEAR (a field erased on purpose) goes as JSON null; a field not given (None) is left out."""
+    with LocalHttpServer(lambda request: Reply(200)) as server:
+        sink = open_sink(server.url)
+        document = Document("customers", "C1", {"name": "Acme", "city": CLEAR, "phone": None}, (2,))
+        assert sink.write_batch([document]) == [UPDATED]
+    assert [request.json() for request in server.requests] == [{"name": "Acme", "city": None}]

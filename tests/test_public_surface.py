@@ -14,7 +14,7 @@ import etl
 
 ROOT = Path(__file__).resolve().parent.parent
 PLUGIN_CODE = sorted([*ROOT.glob("connectors/*.py"), *ROOT.glob("plugins/*.py"),
-                      *(p for p in ROOT.glob("examples/*/**/*.py") if ".venv" not in p.parts)])
+                      *(p for p in ROOT.glob("examples/*/**/*.py") if not {".venv", "build"} & set(p.parts))])
 ALLOWED = {"etl", "etl.testing"}
 
 

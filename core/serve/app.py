@@ -95,7 +95,7 @@ class Page:
         options = self.settings.options
         reader_options = {**options.get("reader_options", {}), **({"sheet": upload.sheet} if upload.sheet else {})}
         return propose_for_file(upload.path, reader=options.get("reader"), reader_options=reader_options,
-                                rules=options.get("rules"), sink=options.get("sink"),
+                                rules=options.get("rules"), sink=get_registry().sink(options.get("sink")).name,
                                 target=options.get("target"), sink_options=options.get("sink_options", {}))
 
     # -- the routes --------------------------------------------------------------------------------------------

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import etl
-from etl import CREATED, Document, SinkError, SinkSpec, StoredDocument, UNCHANGED, UPDATED, UsageError
+from etl import (
+    CREATED, Document, SinkError, SinkSpec, StoredDocument, UNCHANGED, UPDATED, UsageError, changed_fields,
+    stored_form)
 
 __version__ = "0.1.0"
 
@@ -26,7 +28,7 @@ DEFAULT_TARGET = "etl-db.jsonl"
 
 
 class JsonLinesStore:
-    """Upserts documents by their ref; a None value never erases a stored one."""
+    """Upserts documents by their ref; a None value never erases a stored one, CLEAR does."""
 
     def __init__(self, path: Path, dry_run: bool) -> None:
         self.path = path
@@ -64,16 +66,16 @@ class JsonLinesStore:
         for doc in documents:
             stored = self.records.get(doc.ref) if doc.ref is not None else None
             if stored is None or stored["kind"] != doc.kind:
-                self.records[self.next_ref] = {"kind": doc.kind, "key": doc.key, "data": dict(doc.data)}
+                self.records[self.next_ref] = {"kind": doc.kind, "key": doc.key, "data": dict(stored_form(doc.data))}
                 self.next_ref += 1
                 results.append(CREATED)
                 continue
-            given = {name: value for name, value in doc.data.items() if value is not None}
-            if all(name in stored["data"] and stored["data"][name] == value for name, value in given.items()):
-                results.append(UNCHANGED)
-            else:
-                stored["data"].update(given)
+            changed = changed_fields(doc.data, stored["data"])
+            if changed:
+                stored["data"].update(changed)
                 results.append(UPDATED)
+            else:
+                results.append(UNCHANGED)
         return results
 
     def commit(self) -> None:
