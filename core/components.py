@@ -165,7 +165,8 @@ class Document:
 
     ``keys`` are the document's named lookup keys once written (e.g. ``{"email": ...}``), by
     which a sink that declares ``finds_by_key`` finds it again (:meth:`Sink.find`): a sink
-    stores them with a document it creates or changes, replacing the ones it had. None: the
+    stores them with a document it creates or changes, replacing the ones it had (the sqlite sink with
+    an unchanged one too, which gives a document stored by an earlier version the keys added since). None: the
     rules give none (other sinks ignore them). ``matched_by`` names the rule by which the rules found
     the stored document (see :attr:`RulesOutcome.match_rules`; None for a new one).
     """

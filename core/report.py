@@ -131,6 +131,8 @@ class Report:
                 f"{kind}: {created} {verb} created, {counts[UPDATED]} updated, "
                 f"{counts[UNCHANGED]} unchanged, {counts['rejected']} rejected."
             )
+        for kind, found in (self.matched or {}).items():
+            lines.append(f"{kind} found by " + ", ".join(f"{rule}: {n}" for rule, n in found.items()) + ".")
         return "\n".join(lines)
 
 

@@ -43,7 +43,29 @@ def test_a_customer_is_found_by_vat_number_when_its_id_is_new_and_its_name_diffe
                                               ["updated", "customers", "B1", "vat_number"]]
     result, report, store = imp([{"Customer ID": "A1", "Town": "Roubaix"}], *CUSTOMERS_BY_VAT)
     assert report["matched"]["customers"] == {"external_id": 1, "name": 0, "vat_number": 0}
+    assert "customers found by external_id: 1, name: 0, vat_number: 0." in result.err
     assert by(store, "customers", "external_id", "A1")["city"] == "Roubaix"
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_a_sqlite_store_of_an_earlier_version_gets_the_new_keys_on_a_re_import(imp, tmp_path):
+    import sqlite3
+
+    imp([{"Customer ID": "C1", "Customer name": "Acme", "VAT number": "FR1", "Contact email": "a@acme.example",
+          "Contact reference": "R1"}])
+    with sqlite3.connect(tmp_path / "etl-db.sqlite") as db:  # as an earlier version wrote it: no such keys
+        db.execute("DELETE FROM lookup_keys WHERE name IN ('vat_number', 'reference')")
+    again = [{"Customer name": "Acme Europe", "VAT number": "FR1"},
+             {"Customer ID": "C1", "Contact email": "b@acme.example", "Contact reference": "R1"}]
+    _, report, _ = imp(again, *CUSTOMERS_BY_VAT, *CONTACTS_BY_REFERENCE, "--dry-run")
+    assert report["customers"]["created"] == 1 and report["contacts"]["created"] == 1
+    _, report, _ = imp([{"Customer ID": "C1", "Contact email": "a@acme.example"}])  # changes nothing...
+    assert report["customers"]["unchanged"] == 1 and report["contacts"]["unchanged"] == 1
+    _, report, store = imp(again, *CUSTOMERS_BY_VAT, *CONTACTS_BY_REFERENCE)  # ...but gave them their keys
+    assert report["matched"] == {"customers": {"external_id": 1, "name": 0, "vat_number": 1},
+                                 "contacts": {"email": 0, "external_id": 1}}
+    assert [c["name"] for c in store["customers"]] == ["Acme Europe"]
+    assert [c["email"] for c in store["contacts"]] == ["b@acme.example"]
 
 
 @BOTH_STORES
