@@ -11,6 +11,8 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from .fields import FIELDS
+
 CUSTOMER_RULES = {"external_id": "customer_id", "name": "customer_name", "vat_number": "vat_number"}
 """The rules that find stored customers, and the field each one reads."""
 CONTACT_RULES = {"email": "contact_email", "external_id": "contact_reference"}
@@ -19,6 +21,7 @@ DEFAULT_RULES = {"customers": ("external_id", "name"), "contacts": ("email",)}
 """Today's identification: customers by Customer ID, else by name; contacts by email."""
 RULES = {"customers": CUSTOMER_RULES, "contacts": CONTACT_RULES}
 SETTING = {"customers": "match_customers", "contacts": "match_contacts"}
+TITLES = {field.name: field.labels["en"] for field in FIELDS}
 
 
 def check_rules(kind: str, rules: Sequence[str]) -> None:
@@ -53,7 +56,7 @@ def columns_missing(settings: Mapping[str, Any], mapped: set[str]) -> list[str]:
         for rule in (settings.get(setting) or ())[1:]:
             field_name = RULES[kind][rule]
             if field_name not in mapped:
-                missing.append(f"the match rule {rule!r} of {setting} needs a {field_name} column, "
+                missing.append(f"the match rule {rule!r} of {setting} needs a {TITLES[field_name]} column, "
                                "which the file lacks")
     return missing
 

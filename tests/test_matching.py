@@ -183,10 +183,10 @@ def test_the_default_order_is_unchanged(etl, tmp_path, store):
     ("match_customers=external_id,name,name", "match_customers: the match rule 'name' is listed twice"),
     ("match_customers=name,external_id", "match_customers: the rules must start with 'external_id'"),
     ("match_contacts=external_id", "match_contacts: the rules must start with 'email'"),
-    ("match_customers=external_id,vat_number", "the match rule 'vat_number' of match_customers needs a vat_number "
+    ("match_customers=external_id,vat_number", "the match rule 'vat_number' of match_customers needs a VAT number "
                                                "column, which the file lacks"),
-    ("match_contacts=email,external_id", "the match rule 'external_id' of match_contacts needs a contact_reference "
-                                         "column, which the file lacks"),
+    ("match_contacts=email,external_id", "the match rule 'external_id' of match_contacts needs a Contact "
+                                         "reference column, which the file lacks"),
 ])
 def test_bad_match_settings_end_in_one_line(etl, tmp_path, option, message):
     write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "A", "Contact email": "a@a.example"}],
