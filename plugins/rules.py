@@ -244,7 +244,10 @@ class CustomerRules:
         )
 
     def _identify(self, store: StoreIndex) -> list[Customer]:
-        """Link name-only lines to a customer of the file or the store; find stored customers."""
+        """Link name-only lines to a customer of the file; find each customer's stored one by the match rules
+        (see :mod:`etl.plugins.matching`): a customer with an ID by it, else takes over the one stored customer
+        without ID its name (or VAT number) names; one without ID by its name or VAT number, several being
+        ambiguous."""
         rules = self.match["customers"][1:]  # after external_id, which comes first
         for external_id, customer in self.by_id.items():
             customer.stored = store.by_id(external_id)
