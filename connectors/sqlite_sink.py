@@ -222,14 +222,14 @@ class SqliteSink:
                     keyed.append((ref, doc))
                 results.append(CREATED)
                 continue
+            if doc.keys is not None:  # an unchanged document too: a store of an earlier version may lack some
+                keyed.append((doc.ref, doc))
             changed = changed_fields(doc.data, stored)
             if not changed:  # every given value is already stored
                 results.append(UNCHANGED)
                 continue
             stored.update(changed)
             updated.append((_json(stored), doc.ref))
-            if doc.keys is not None:
-                keyed.append((doc.ref, doc))
             results.append(UPDATED)
         if not self.dry_run:
             self._write(inserted, updated, keyed)
@@ -238,13 +238,13 @@ class SqliteSink:
     def _write(self, inserted: list[tuple[int, str, str, str]], updated: list[tuple[str, int]],
                keyed: list[tuple[int, Document]]) -> None:
         """Insert and update the documents, and replace the lookup keys of ``keyed`` (only those that
-        changed: an unchanged key costs no write in its index)."""
+        changed: an unchanged key costs no write in its index; a stored document's keys are read in batches)."""
         try:
             self.db.executemany("INSERT INTO documents (id, kind, key, data) VALUES (?, ?, ?, ?)", inserted)
             self.db.executemany("UPDATE documents SET data = ? WHERE id = ?", updated)
             new = {(doc.kind, name, value, ref) for ref, doc in keyed
                    for name, value in (doc.keys or {}).items() if value is not None}
-            old = self._keys_of({ref for _, ref in updated} & {ref for ref, _ in keyed})
+            old = self._keys_of({ref for ref, _ in keyed} - {row[0] for row in inserted})
             self.db.executemany("DELETE FROM lookup_keys WHERE kind = ? AND name = ? AND value = ? AND id = ?",
                                 sorted(old - new))
             self.db.executemany("INSERT OR IGNORE INTO lookup_keys (kind, name, value, id) VALUES (?, ?, ?, ?)",

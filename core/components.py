@@ -212,8 +212,10 @@ class Document:
 
     ``keys`` are the document's named lookup keys once written (e.g. ``{"email": ...}``), by
     which a sink that declares ``finds_by_key`` finds it again (:meth:`Sink.find`): a sink
-    stores them with a document it creates or changes, replacing the ones it had. None: the
-    rules give none (other sinks ignore them).
+    stores them with a document it creates or changes, replacing the ones it had (the sqlite sink with
+    an unchanged one too, which gives a document stored by an earlier version the keys added since). None: the
+    rules give none (other sinks ignore them). ``matched_by`` names the rule by which the rules found
+    the stored document (see :attr:`RulesOutcome.match_rules`; None for a new one).
     """
 
     kind: str
@@ -223,6 +225,7 @@ class Document:
     ref: Any = None
     before: dict[str, Any] | None = None
     keys: dict[str, str] | None = None
+    matched_by: str | None = None
 
 
 CREATED, UPDATED, UNCHANGED = "created", "updated", "unchanged"
@@ -323,6 +326,10 @@ class RulesOutcome:
     """Count of rejected documents per kind."""
     warnings: list[RowError] = field(default_factory=list)
     """Problems reported without rejecting the line."""
+    match_rules: Mapping[str, Sequence[str]] | None = None
+    """The rules by which stored documents were found, per kind, when the rules say which one found each
+    document (:attr:`Document.matched_by`): the report then counts the documents found per rule, and the
+    success file has a ``Matched by`` column."""
 
 
 class Rules(Protocol):
@@ -332,7 +339,8 @@ class Rules(Protocol):
     fields: Sequence[Field]
 
     def missing_fields(self, mapped: set[str]) -> list[str]:
-        """Messages for required fields that no column maps to (empty if none)."""
+        """Messages for required fields that no column maps to (empty if none); in a run, called after
+        :meth:`start`, so that they may depend on the settings."""
 
     def start(self, settings: Mapping[str, Any], existing: Callable[[str], Iterable[StoredDocument]]) -> None:
         """Begin a run with validated settings and access to the stored documents: ``existing(kind)``

@@ -202,6 +202,8 @@ def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progre
         for doc, result in zip(docs, results):
             if isinstance(result, Rejected):
                 report.errors.extend(RowError(line, result.message) for line in doc.lines)
+            elif doc.matched_by is not None and report.matched is not None:
+                report.matched[doc.kind][doc.matched_by] += 1
         if report.changes is not None:
             report.changes.extend(changes_of(docs, fields, results))
         written += len(docs)
@@ -369,10 +371,10 @@ class Run:
                 entries = (sink.find(HISTORY_KIND, REMEMBERS_KEY, ["yes"]) if sink_spec.finds_by_key
                            else sink.existing(HISTORY_KIND))
                 remembered = remembered_mapping(entries, [restore(t) for t in table.header])
+            rules.start(self.settings, StoreAccess(sink.existing, sink.find if sink_spec.finds_by_key else None))
             mapping = map_columns(table, rules, job, remembered, first_rows)
             report.declare(rules.kinds)
             report.mapping = mapping
-            rules.start(self.settings, StoreAccess(sink.existing, sink.find if sink_spec.finds_by_key else None))
             ahead = worth_reading_ahead(job.input.stat().st_size)
             if writers.rejects or writers.success or keeps_history or mapping.groups():
                 # the rows as read: rejected and imported lines, the columns of errors in numbered groups
@@ -403,7 +405,8 @@ class Run:
                     self.committed = True
         finally:
             sink.close()
-        successes = (success_rows(self.spool, outcomes, report.rejected_lines, not job.raw_rejects)
+        successes = (success_rows(self.spool, outcomes, report.rejected_lines, not job.raw_rejects,
+                                  report.matched is not None)
                      if self.spool is not None and outcomes is not None else iter(()))
         self.write_outputs(table, writers, rejects, successes, read.format_options)
         return report
@@ -450,7 +453,8 @@ class Run:
         if writers.success is not None:
             try:
                 write_success(writers.success, job.success_path, header, successes,
-                              format_options if writers.success is self.reader_spec else {})
+                              format_options if writers.success is self.reader_spec else {},
+                              self.report.matched is not None)
             except EtlError as exc:
                 failures.append(str(exc))
         if job.report_path is not None:
@@ -537,6 +541,8 @@ def rules_outcome(rules: Rules, report: Report) -> Iterable[list[Document]]:
     report.warnings.extend(outcome.warnings)
     for kind, n in outcome.rejected.items():
         report.count(kind, "rejected", n)
+    if outcome.match_rules is not None:
+        report.declare_matches(outcome.match_rules)
     return outcome.documents
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,8 @@ class Report:
     """How the file's columns were linked to the fields."""
     changes: list[dict] | None = None
     """With ``--diff``: each record created or updated, with its fields' old and new values."""
+    matched: dict[str, dict[str, int]] | None = None
+    """When the rules say which match rule found each stored record: per kind, the records found per rule."""
     _rejected_cache: tuple[tuple[int, int], set[int]] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -42,6 +45,10 @@ class Report:
     def total(self) -> int:
         """Documents the sink has dealt with so far."""
         return sum(n for counts in self.counts.values() for outcome, n in counts.items() if outcome != "rejected")
+
+    def declare_matches(self, rules: Mapping[str, Sequence[str]]) -> None:
+        """Count the records found by each of these match rules, per kind (zero until found)."""
+        self.matched = {kind: dict.fromkeys(names, 0) for kind, names in rules.items()}
 
     def count(self, kind: str, outcome: str, n: int = 1) -> None:
         self.counts.setdefault(kind, dict.fromkeys(OUTCOMES, 0))[outcome] += n
@@ -82,6 +89,7 @@ class Report:
             "dry_run": self.dry_run,
             "rows": {"read": self.read, "imported": self.imported, "rejected": self.rejected},
             **self.counts,
+            **({"matched": self.matched} if self.matched is not None else {}),
             "errors": [error.as_dict() for error in self.sorted_errors()],
             "warnings": [warning.as_dict() for warning in sorted(self.warnings, key=lambda w: w.line)],
             "mapping": [m.as_dict() for m in self.mapping.columns if m.field] if self.mapping else [],
@@ -123,6 +131,8 @@ class Report:
                 f"{kind}: {created} {verb} created, {counts[UPDATED]} updated, "
                 f"{counts[UNCHANGED]} unchanged, {counts['rejected']} rejected."
             )
+        for kind, found in (self.matched or {}).items():
+            lines.append(f"{kind} found by " + ", ".join(f"{rule}: {n}" for rule, n in found.items()) + ".")
         return "\n".join(lines)
 
 

@@ -15,6 +15,8 @@ from .row_spool import RowSpool
 
 SUCCESS_COLUMNS = ("Outcome", "Kind", "Key")
 """The last columns of a success file."""
+MATCHED_COLUMN = "Matched by"
+"""One more last column when the rules say by which match rule each stored record was found."""
 
 
 class Outcomes:
@@ -22,39 +24,42 @@ class Outcomes:
 
     def __init__(self, kinds: Sequence[str]) -> None:
         self._kinds = {kind: order for order, kind in enumerate(kinds)}
-        self._by_line: dict[int, list[tuple[int, str, str, str]]] = {}
+        self._by_line: dict[int, list[tuple[int, str, str, str, str]]] = {}
 
     def note(self, documents: Sequence[Document], results: Sequence[str | Rejected]) -> None:
         """Note the outcome of each document stored (a rejected one rejects its lines)."""
         for document, result in zip(documents, results):
             if isinstance(result, Rejected):
                 continue
-            record = (self._kinds.get(document.kind, len(self._kinds)), result, document.kind, document.key)
+            record = (self._kinds.get(document.kind, len(self._kinds)), result, document.kind, document.key,
+                      document.matched_by or "")
             for line in document.lines:
                 self._by_line.setdefault(line, []).append(record)
 
-    def of(self, line: int) -> list[tuple[str, str, str]]:
-        """The (outcome, kind, key) of the records of ``line``, in the rules' order of kinds."""
-        return [(outcome, kind, key) for _, outcome, kind, key in sorted(self._by_line.get(line, []),
-                                                                           key=lambda record: record[0])]
+    def of(self, line: int) -> list[tuple[str, str, str, str]]:
+        """The (outcome, kind, key, matched by) of the records of ``line``, in the rules' order of kinds."""
+        return [record[1:] for record in sorted(self._by_line.get(line, []), key=lambda record: record[0])]
 
 
-def success_rows(spool: RowSpool, outcomes: Outcomes, rejected: set[int], safe: bool = True
-                 ) -> Iterator[list[str]]:
+def success_rows(spool: RowSpool, outcomes: Outcomes, rejected: set[int], safe: bool = True,
+                 matched: bool = False) -> Iterator[list[str]]:
     """The lines read (kept in ``spool``) that were imported, each once per record it went into, with
-    that record's outcome, kind and key (a line that went into none, once with those empty). With
-    ``safe``, cells that would run as formulas in a spreadsheet are neutralised."""
+    that record's outcome, kind and key, and with ``matched`` the match rule that found it (a line that
+    went into none, once with those empty). With ``safe``, cells that would run as formulas in a
+    spreadsheet are neutralised."""
+    width = len(SUCCESS_COLUMNS) + matched
     for line, cells in spool.rows_on(None):
         if line in rejected:
             continue
-        for record in outcomes.of(line) or [("", "", "")]:
-            row = [*cells, *record]
+        for record in outcomes.of(line) or [("", "", "", "")]:
+            row = [*cells, *record[:width]]
             yield [neutralise(cell) for cell in row] if safe else row
 
 
 def write_success(spec: ReaderSpec, path: Path, header: Sequence[str], rows: Iterator[list[str]],
-                  format_options: dict[str, str]) -> None:
-    """Write the success file in the format of ``spec``, atomically: all of it or nothing."""
+                  format_options: dict[str, str], matched: bool = False) -> None:
+    """Write the success file in the format of ``spec``, atomically: all of it or nothing; with ``matched``,
+    its last column says by which match rule each stored record was found."""
     assert spec.write is not None
     with written_atomically(path, "the success file") as tmp:
-        spec.write(tmp, [*header, *SUCCESS_COLUMNS], rows, format_options)
+        spec.write(tmp, [*header, *SUCCESS_COLUMNS, *([MATCHED_COLUMN] if matched else [])], rows, format_options)

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from etl import Document, RowError
+from etl import Document, RowError, StoredDocument
 
 from .fields import CONTACT_DOCUMENT, CONTACT_FIELD_NAMES
-from .model import EMAIL, IS_MAIN, ContactLine, Customer, same_value
+from .model import EMAIL, IS_MAIN, REFERENCE, ContactLine, Customer, same_value
 from .store_index import StoreIndex, name_key
 
 DOCUMENT_BATCH = 5000
@@ -74,13 +74,55 @@ def _refusal(line: int, email: str, values: tuple, customer: Customer, known: Co
     return None
 
 
-def decide_contacts(lines: list[ContactLine], store: StoreIndex
+class ByReference:
+    """The match rule ``external_id`` of contacts: a contact whose email the store lacks finds the stored
+    contact of its reference (whose email it then changes)."""
+
+    def __init__(self, lines: list[ContactLine], store: StoreIndex) -> None:
+        self.store = store
+        self.emails = {values[EMAIL] for _, _, values in lines}
+        """The file's emails: a stored contact that one of them names is matched by its email."""
+        self.found: dict[str, StoredDocument] = {}
+        """email -> the stored contact its reference found."""
+        self.taken: dict[object, str] = {}
+        """ref of a stored contact found -> the email that found it."""
+
+    def match(self, line: int, email: str, values: tuple, customer: Customer) -> RowError | None:
+        """Find the stored contact of the line's reference, when its email is not stored; or say why not."""
+        reference = values[REFERENCE]
+        if email in self.found or not reference or email in self.store.contacts:
+            return None
+        candidates = self.store.with_reference(reference)
+        if len(candidates) > 1:
+            emails = ", ".join(sorted(doc.get("email") or "" for _, doc in candidates))
+            return RowError(line, f"ambiguous: several contacts have the reference {reference!r}: {emails}",
+                            "contact_reference", reference)
+        if not candidates:
+            return None
+        ref, doc = candidates[0]
+        stored_email = (doc.get("email") or "").lower()
+        if stored_email in self.emails or ref in self.taken:
+            why = "this file gives too" if stored_email in self.emails else f"{self.taken[ref]} found first"
+            return RowError(line, f"the reference {reference!r} is that of the contact {stored_email}, which {why}: "
+                            "a contact is found once", "contact_reference", reference)
+        if not belongs_to(doc, customer):
+            owner = doc.get("customer_name") or doc.get("customer_external_id")
+            return RowError(line, f"the reference {reference!r} is the contact {stored_email} of customer "
+                            f"{owner!r} in the store: a contact is never moved between customers",
+                            "contact_reference", reference)
+        self.found[email], self.taken[ref] = candidates[0], email
+        return None
+
+
+def decide_contacts(lines: list[ContactLine], store: StoreIndex, by_reference: bool = False
                     ) -> tuple[Iterator[list[Document]], list[RowError], int]:
-    """The contact documents (in batches), the errors of contact lines, and how many lines were rejected."""
+    """The contact documents (in batches), the errors of contact lines, and how many lines were rejected;
+    with ``by_reference``, contacts whose email the store lacks are found by their reference too."""
     contacts: dict[str, ContactLine | Contact] = {}
     main_of: dict[int, str] = {}
     errors: list[RowError] = []
     rejected = 0
+    references = ByReference(lines, store) if by_reference else None
     for contact_line in lines:
         line, owner, values = contact_line
         customer = owner.final()
@@ -89,6 +131,12 @@ def decide_contacts(lines: list[ContactLine], store: StoreIndex
             continue
         email = values[EMAIL]
         known = contacts.get(email)
+        if references is not None and known is None:
+            refusal = references.match(line, email, values, customer)
+            if refusal is not None:
+                errors.append(refusal)
+                rejected += 1
+                continue
         if known is not None or store.contacts:
             refusal = _refusal(line, email, values, customer, known, store)
             if refusal is not None:
@@ -106,11 +154,11 @@ def decide_contacts(lines: list[ContactLine], store: StoreIndex
             main_of[id(customer)] = email
         elif flag is False and main_of.get(id(customer)) == email:
             del main_of[id(customer)]
-    return _batches(contacts, main_of, store), errors, rejected
+    return _batches(contacts, main_of, store, references.found if references is not None else {}), errors, rejected
 
 
-def _batches(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str], store: StoreIndex
-             ) -> Iterator[list[Document]]:
+def _batches(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str], store: StoreIndex,
+             by_reference: dict[str, StoredDocument]) -> Iterator[list[Document]]:
     batch: list[Document] = []
     last: Customer | None = None  # a customer's contacts mostly follow each other: work out its owner once
     for contact in contacts.values():
@@ -118,30 +166,35 @@ def _batches(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str]
         if customer is not last:
             last, final = customer, customer.final()
             owner, main_email = (final.external_id, final.name), main_of.get(id(final))
-        batch.append(_document(owner, values, lines, main_email, store))
+        batch.append(_document(owner, values, lines, main_email, store, by_reference))
         if len(batch) == DOCUMENT_BATCH:
             yield batch
             batch = []
-    batch.extend(_dethroned(contacts, main_of, store))
+    batch.extend(_dethroned(contacts, main_of, store, {ref for ref, _ in by_reference.values()}))
     if batch:
         yield batch
 
 
 def _document(owner: tuple[str | None, str | None], values: tuple | list, lines: list[int], main_email: str | None,
-              store: StoreIndex) -> Document:
+              store: StoreIndex, by_reference: dict[str, StoredDocument]) -> Document:
     data = dict(zip(CONTACT_KEYS, values))
     stored = store.contacts.get(data["email"]) if store.contacts else None
+    matched_by = "email" if stored is not None else None
+    if stored is None and by_reference:
+        stored = by_reference.get(data["email"])
+        matched_by = "external_id" if stored is not None else None
     if main_email is not None:
         data["is_main"] = data["email"] == main_email
     elif data["is_main"] is None and stored is None:
         data["is_main"] = False
     data["customer_external_id"], data["customer_name"] = owner
-    return Document("contacts", data["email"], data, tuple(lines), *(stored or (None, None)))
+    return Document("contacts", data["email"], data, tuple(lines), *(stored or (None, None)), matched_by=matched_by)
 
 
-def _dethroned(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str], store: StoreIndex
-               ) -> list[Document]:
-    """Stored main contacts, absent from the file, of customers the file gives a new main contact."""
+def _dethroned(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str], store: StoreIndex,
+               found_by_reference: set[object]) -> list[Document]:
+    """Stored main contacts, absent from the file (by email or by reference), of customers the file gives a
+    new main contact."""
     if not store.main_contacts or not main_of:
         return []
     by_id: dict[str, tuple[Customer, str]] = {}  # who has a new main contact, by Customer ID
@@ -162,7 +215,8 @@ def _dethroned(contacts: dict[str, ContactLine | Contact], main_of: dict[int, st
             continue
         customer, main_email = found
         email = (doc.get("email") or "").lower()
-        if email != main_email and email not in contacts and belongs_to(doc, customer):
+        if email != main_email and email not in contacts and ref not in found_by_reference \
+                and belongs_to(doc, customer):
             data = dict.fromkeys(CONTACT_KEYS) | {"email": email, "is_main": False,
                                                   "customer_external_id": None, "customer_name": None}
             documents.append(Document("contacts", email, data, (), ref, doc))

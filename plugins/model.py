@@ -15,9 +15,10 @@ from .store_index import StoredCustomer
 CUSTOMER_INDEX = {name: i for i, name in enumerate(CUSTOMER_FIELD_NAMES)}
 CONTACT_INDEX = {name: i for i, name in enumerate(CONTACT_FIELD_NAMES)}
 ID, NAME = CUSTOMER_INDEX["customer_id"], CUSTOMER_INDEX["customer_name"]
-PERIOD = CUSTOMER_INDEX["payment_period"]
+PERIOD, VAT = CUSTOMER_INDEX["payment_period"], CUSTOMER_INDEX["vat_number"]
 GROUP_ID, GROUP_NAME = CUSTOMER_INDEX["group_id"], CUSTOMER_INDEX["group_name"]
 EMAIL, IS_MAIN = CONTACT_INDEX["contact_email"], CONTACT_INDEX["main_contact"]
+REFERENCE = CONTACT_INDEX["contact_reference"]
 
 
 def same_value(a: Any, b: Any) -> bool:
@@ -32,7 +33,8 @@ def same_value(a: Any, b: Any) -> bool:
 class Customer:
     """One customer of the file, gathered from all its lines."""
 
-    __slots__ = ("values", "first_line", "given_later", "more_lines", "_errors", "stored", "merged_into", "parent")
+    __slots__ = ("values", "first_line", "given_later", "more_lines", "_errors", "stored", "matched_by", "merged_into",
+                 "parent")
 
     def __init__(self, line: int, values: list[Any]) -> None:
         self.values = values
@@ -42,6 +44,8 @@ class Customer:
         self.more_lines: list[int] | None = None
         self._errors: list[RowError] | None = None
         self.stored: StoredCustomer | None = None
+        self.matched_by: str | None = None
+        """The match rule that found ``stored``."""
         self.merged_into: Customer | None = None
         self.parent: Customer | StoredCustomer | None = None
 

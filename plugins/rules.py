@@ -16,7 +16,8 @@ from .contacts import decide_contacts
 from .email_lists import one_email_per_row
 from .fields import CONTACT_FIELD_NAMES, CUSTOMER_DOCUMENT, CUSTOMER_FIELD_NAMES, FIELDS
 from .groups import resolve_groups
-from .model import EMAIL, GROUP_ID, GROUP_NAME, ID, NAME, PERIOD, ContactLine, Customer
+from .matching import chosen, columns_missing, match_rules, vat_key
+from .model import EMAIL, GROUP_ID, GROUP_NAME, ID, NAME, PERIOD, VAT, ContactLine, Customer
 from .prefetch import prefetch_contacts, prefetch_customers
 from .store_index import StoreIndex, StoredCustomer, name_key
 
@@ -71,6 +72,7 @@ class CustomerRules:
         self.contacts_refused = 0
         """Contact lines rejected for their own values, as soon as read."""
         self.warnings: list[RowError] = []
+        self.settings: Mapping[str, Any] = {}
 
     def missing_fields(self, mapped: set[str]) -> list[str]:
         missing = []
@@ -78,7 +80,7 @@ class CustomerRules:
             missing.append("no column for the Customer ID or the Customer name: at least one of them is required")
         if "contact_email" not in mapped and mapped & set(CONTACT_FIELD_NAMES):
             missing.append("the file has contact columns but no Contact email column: every contact needs an email")
-        return missing
+        return missing + columns_missing(self.settings, mapped)
 
     def start(self, settings: Mapping[str, Any], existing: Callable[[str], Iterable[StoredDocument]]) -> None:
         self.settings = settings
@@ -99,6 +101,7 @@ class CustomerRules:
         self.workflow_warns = bool(known_workflows) and settings.get("unknown_workflow") == "warning"
         self.last_wins = settings.get("duplicates") == "last"
         self.clear_marker = settings.get("clear_marker") or DEFAULT_CLEAR_MARKER
+        self.match = match_rules(settings)
 
     # -- reading the lines -------------------------------------------------------------------
 
@@ -225,7 +228,8 @@ class CustomerRules:
 
     def finish(self) -> RulesOutcome:
         store = StoreIndex(self.existing)
-        prefetch_customers(store, [*self.by_id.values(), *self.by_name_only.values()])
+        prefetch_customers(store, [*self.by_id.values(), *self.by_name_only.values()],
+                           "vat_number" in self.match["customers"])
         customers = self._identify(store)
         resolve_groups(customers, store)
         self._apply_default_payment_period(customers)
@@ -233,8 +237,9 @@ class CustomerRules:
         errors: list[RowError] = []
         for customer in rejected_customers:
             errors.extend(_rejection_errors(customer))
-        prefetch_contacts(store, self.contact_lines)
-        contacts, contact_errors, contacts_rejected = decide_contacts(self.contact_lines, store)
+        by_reference = "external_id" in self.match["contacts"]
+        prefetch_contacts(store, self.contact_lines, by_reference)
+        contacts, contact_errors, contacts_rejected = decide_contacts(self.contact_lines, store, by_reference)
         self.contact_lines = []
         errors.extend(contact_errors)
         accepted = [c for c in customers if not c.rejected]
@@ -243,15 +248,25 @@ class CustomerRules:
             errors=errors,
             rejected={"customers": len(rejected_customers), "contacts": contacts_rejected + self.contacts_refused},
             warnings=self.warnings,
+            match_rules=self.match if chosen(self.settings) else None,
         )
 
     def _identify(self, store: StoreIndex) -> list[Customer]:
-        """Link name-only lines to a customer of the file or the store; find stored customers."""
+        """Link name-only lines to a customer of the file; find each customer's stored one by the match rules
+        (see :mod:`etl.plugins.matching`): a customer with an ID by it, else takes over the one stored customer
+        without ID its name (or VAT number) names; one without ID by its name or VAT number, several being
+        ambiguous."""
+        rules = self.match["customers"][1:]  # after external_id, which comes first
         for external_id, customer in self.by_id.items():
-            stored = store.by_id(external_id)
-            if stored is None and store.has_customers_without_id and customer.values[NAME]:
-                stored = _adoptable(store.without_id(name_key(customer.values[NAME])))
-            customer.stored = stored
+            customer.stored = store.by_id(external_id)
+            if customer.stored is not None:
+                customer.matched_by = "external_id"
+                continue
+            for rule in rules:  # a stored customer without ID that only this customer's name or VAT number names
+                customer.stored = _adoptable(_stored_without_id(customer, rule, store))
+                if customer.stored is not None:
+                    customer.matched_by = rule
+                    break
         file_names: dict[str, list[Customer]] = {}
         if self.by_name_only:
             for customer in self.by_id.values():
@@ -262,15 +277,12 @@ class CustomerRules:
             if len(in_file) == 1:
                 self.warnings.extend(in_file[0].absorb(customer, self.last_wins))
                 continue
-            candidates: list[Customer] | list[StoredCustomer] = in_file or store.named(key)
-            if len(candidates) > 1:
-                ids = ", ".join(sorted(str(c.external_id) for c in candidates))
-                name = customer.values[NAME]
-                customer.add_errors(RowError(
-                    customer.first_line, f"several customers are named {name!r} (IDs {ids}): give the Customer ID",
-                    "customer_name", name))
-            elif candidates:
-                customer.stored = candidates[0]
+            if in_file:
+                customer.add_errors(_ambiguous_name(customer, in_file))
+                continue
+            for rule in rules:
+                if _found_by(rule, customer, store):
+                    break
         customers = [c for c in (*self.by_id.values(), *self.by_name_only.values()) if c.merged_into is None]
         for customer in customers:
             if customer.stored is None and not customer.values[NAME]:
@@ -291,6 +303,48 @@ class CustomerRules:
 def _problems(problems: dict[int, str], names: tuple[str, ...], batch: Batch, i: int, line: int) -> list[RowError]:
     return [RowError(line, message, names[index], batch.columns[names[index]][i])
             for index, message in problems.items()]
+
+
+def _found_by(rule: str, customer: Customer, store: StoreIndex) -> bool:
+    """Whether the match ``rule`` settles the stored customer of a customer without ID: one found
+    (``customer.stored``), or several (an ambiguous error)."""
+    if rule == "name":
+        candidates = store.named(name_key(customer.values[NAME]))
+    elif customer.values[VAT]:
+        candidates = store.with_vat(vat_key(customer.values[VAT]))
+    else:
+        return False
+    if len(candidates) > 1:
+        customer.add_errors(_ambiguous_name(customer, candidates) if rule == "name"
+                            else _ambiguous_vat(customer, candidates))
+    elif candidates:
+        customer.stored, customer.matched_by = candidates[0], rule
+    return bool(candidates)
+
+
+def _stored_without_id(customer: Customer, rule: str, store: StoreIndex) -> list[StoredCustomer]:
+    """The stored customers without a Customer ID that the match ``rule`` finds for ``customer`` (one with
+    another Customer ID is another customer)."""
+    if rule == "name":
+        name = customer.values[NAME]
+        return store.without_id(name_key(name)) if name and store.has_customers_without_id else []
+    vat = customer.values[VAT]
+    return [c for c in store.with_vat(vat_key(vat)) if not c.external_id] if vat else []
+
+
+def _ambiguous_name(customer: Customer, candidates: list[Customer] | list[StoredCustomer]) -> RowError:
+    ids = ", ".join(sorted(str(c.external_id) for c in candidates))
+    name = customer.values[NAME]
+    return RowError(customer.first_line, f"several customers are named {name!r} (IDs {ids}): give the Customer ID",
+                    "customer_name", name)
+
+
+def _ambiguous_vat(customer: Customer, candidates: list[StoredCustomer]) -> RowError:
+    named = ", ".join(f"{c.name!r} (ID {c.external_id})" if c.external_id else f"{c.name!r} (no ID)"
+                      for c in sorted(candidates, key=lambda c: (c.external_id or "", c.name or "")))
+    vat = customer.values[VAT]
+    return RowError(customer.given_on(VAT), f"ambiguous: several customers have the VAT number {vat!r}: {named}; "
+                    "give the Customer ID", "vat_number", vat)
 
 
 def _adoptable(without_id: Iterable[StoredCustomer]) -> StoredCustomer | None:
@@ -326,7 +380,8 @@ def _customer_document(customer: Customer) -> Document:
     key = customer.external_id or customer.name or ""
     stored = customer.stored
     ref, before = (stored.ref, stored.doc) if stored else (None, None)
-    return Document("customers", key, data, tuple(customer.lines), ref, before)
+    return Document("customers", key, data, tuple(customer.lines), ref, before,
+                    matched_by=customer.matched_by if stored else None)
 
 
 def _documents(customers: list[Customer], contacts: Iterable[list[Document]]) -> Iterator[list[Document]]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from .matching import check_rules
 from .values import email
 
 
@@ -25,6 +26,22 @@ class EmailAddress(fields.String):
             raise ValidationError(str(exc)) from None
 
 
+class MatchRules(CommaList):
+    """The ordered match rules of one kind of record (see :mod:`etl.plugins.matching`)."""
+
+    def __init__(self, kind: str, description: str) -> None:
+        super().__init__(fields.String(), load_default=None, allow_none=True, metadata={"description": description})
+        self.kind = kind
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        rules = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            check_rules(self.kind, rules)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        return rules
+
+
 class CustomerSettings(Schema):
     default_payment_period = fields.Integer(
         load_default=None, allow_none=True, strict=False, validate=validate.Range(min=0),
@@ -42,3 +59,9 @@ class CustomerSettings(Schema):
         load_default="#CLEAR", validate=validate.Length(min=1),
         metadata={"description": "A cell holding it erases the stored field (a blank cell keeps it)."},
     )
+    match_customers = MatchRules(
+        "customers", "How a customer of the file finds the stored one it updates, rule after rule: "
+                     "external_id, then any of name and vat_number (default: external_id, name).")
+    match_contacts = MatchRules(
+        "contacts", "How a contact of the file finds the stored one it updates: email, then external_id "
+                    "(the Contact reference) when listed (default: email).")

@@ -17,9 +17,13 @@ from typing import Any
 
 from etl import Document, StoredDocument, normalise
 
+from .matching import vat_key
+
 ID_KEY, NAME_KEY, EMAIL_KEY, MAIN_OF_KEY = "external_id", "name", "email", "main_of"
 """The lookup keys of the documents: customers by ID and by folded name, contacts by email and, for a
 main contact, by its customer (``id:<Customer ID>``, else ``name:<folded name>``)."""
+VAT_KEY, REFERENCE_KEY = "vat_number", "reference"
+"""And for the match rules: customers by folded VAT number, contacts by their reference (``external_id``)."""
 
 
 @lru_cache(maxsize=1 << 16)
@@ -37,9 +41,11 @@ def lookup_keys(kind: str, data: dict[str, Any], fold: Callable[[str], str] = na
     """The lookup keys of a document whose stored data (once written) is ``data``."""
     if kind == "customers":
         return {**({ID_KEY: data["external_id"]} if data.get("external_id") else {}),
-                **({NAME_KEY: fold(data["name"])} if data.get("name") else {})}
+                **({NAME_KEY: fold(data["name"])} if data.get("name") else {}),
+                **({VAT_KEY: vat_key(data["vat_number"])} if data.get("vat_number") else {})}
     if kind == "contacts":
-        keys = {EMAIL_KEY: (data.get("email") or "").lower()}
+        keys = {EMAIL_KEY: (data.get("email") or "").lower(),
+                **({REFERENCE_KEY: data["external_id"]} if data.get("external_id") else {})}
         if data.get("is_main"):  # by its customer's ID, else by its name, as it is linked
             owner = owner_keys(data.get("customer_external_id"), data.get("customer_name"), fold)
             if owner:
@@ -72,11 +78,16 @@ class StoreIndex:
         """(kind, ref) -> the documents found by key, to give the documents written their keys."""
         self._folded: dict[str, str] = {}
         """name -> name_key(name), for the names of the file, folded once (too many for name_key's cache)."""
+        self._by_vat: dict[str, list[StoredCustomer]] | None = None
+        self._by_reference: dict[str, list[StoredDocument]] | None = None
         if self._find is not None:
             self._customers: list[StoredDocument] = []
             self._by_id: dict[str, StoredDocument | None] = {}
             self._by_name = {}
+            self._by_vat = {}
+            self._by_reference = {}
             self.has_customers_without_id = False
+            self._contacts: list[StoredDocument] = []
             self.contacts: dict[str, StoredDocument] = {}
             self.main_contacts: list[StoredDocument] = []
             self.mains_by_name = False
@@ -87,7 +98,7 @@ class StoreIndex:
         self._by_id.pop(None, None)
         self._by_id.pop("", None)
         self.has_customers_without_id = len(self._by_id) < len(self._customers)
-        contacts = list(existing("contacts"))
+        contacts = self._contacts = list(existing("contacts"))
         self.contacts = {(stored[1].get("email") or "").lower(): stored for stored in contacts}
         self.contacts.pop("", None)
         self.main_contacts = [stored for stored in contacts if stored[1].get("is_main")]
@@ -134,11 +145,27 @@ class StoreIndex:
         for key in names:
             by_name.setdefault(key, [])
 
-    def prefetch_contacts(self, emails: Collection[str], owners: Iterable[tuple[str | None, str | None]]) -> None:
-        """Look up, in batches, the stored contacts of these emails and the stored main contacts of these
-        customers (Customer ID, name)."""
+    def prefetch_vat_numbers(self, keys: Collection[str]) -> None:
+        """Look up, in batches, the stored customers of these folded VAT numbers."""
+        by_vat = self._by_vat if self._by_vat is not None else {}
+        keys = [key for key in keys if key not in by_vat]
+        for ref, doc in self._fetch("customers", VAT_KEY, keys):
+            by_vat.setdefault(vat_key(doc.get("vat_number") or ""), []).append(self._wrap(ref, doc))
+        for key in keys:
+            by_vat.setdefault(key, [])
+
+    def prefetch_contacts(self, emails: Collection[str], owners: Iterable[tuple[str | None, str | None]],
+                          references: Collection[str] = ()) -> None:
+        """Look up, in batches, the stored contacts of these emails (and of these references) and the stored
+        main contacts of these customers (Customer ID, name)."""
         for stored in self._fetch("contacts", EMAIL_KEY, [e for e in emails if e not in self.contacts]):
             self.contacts[(stored[1].get("email") or "").lower()] = stored
+        by_reference = self._by_reference if self._by_reference is not None else {}
+        references = [r for r in references if r not in by_reference]
+        for stored in self._fetch("contacts", REFERENCE_KEY, references):
+            by_reference.setdefault(stored[1].get("external_id") or "", []).append(stored)
+        for reference in references:
+            by_reference.setdefault(reference, [])
         keys = {key for external_id, name in owners for key in owner_keys(external_id, name, self.fold)}
         known = {ref for ref, _ in self.main_contacts}
         self.main_contacts += [stored for stored in self._fetch("contacts", MAIN_OF_KEY, keys)
@@ -182,6 +209,28 @@ class StoreIndex:
         elif self._find is not None and key not in self._by_name:
             self.prefetch_customers([], [key])
         return self._by_name.get(key, [])
+
+    def with_vat(self, key: str) -> list[StoredCustomer]:
+        """The stored customers whose VAT number has this key (see :func:`vat_key`)."""
+        if self._by_vat is None:
+            self._by_vat = {}
+            for ref, doc in self._customers:
+                if doc.get("vat_number"):
+                    self._by_vat.setdefault(vat_key(doc["vat_number"]), []).append(self._wrap(ref, doc))
+        elif self._find is not None and key not in self._by_vat:
+            self.prefetch_vat_numbers([key])
+        return self._by_vat.get(key, [])
+
+    def with_reference(self, reference: str) -> list[StoredDocument]:
+        """The stored contacts whose reference (``external_id``) is this one."""
+        if self._by_reference is None:
+            self._by_reference = {}
+            for stored in self._contacts:
+                if stored[1].get("external_id"):
+                    self._by_reference.setdefault(stored[1]["external_id"], []).append(stored)
+        elif self._find is not None and reference not in self._by_reference:
+            self.prefetch_contacts((), (), [reference])
+        return self._by_reference.get(reference, [])
 
     def without_id(self, key: str) -> list[StoredCustomer]:
         """The stored customers without a Customer ID whose name has this key."""

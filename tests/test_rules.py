@@ -259,7 +259,7 @@ def test_invalid_settings_are_refused(etl, tmp_path):
     assert result.code == 2
     assert "default_payment_period: Must be greater than or equal to 0." in result.err
     assert ("colour: unknown setting (valid: default_payment_period, known_workflows, known_account_managers, "
-            "unknown_workflow, duplicates, clear_marker)") in result.err
+            "unknown_workflow, duplicates, clear_marker, match_customers, match_contacts)") in result.err
     assert not (tmp_path / "etl-db.json").exists()
 
 
