@@ -386,8 +386,10 @@ def test_the_check_shows_each_record_a_reimport_changes_grouped_by_kind_and_esca
     imported(client, write_csv(tmp_path / "first.csv", [{**GOOD, "Customer ID": "D1", "Customer name": "Delta"}]))
     again = write_csv(tmp_path / "again.csv", [{**GOOD, "Customer ID": "D1", "Customer name": "<b>Delta & Co</b>"},
                                                {**GOOD, "Customer ID": "D2", "Customer name": "Dune"}])
-    page = client.get(checked(client, again)).text
+    job = checked(client, again)
+    page = client.get(job).text
     changes = page[page.index('<section class="changes"'):]
+    assert "customers</strong>:\n      1 seraient modifiés" in client.get(job, headers={"accept-language": "fr"}).text
     assert "What the import would change" in changes
     assert 'data-kind="customers" data-outcome="updated"' in changes
     assert 'data-kind="customers" data-outcome="created"' in changes
