@@ -375,27 +375,51 @@ def test_ctrl_c_stops_the_server_and_its_running_import_at_once(tmp_path):
     assert not (tmp_path / "store.json").exists() and server.private_folders() == []
 
 
-def test_a_report_with_changes_renders_them_once_their_template_comes(tmp_path):
-    from jinja2 import DictLoader, ChoiceLoader
+def imported(client: httpx.Client, path: Path) -> str:
+    """Upload, check and import ``path``; the import's URL, once it finished."""
+    job = client.post(f"{checked(client, path)}/import", data={"csrf": csrf_of(client.get("/").text)})
+    finished(client, job.headers["location"])
+    return job.headers["location"]
 
-    from etl.batch_config import BatchConfig, BatchJob
-    from etl.serve.app import Page
-    from etl.serve.i18n import translator
-    from etl.serve.jobs import Settings, WebJob
-    from etl.serve.security import Tokens
-    from etl.serve.uploads import PrivateFolder, Upload
 
-    area = PrivateFolder()
-    try:
-        page = Page(Settings.of(BatchConfig(tmp_path, []), BatchJob("t", [], {})), Tokens(1), area)
-        job = WebJob("j", Upload("u", tmp_path, tmp_path / "in.csv"), {}, True, tmp_path, state="done")
-        report = {"status": "success", "rows": {"read": 1, "imported": 1, "rejected": 0}, "errors": [],
-                  "warnings": [], "changes": [{"key": "C1"}]}
-        context = {"t": translator("en"), "lang": "en", "csrf": "x", "store": "s", "job": job, "finished": True,
-                   "report": report, "errors": [], "more_errors": 0}
-        assert "Ready to import" in page.templates.get_template("job.html").render(**context)  # not there yet
-        page.templates.loader = ChoiceLoader([page.templates.loader, DictLoader(
-            {"changes.html": "{% for c in report.changes %}<p class=change>{{ c.key }}</p>{% endfor %}"})])
-        assert "<p class=change>C1</p>" in page.templates.get_template("job.html").render(**context)
-    finally:
-        area.remove()
+def test_the_check_shows_each_record_a_reimport_changes_grouped_by_kind_and_escaped(client, tmp_path):
+    imported(client, write_csv(tmp_path / "first.csv", [{**GOOD, "Customer ID": "D1", "Customer name": "Delta"}]))
+    again = write_csv(tmp_path / "again.csv", [{**GOOD, "Customer ID": "D1", "Customer name": "<b>Delta & Co</b>"},
+                                               {**GOOD, "Customer ID": "D2", "Customer name": "Dune"}])
+    job = checked(client, again)
+    page = client.get(job).text
+    changes = page[page.index('<section class="changes"'):]
+    assert "customers</strong>:\n      1 seraient modifiés" in client.get(job, headers={"accept-language": "fr"}).text
+    assert "What the import would change" in changes
+    assert 'data-kind="customers" data-outcome="updated"' in changes
+    assert 'data-kind="customers" data-outcome="created"' in changes
+    assert changes.index('data-outcome="updated"') < changes.index('data-outcome="created"')
+    assert "<del>Delta</del>" in changes and "<ins>&lt;b&gt;Delta &amp; Co&lt;/b&gt;</ins>" in changes
+    assert "<b>Delta" not in page and "<code>D2</code>" in changes
+
+
+def test_a_long_diff_is_capped_and_says_how_many_more():
+    from etl.serve.diff import SHOWN_PER_GROUP, grouped_changes
+
+    changes = [{"kind": "customers", "key": f"C{n}", "lines": [n + 2], "outcome": "created"} for n in range(1000)]
+    changes.append({"kind": "customers", "key": "X", "lines": [5], "outcome": "updated",
+                    "fields": {"name": [None, "x" * 1000]}})
+    updated, created = grouped_changes(changes)
+    assert (updated.outcome, updated.total, updated.more) == ("updated", 1, 0)
+    assert len(updated.shown[0]["fields"][0][2]) == 200 and updated.shown[0]["fields"][0][1] == ""
+    assert (created.total, len(created.shown), created.more) == (1000, SHOWN_PER_GROUP, 1000 - SHOWN_PER_GROUP)
+
+
+def test_an_import_offers_its_success_file_in_the_inputs_format_by_job_and_in_the_history(client, tmp_path):
+    source = write_csv(tmp_path / "ok.csv", [{**GOOD, "Customer ID": "S1", "Contact email": "s1@sun.fr"},
+                                              {**BAD, "Customer ID": "S2"}])
+    check = checked(client, source)
+    assert client.get(f"{check}/success").status_code == 404  # a dry run writes none
+    job = imported(client, source)
+    page = client.get(job).text
+    assert f'href="{job}/success"' in page and "Download the imported lines" in page
+    answer = client.get(f"{job}/success")
+    assert answer.status_code == 200 and 'filename="ok-imported.csv"' in answer.headers["content-disposition"]
+    assert answer.text.splitlines()[1].endswith(";created;customers;S1") and "S2" not in answer.text, answer.text
+    assert f'href="{job}/success"' in client.get("/history").text
+    assert client.get("/jobs/nope/success").status_code == 404

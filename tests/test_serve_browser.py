@@ -191,22 +191,54 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
         page.click("#import")
     assert wait_for_result(page) == "success"
     expect(page.locator(".status")).to_contain_text("Import successful")
+    with page.expect_download() as success:
+        page.click("text=Download the imported lines")
+    assert success.value.suggested_filename == f"fixed-imported.{kind}"
     snap("5-success")
-    # 6. the history: both imports, newest first, with their icons and downloads
+    # a known customer renamed: the check shows the diff, record by record
+    renamed = tmp_path / "renamed.csv"
+    renamed.write_text(";".join(HEADER) + "\nC1;Acme <SA>;ana@acme.fr;411ACME\n", encoding="utf-8")
+    page.click("nav >> text=Import a file")
+    page.set_input_files("#file-new", str(renamed))
+    page.click("form.upload button")
+    page.wait_for_url("**/uploads/*")
+    with page.expect_navigation():
+        page.click("#check")
+    assert wait_for_result(page) == "success"
+    updated = page.locator("details.change-group[data-kind=customers][data-outcome=updated]")
+    expect(updated.locator("summary")).to_have_text("customers: 1 would be updated")
+    expect(updated.locator("tbody tr")).to_have_count(1)
+    expect(updated.locator("tbody tr th")).to_have_text("C1")
+    expect(updated.locator("del")).to_have_text("Acme")
+    expect(updated.locator("ins")).to_have_text("Acme <SA>")  # shown as text, escaped
+    snap("3-diff")
+    with page.expect_navigation():
+        page.click("#import")
+    assert wait_for_result(page) == "success"
+    with page.expect_download() as success:
+        page.click("text=Download the imported lines")
+    lines = Path(success.value.path()).read_text(encoding="utf-8").splitlines()
+    assert lines[0].endswith("Outcome;Kind;Key") and lines[1].endswith(";updated;customers;C1"), lines
+    # 6. the history: the three imports, newest first, with their icons and downloads
     page.click("nav >> text=History")
     rows = page.locator("table.history tbody tr")
-    expect(rows).to_have_count(2)
+    expect(rows).to_have_count(3)
     expect(rows.nth(0).locator(".icon.success")).to_be_visible()
-    expect(rows.nth(1).locator(".icon.partial")).to_be_visible()
-    expect(rows.nth(1)).to_contain_text(source.name)
-    expect(rows.nth(1).locator("td.changes")).to_contain_text("customers: 3 created, 0 updated, 0 unchanged")
-    expect(rows.nth(1).locator("a", has_text="rejects .xlsx")).to_be_visible()
+    expect(rows.nth(0).locator("td.changes")).to_contain_text("customers: 0 created, 1 updated, 0 unchanged")
+    expect(rows.nth(2).locator(".icon.partial")).to_be_visible()
+    expect(rows.nth(2)).to_contain_text(source.name)
+    expect(rows.nth(2).locator("td.changes")).to_contain_text("customers: 3 created, 0 updated, 0 unchanged")
+    expect(rows.nth(2).locator("a", has_text="rejects .xlsx")).to_be_visible()
     snap("6-history")
     with page.expect_download() as report:
-        rows.nth(1).locator("a", has_text="report").click()
+        rows.nth(2).locator("a", has_text="report").click()
     assert b'"partial"' in Path(report.value.path()).read_bytes()
+    with page.expect_download() as success:
+        rows.nth(2).locator("a", has_text="imported lines").click()
+    assert success.value.suggested_filename == f"customers-imported.{kind}"
     customers = read_store(tmp_path / "store.json")["customers"]
     assert sorted(c["accounting_code"] for c in customers) == ["411ACME", "411BETA", "411GAMMA"]
+    assert {c["external_id"]: c["name"] for c in customers}["C1"] == "Acme <SA>"
     assert len(read_store(tmp_path / "store.json")["contacts"]) == 3  # the fixed one among them
 
 

@@ -1,5 +1,6 @@
-"""etl serve on a 100,000-line file: the import's progress goes up as the page polls it, and the server's
-peak memory stays within a generous bound of what ``etl run`` takes on the same file."""
+"""etl serve on a 100,000-line file: its check shows a capped diff, the import's progress goes up as the page
+polls it, and the server's peak memory stays within a generous bound of what ``etl run`` takes on the same file
+for the check (``--dry-run --diff``) and the import."""
 from __future__ import annotations
 
 import csv
@@ -16,6 +17,8 @@ for module in ("starlette", "uvicorn", "jinja2", "python_multipart"):
 
 from serve_server import csrf_of, start  # noqa: E402
 
+from etl.serve.diff import SHOWN_PER_GROUP  # noqa: E402
+
 LINES = 100_000
 MIB = 1024
 
@@ -28,10 +31,10 @@ def write_large(path: Path) -> Path:
     return path
 
 
-def cli_peak_kib(source: Path, target: Path) -> int:
+def cli_peak_kib(source: Path, target: Path, *options: str) -> int:
     """The peak resident memory of ``etl run`` on ``source`` (its largest process), in KiB."""
-    process = subprocess.Popen([sys.executable, "-m", "etl", "run", str(source), "--target", str(target), "--quiet"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([sys.executable, "-m", "etl", "run", str(source), "--target", str(target), "--quiet",
+                                *options], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
     assert process.returncode == 0
@@ -40,7 +43,11 @@ def cli_peak_kib(source: Path, target: Path) -> int:
 
 def test_a_large_upload_imports_with_live_progress_in_the_clis_memory(tmp_path):
     source = write_large(tmp_path / "large.csv")
-    cli_peak = cli_peak_kib(source, tmp_path / "cli-store.json")
+    # the page's check is ``etl run --dry-run --diff`` and its import ``etl run``, each writing the files the page
+    # offers: the larger of the two is the bound
+    outputs = ("--report", str(tmp_path / "report.json"), "--rejects", str(tmp_path / "rejects.csv"))
+    cli_peak = max(cli_peak_kib(source, tmp_path / "cli-store.json", "--dry-run", "--diff", *outputs),
+                   cli_peak_kib(source, tmp_path / "cli-store.json", *outputs, "--success", str(tmp_path / "ok.csv")))
     served = start(tmp_path, "--target", str(tmp_path / "store.json"))
     try:
         client = served.client()
@@ -51,6 +58,9 @@ def test_a_large_upload_imports_with_live_progress_in_the_clis_memory(tmp_path):
         check = client.post(f"{location}/check", data={"csrf": csrf}).headers["location"]
         while client.get(f"{check}/state").json()["state"] not in ("done", "failed"):
             time.sleep(0.1)
+        page = client.get(check).text  # the diff of 100,000 new customers and contacts, capped
+        assert len(page) < 1_000_000 and page.count('class="record"') == 2 * SHOWN_PER_GROUP
+        assert f"{LINES - SHOWN_PER_GROUP:,} more".replace(",", "") in page
         job = client.post(f"{check}/import", data={"csrf": csrf}).headers["location"]
         seen = []
         while (state := client.get(f"{job}/state").json())["state"] not in ("done", "failed"):

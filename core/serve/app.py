@@ -165,7 +165,7 @@ class Page:
         finished = job.finished  # before the report: the worker sets the report, then the state
         report = job.report if finished else None
         errors = (report or {}).get("errors", [])
-        return self.render(request, "job.html", job=job, finished=finished, report=report,
+        return self.render(request, "job.html", job=job, finished=finished, report=report, success=success_of(job),
                            errors=errors[:MAX_ERRORS_SHOWN], more_errors=max(0, len(errors) - MAX_ERRORS_SHOWN))
 
     async def job_state(self, request: Request) -> Response:
@@ -185,16 +185,18 @@ class Page:
     async def job_file(self, request: Request) -> Response:
         job = self.job_of(request.path_params["job_id"])
         what = request.path_params["what"]
-        path = job.report_path if what == "report" else job.rejects if what == "rejects" else None
+        path = {"report": job.report_path, "rejects": job.rejects, "success": job.success}.get(what)
         if not job.finished or path is None or not path.is_file():
             raise HTTPException(404, "no such file")
-        name = "report.json" if what == "report" else f"{Path(job.upload.name).stem}-rejects{path.suffix}"
+        stem = Path(job.upload.name).stem
+        name = {"report": "report.json", "rejects": f"{stem}-rejects{path.suffix}",
+                "success": f"{stem}-imported{path.suffix}"}[what]
         return FileResponse(path, filename=name)
 
     async def history(self, request: Request) -> Response:
         entries = await run_in_threadpool(store.imports, self.settings)
-        rows = [(ref, entry, Path(str(entry.get("input", ""))).name, store.rejected_count(entry))
-                for ref, entry in entries or []]
+        rows = [(ref, entry, Path(str(entry.get("input", ""))).name, store.rejected_count(entry),
+                 success_of(self.runner.import_of(entry))) for ref, entry in entries or []]
         return self.render(request, "history.html", rows=rows, available=entries is not None)
 
     async def import_report(self, request: Request) -> Response:
@@ -219,6 +221,13 @@ class Page:
         if entry is None:
             raise HTTPException(404, "no such import")
         return entry
+
+
+def success_of(job: WebJob | None) -> tuple[str, str] | None:
+    """The link and format of the success file of a finished import, if it wrote one."""
+    if job is None or not job.finished or job.success is None or not job.success.is_file():
+        return None
+    return f"/jobs/{job.id}/success", job.success.suffix
 
 
 def sheet_names(path: Path) -> list[str]:

@@ -44,6 +44,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "report": "report", "rejects": "rejects", "changes": "Changes",
         "error_heading": "Something went wrong", "back": "Back",
         "noscript": "The progress updates itself with JavaScript; reload the page to see it.",
+        "changes_heading": "What the import would change",
+        "would_be_updated": "would be updated", "would_be_created": "would be created",
+        "key": "Key", "old_value": "Stored value", "new_value": "New value",
+        "more_changes": "more not shown here: the report has them all.",
+        "download_success": "Download the imported lines", "imported_lines": "imported lines",
     },
     "fr": {
         "title": "Importer des clients et des contacts", "skip": "Aller au contenu",
@@ -85,6 +90,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "report": "rapport", "rejects": "rejets", "changes": "Modifications",
         "error_heading": "Un problème est survenu", "back": "Retour",
         "noscript": "La progression se met à jour avec JavaScript ; rechargez la page pour la voir.",
+        "changes_heading": "Ce que l'import modifierait",
+        "would_be_updated": "seraient modifiés", "would_be_created": "seraient créés",
+        "key": "Clé", "old_value": "Valeur enregistrée", "new_value": "Nouvelle valeur",
+        "more_changes": "autres non affichés ici : le rapport les contient tous.",
+        "download_success": "Télécharger les lignes importées", "imported_lines": "lignes importées",
     },
 }
 

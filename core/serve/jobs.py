@@ -1,11 +1,12 @@
 """Imports and dry runs started from the page: one at a time in a worker thread, never in the server's
-event loop; each keeps its progress for the page to poll, then its report and rejects file."""
+event loop; each keeps its progress for the page to poll, then its report, its rejects file, and for a dry run
+the records it would change (capped), for an import its success file."""
 from __future__ import annotations
 
 import queue
 import shutil
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,12 @@ from etl.errors import EtlError
 from etl.registry import get_registry
 from etl.terminal import printable
 
+from .diff import ChangeGroup, grouped_changes
 from .uploads import PrivateFolder, Upload
 
 JOBS_KEPT = 50
 """Jobs whose report, rejects and progress the server keeps (a long session must not grow without end)."""
-WEB_KEYS = ("input", "report", "rejects", "mapping")
+WEB_KEYS = ("input", "report", "rejects", "success", "mapping", "diff")
 """Options of a config's job that the page gives itself."""
 
 
@@ -64,6 +66,11 @@ class WebJob:
     report: dict[str, Any] | None = None
     error: str | None = None
     rejects: Path | None = None
+    success: Path | None = None
+    """The imported lines with their outcome (an import's, not a dry run's)."""
+    changes: list[ChangeGroup] = field(default_factory=list)
+    """The records a dry run would create or update, grouped and capped (its report file keeps them all). An
+    import shows none: its check did, and a diff costs what ``etl run --diff`` costs in memory."""
 
     @property
     def finished(self) -> bool:
@@ -121,6 +128,12 @@ class Runner:
         for ident in finished[:max(0, len(self.jobs) - JOBS_KEPT + 1)]:
             shutil.rmtree(self.jobs.pop(ident).folder, ignore_errors=True)
 
+    def import_of(self, entry: dict[str, Any]) -> WebJob | None:
+        """The finished import this server ran that made the history ``entry`` (by its input, an upload of its
+        own private folder), if the server still keeps it."""
+        return next((job for job in self.jobs.values() if job.finished and not job.dry_run
+                     and str(job.upload.path.resolve()) == entry.get("input")), None)
+
     def running(self) -> WebJob | None:
         """The import running now, if one is."""
         return next((job for job in self.jobs.values() if job.state == "running" and not job.dry_run), None)
@@ -137,11 +150,16 @@ class Runner:
 
         try:
             writer = get_registry().writer_for(source.suffix)
-            job.rejects = job.folder / ("rejects" + (source.suffix.lower() if writer else ".xlsx"))
+            suffix = source.suffix.lower() if writer else ".xlsx"
+            job.rejects = job.folder / f"rejects{suffix}"
+            job.success = None if job.dry_run else job.folder / f"success{suffix}"
             options = run_options(job_spec(self.settings.config, self.settings.job, source, job.dry_run))
             options.update(reader_options=reader_options, mapping=job.mapping, report=job.report_path,
-                           rejects=job.rejects, progress=WebProgress(job))
-            job.report = run_import(source, **options).as_dict()
+                           rejects=job.rejects, success=job.success, diff=job.dry_run,
+                           progress=WebProgress(job))
+            report = run_import(source, **options).as_dict()
+            job.changes = grouped_changes(report.pop("changes", None))
+            job.report = report
             job.state = "done"
         except EtlError as exc:
             job.error = self.settings.mask(str(exc))
