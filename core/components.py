@@ -390,6 +390,9 @@ class Workers:
     executor: Executor
     """The interface of the standard pools, and of Dask's ``Client.get_executor()``."""
     slots: int
+    queued: int = 0
+    """Jobs handed to the executor beyond ``slots``, waiting: they keep its workers busy while a result
+    travels back (a cluster's round trip). Once the batch stops, those may still run."""
     in_process: bool = False
     """Jobs run inside ``submit``, in this process: a Ctrl-C reaches them as in ``etl run``."""
 

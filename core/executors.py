@@ -147,7 +147,8 @@ def _dask(workers: int | None, options: Mapping[str, Any]) -> Iterator[Workers]:
             client = stack.enter_context(Client(cluster))
         _check_versions(client.run(_etl_version))
         client.forward_logging()
-        yield Workers(client.get_executor(pure=False), sum(client.nthreads().values()))
+        threads = sum(client.nthreads().values())
+        yield Workers(client.get_executor(pure=False), threads, queued=threads)
 
 
 def _check_versions(versions: Mapping[str, str]) -> None:

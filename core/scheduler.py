@@ -3,7 +3,8 @@
 - Jobs that write to the same file store run one after another, in config order; jobs on
   different stores (or on URLs) run side by side, as many at once as there are workers.
 - A job that imports nothing (exit code 2) stops the batch unless ``keep_going``: jobs not
-  started yet are ``skipped``; those already running go on to their end and are reported.
+  handed to the executor yet are ``skipped``; those it holds (running, or ``Workers.queued``
+  waiting) go on to their end and are reported.
 - A worker that dies fails its job (``failed``, with the reason); its store is as it was or
   complete, as every sink commits at once. The executor replaces the worker for the next jobs.
 - Ctrl-C (or SIGTERM) skips what has not started, waits at most ``GRACE`` seconds for the rest,
@@ -101,7 +102,7 @@ class Scheduler:
     def _submit(self, workers: Workers) -> None:
         busy = {self.stores[i] for i in self.running.values()} - {None}
         for index in list(self.pending):
-            if len(self.running) >= workers.slots:
+            if len(self.running) >= workers.slots + workers.queued:
                 return
             store = self.stores[index]
             if store in busy:
@@ -136,10 +137,9 @@ class Scheduler:
             self.stopped = True
 
     def _interrupt(self) -> None:
-        """Skip what has not started; wait a bounded time for what runs."""
+        """Skip what was never handed to the executor; wait a bounded time for what was (an executor's
+        future cannot always tell a job waiting from a job running: a Dask one never says it runs)."""
         self.stopped = self.interrupted = True
-        for future in self.running:
-            future.cancel()
         deadline = time.monotonic() + GRACE
         while self.running:
             try:
@@ -148,15 +148,11 @@ class Scheduler:
                 break  # a second Ctrl-C: stop waiting
             if not finished:
                 break
-            cancelled = {f for f in finished if f.cancelled()}
-            for future in cancelled:
-                self.pending.append(self.running.pop(future))
-            self._collect(finished - cancelled)
+            self._collect(finished)
         for future, index in self.running.items():
             self.results[index] = not_run(self.specs[index], "interrupted", "still running when the batch was "
                                           "interrupted: its store is as it was or complete", 130)
         self.running.clear()
-        self.pending.sort()
 
 
 def run_batch(config: BatchConfig, jobs: list[BatchJob], chosen: Mapping[str, Any], keep_going: bool,
