@@ -5,6 +5,7 @@ import socket
 import stat
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ for module in ("starlette", "uvicorn", "jinja2", "python_multipart"):
     pytest.importorskip(module, reason="etl serve needs its extra: pip install 'etl[serve]'")
 
 import httpx  # noqa: E402
-from conftest import HEADER, write_csv  # noqa: E402
+from conftest import HEADER, read_store, write_csv  # noqa: E402
 from serve_server import csrf_of, start  # noqa: E402
 
 from etl.serve.i18n import language  # noqa: E402
@@ -423,3 +424,100 @@ def test_an_import_offers_its_success_file_in_the_inputs_format_by_job_and_in_th
     assert answer.text.splitlines()[1].endswith(";created;customers;S1") and "S2" not in answer.text, answer.text
     assert f'href="{job}/success"' in client.get("/history").text
     assert client.get("/jobs/nope/success").status_code == 404
+
+
+def newest_import(client: httpx.Client, path: Path) -> str:
+    """Upload, check and import ``path``; the id of its history entry, the newest."""
+    imported(client, path)
+    return client.get("/history").text.split('data-import="', 1)[1].split('"', 1)[0]
+
+
+def undo_form(history: str, ref: str) -> bool:
+    return f'action="/imports/{ref}/undo"' in history
+
+
+def test_an_import_is_undone_by_its_id_and_the_history_says_so(tmp_path):
+    server = start(tmp_path, "--target", str(tmp_path / "store.json"))
+    try:
+        client = server.client()
+        first = newest_import(client, write_csv(tmp_path / "first.csv", [GOOD]))
+        second = newest_import(client, write_csv(tmp_path / "second.csv", [{**GOOD, "Customer name": "Acme <SA>"}]))
+        history = client.get("/history").text
+        assert undo_form(history, first) and undo_form(history, second)
+        csrf = csrf_of(history)
+        answer = client.post(f"/imports/{second}/undo", data={"csrf": csrf})
+        assert answer.status_code == 303 and answer.headers["location"].startswith("/history"), answer.text
+        assert [c["name"] for c in read_store(tmp_path / "store.json")["customers"]] == ["Acme"]
+        history = client.get("/history").text
+        undo_row = history.split('data-import="', 1)[1]
+        assert "undo of import #" + second in undo_row.split("</tr>", 1)[0]
+        undone_row = history.split(f'data-import="{second}"', 1)[1].split("</tr>", 1)[0]
+        assert "undone by #" in undone_row and not undo_form(history, second) and undo_form(history, first)
+        again = client.post(f"/imports/{second}/undo", data={"csrf": csrf})  # a stale page: the core refuses
+        assert again.status_code == 409 and "was already undone" in again.text and "undo-anyway" not in again.text
+    finally:
+        server.stop()
+
+
+def test_an_undo_refused_is_said_escaped_and_can_be_forced(tmp_path):
+    server = start(tmp_path, "--target", str(tmp_path / "store.json"))
+    try:
+        client = server.client()
+        first = newest_import(client, write_csv(tmp_path / "first.csv", [GOOD]))
+        newest_import(client, write_csv(tmp_path / "second.csv", [{**GOOD, "Customer name": "<b>Acme</b>"}]))
+        csrf = csrf_of(client.get("/history").text)
+        refused = client.post(f"/imports/{first}/undo", data={"csrf": csrf})
+        assert refused.status_code == 409
+        message = refused.text.split('role="alert">', 1)[1].split("</p>", 1)[0]  # the core's line, escaped
+        assert message.startswith(f"import {first} cannot be undone: 2 records changed since: customers &#39;C1&#39;")
+        assert "Traceback" not in refused.text
+        assert "<b>Acme</b>" not in refused.text
+        assert 'name="force" value="1"' in refused.text and 'id="undo-anyway"' in refused.text
+        assert len(read_store(tmp_path / "store.json")["customers"]) == 1  # nothing changed
+        forced = client.post(f"/imports/{first}/undo", data={"csrf": csrf, "force": "1"})
+        assert forced.status_code == 303, forced.text
+        assert read_store(tmp_path / "store.json").get("customers", []) == []
+    finally:
+        server.stop()
+
+
+def test_an_undo_needs_the_csrf_token_and_a_known_import(client, tmp_path):
+    ref = newest_import(client, write_csv(tmp_path / "undo-guard.csv", [GOOD]))
+    assert client.post(f"/imports/{ref}/undo", data={}).status_code == 403
+    assert client.post(f"/imports/{ref}/undo", data={"csrf": "wrong"}).status_code == 403
+    csrf = csrf_of(client.get("/").text)
+    unknown = client.post("/imports/999999/undo", data={"csrf": csrf})
+    assert unknown.status_code == 404 and "no such import" in unknown.text
+    assert undo_form(client.get("/history").text, ref)
+
+
+def test_a_sink_without_history_offers_no_undo_and_refuses_one(tmp_path):
+    server = start(tmp_path, "--sink", "jsonl", "--target", str(tmp_path / "store.jsonl"))
+    try:
+        client = server.client()
+        history = client.get("/history").text
+        assert "keeps no history" in history and "/undo" not in history
+        answer = client.post("/imports/1/undo", data={"csrf": csrf_of(client.get("/").text)})
+        assert answer.status_code == 400 and "cannot undo" in answer.text
+    finally:
+        server.stop()
+
+
+def test_an_undo_runs_in_the_worker_thread_after_the_jobs_queued_before_it(tmp_path):
+    from etl.batch_config import BatchConfig, BatchJob
+    from etl.serve import jobs
+    from etl.serve.uploads import PrivateFolder, Upload
+
+    area = PrivateFolder()
+    try:
+        runner = jobs.Runner(jobs.Settings.of(BatchConfig(tmp_path, []), BatchJob("t", [], {})), area)
+        _, folder = area.new_folder("uploads")
+        job = runner.start(Upload("u", folder, write_csv(folder / "in.csv", [GOOD])), {}, dry_run=True)
+        seen = runner.call(lambda: (threading.current_thread().name, job.finished)).result(timeout=60)
+        assert seen == ("etl-import", True)
+        failing = runner.call(lambda: 1 / 0)
+        with pytest.raises(ZeroDivisionError):
+            failing.result(timeout=60)
+        assert runner.call(lambda: "still working").result(timeout=60) == "still working"
+    finally:
+        area.remove()

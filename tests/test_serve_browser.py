@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -97,6 +98,13 @@ def fixed_rejects(download_path: Path, kind: str, tmp_path: Path) -> Path:
     return fixed
 
 
+def records(store: Path) -> dict[str, list[dict]]:
+    """The customers and contacts of the store, in a stable order (its history aside)."""
+    tables = read_store(store)
+    return {kind: sorted(tables.get(kind, []), key=lambda record: json.dumps(record, sort_keys=True))
+            for kind in ("customers", "contacts")}
+
+
 def wait_for_result(page: Page) -> str:
     page.wait_for_selector(".result, .message", timeout=60_000)
     assert page.locator(".result").count() == 1, page.inner_text("main")
@@ -168,6 +176,7 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
         page.keyboard.press("Enter")
     assert wait_for_result(page) == "partial"
     expect(page.locator(".status .icon.partial")).to_be_visible()
+    after_first = records(tmp_path / "store.json")
     # 5. the errors: line, column, value, reason; the rejects downloaded, fixed and imported from here
     row = page.locator("table.errors tbody tr").first
     expect(row.locator("td").nth(0)).to_have_text("3")  # the file's line, the sheet's row
@@ -229,7 +238,6 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     expect(rows.nth(2)).to_contain_text(source.name)
     expect(rows.nth(2).locator("td.changes")).to_contain_text("customers: 3 created, 0 updated, 0 unchanged")
     expect(rows.nth(2).locator("a", has_text="rejects .xlsx")).to_be_visible()
-    snap("6-history")
     with page.expect_download() as report:
         rows.nth(2).locator("a", has_text="report").click()
     assert b'"partial"' in Path(report.value.path()).read_bytes()
@@ -240,6 +248,19 @@ def walk(page: Page, served, tmp_path: Path, kind: str) -> None:
     assert sorted(c["accounting_code"] for c in customers) == ["411ACME", "411BETA", "411GAMMA"]
     assert {c["external_id"]: c["name"] for c in customers}["C1"] == "Acme <SA>"
     assert len(read_store(tmp_path / "store.json")["contacts"]) == 3  # the fixed one among them
+    # 6. undo, by keyboard: the fixed file's import, then the rename; the store is back as after the first
+    for ref in ("2", "3"):
+        page.focus(f"tr[data-import='{ref}'] td.undo button")
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(rows.first).to_contain_text(f"undo of import #{ref}")
+        expect(page.locator(f"tr[data-import='{ref}'] .undone-by")).to_be_visible()
+        expect(page.locator(f"tr[data-import='{ref}'] td.undo button")).to_have_count(0)
+    expect(rows).to_have_count(5)
+    expect(rows.first.locator("td.changes")).to_contain_text("customers: 0 deleted, 1 restored")
+    expect(page.locator("tr[data-import='1'] td.undo button")).to_be_visible()
+    snap("6-history")
+    assert records(tmp_path / "store.json") == after_first
 
 
 def test_the_import_page_shows_a_large_import_running_then_its_result(page, tmp_path):

@@ -1,6 +1,7 @@
-"""The page's routes: upload, mapping, check, import with progress, errors and rejects, history."""
+"""The page's routes: upload, mapping, check, import with progress, errors and rejects, history and undo."""
 from __future__ import annotations
 
+import asyncio
 import re
 import shutil
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +25,7 @@ from etl.proposal import Proposal, propose_for_file
 from etl.registry import get_registry
 from etl.secrets import mask_url, mask_values
 from etl.terminal import echo, printable
+from etl.undo import UndoRefused
 
 from . import store
 from .i18n import language, translator
@@ -195,9 +197,29 @@ class Page:
 
     async def history(self, request: Request) -> Response:
         entries = await run_in_threadpool(store.imports, self.settings)
+        undone = store.undone(entries or [])
         rows = [(ref, entry, Path(str(entry.get("input", ""))).name, store.rejected_count(entry),
                  success_of(self.runner.import_of(entry))) for ref, entry in entries or []]
-        return self.render(request, "history.html", rows=rows, available=entries is not None)
+        offered = {ref for ref, entry in entries or [] if store.undoable(ref, entry, undone)}
+        return self.render(request, "history.html", rows=rows, available=entries is not None, undone=undone,
+                           offered=offered)
+
+    async def undo(self, request: Request) -> Response:
+        """Undo an import in the worker thread, as ``etl history undo`` does; refused, the core's message and
+        a button to undo it all the same."""
+        form = await self.form(request)
+        if not store.keeps_history(self.settings):
+            raise HTTPException(400, "this store keeps no history of its imports: it cannot undo one")
+        entry = await self.entry(request)
+        import_id = str(request.path_params["import_id"])
+        force = form.get("force") == "1"
+        try:
+            await asyncio.wrap_future(self.runner.call(lambda: store.undo_import(self.settings, import_id, force)))
+        except UndoRefused as exc:
+            entries = await run_in_threadpool(store.imports, self.settings)
+            forcible = store.undoable(import_id, entry, store.undone(entries or [])) and not force
+            return self.render(request, "undo.html", 409, import_id=import_id, message=str(exc), forcible=forcible)
+        return RedirectResponse(f"/history#import-{import_id}", status_code=303)
 
     async def import_report(self, request: Request) -> Response:
         entry = await self.entry(request)
@@ -297,6 +319,7 @@ def create_app(settings: Settings, tokens: Tokens, area: PrivateFolder, max_uplo
         route("/jobs/{job_id:str}/{what:str}", page.job_file),
         route("/history", page.history),
         route("/imports/{import_id:int}/report.json", page.import_report),
+        route("/imports/{import_id:int}/undo", page.undo, ("POST",)),
         route("/imports/{import_id:int}/rejects.{format:str}", page.import_rejects),
         Mount("/static", StaticFiles(packages=[("etl.serve", "static")]), name="static"),
     ]

@@ -49,6 +49,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "key": "Key", "old_value": "Stored value", "new_value": "New value",
         "more_changes": "more not shown here: the report has them all.",
         "download_success": "Download the imported lines", "imported_lines": "imported lines",
+        "undo": "Undo", "undone_by": "undone by", "undo_of": "undo of import", "deleted": "deleted",
+        "restored": "restored", "undo_refused": "Cannot undo import", "undo_anyway": "Undo anyway",
+        "undo_anyway_help": "Undoing it all the same puts back what the import changed, over the changes made "
+                            "since to the records named above.",
+        "back_history": "Back to the history",
     },
     "fr": {
         "title": "Importer des clients et des contacts", "skip": "Aller au contenu",
@@ -95,6 +100,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "key": "Clé", "old_value": "Valeur enregistrée", "new_value": "Nouvelle valeur",
         "more_changes": "autres non affichés ici : le rapport les contient tous.",
         "download_success": "Télécharger les lignes importées", "imported_lines": "lignes importées",
+        "undo": "Annuler", "undone_by": "annulé par", "undo_of": "annulation de l'import", "deleted": "supprimés",
+        "restored": "rétablis", "undo_refused": "Impossible d'annuler l'import", "undo_anyway": "Annuler quand même",
+        "undo_anyway_help": "L'annuler quand même rétablit ce que l'import a modifié, par-dessus les modifications "
+                            "faites depuis aux enregistrements nommés ci-dessus.",
+        "back_history": "Retour à l'historique",
     },
 }
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import queue
 import shutil
 import threading
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from etl.api import run as run_import
 from etl.batch_config import BatchConfig, BatchJob, job_spec
@@ -24,6 +26,7 @@ JOBS_KEPT = 50
 """Jobs whose report, rejects and progress the server keeps (a long session must not grow without end)."""
 WEB_KEYS = ("input", "report", "rejects", "success", "mapping", "diff")
 """Options of a config's job that the page gives itself."""
+T = TypeVar("T")
 
 
 @dataclass
@@ -103,15 +106,32 @@ class WebProgress:
         """Nothing to erase."""
 
 
+@dataclass
+class Task:
+    """A call the worker makes between jobs (an undo), its result or error given to ``future``."""
+
+    call: Callable[[], Any]
+    future: Future = field(default_factory=Future)
+
+    def run(self) -> None:
+        if not self.future.set_running_or_notify_cancel():
+            return
+        try:
+            self.future.set_result(self.call())
+        except BaseException as exc:  # given to the route that waits for it, which says it in one line
+            self.future.set_exception(exc)
+
+
 class Runner:
-    """Runs the jobs in order in one worker thread (a store takes one import at a time anyway). The thread is
-    a daemon: stopping the server stops a running import as Ctrl-C stops ``etl run``."""
+    """Runs the jobs, and the tasks such as an undo, in order in one worker thread (a store takes one write
+    at a time anyway). The thread is a daemon: stopping the server stops a running import as Ctrl-C stops
+    ``etl run``."""
 
     def __init__(self, settings: Settings, area: PrivateFolder) -> None:
         self.settings = settings
         self.area = area
         self.jobs: dict[str, WebJob] = {}
-        self.queue: queue.SimpleQueue[WebJob] = queue.SimpleQueue()
+        self.queue: queue.SimpleQueue[WebJob | Task] = queue.SimpleQueue()
         threading.Thread(target=self._work, name="etl-import", daemon=True).start()
 
     def start(self, upload: Upload, mapping: dict[str, str], dry_run: bool) -> WebJob:
@@ -121,6 +141,12 @@ class Runner:
         self.jobs[ident] = job
         self.queue.put(job)
         return job
+
+    def call(self, call: Callable[[], T]) -> Future[T]:
+        """Run ``call`` in the worker thread, after the jobs queued before it: its future result."""
+        task = Task(call)
+        self.queue.put(task)
+        return task.future
 
     def _forget_old_jobs(self) -> None:
         """Keep the reports and files of the last ``JOBS_KEPT`` jobs only (the history keeps every import's)."""
@@ -140,7 +166,11 @@ class Runner:
 
     def _work(self) -> None:
         while True:
-            self._run(self.queue.get())
+            item = self.queue.get()
+            if isinstance(item, Task):
+                item.run()
+            else:
+                self._run(item)
 
     def _run(self, job: WebJob) -> None:
         job.state = "running"

@@ -1,5 +1,6 @@
 """The store's import history, as the page shows it: read through the sink (only read), each import by
-its id; its report and its rejected lines written again on demand, never a file named by the client."""
+its id; its report and its rejected lines written again on demand, never a file named by the client; an
+import undone by :func:`etl.undo.undo`, as ``etl history undo`` does."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +10,7 @@ from etl.errors import UsageError
 from etl.history import HISTORY_KIND
 from etl.registry import get_registry
 from etl.rejects import write_table
+from etl.undo import UNDOES_KEY, UndoResult, undo
 
 from .jobs import Settings
 
@@ -28,6 +30,32 @@ def imports(settings: Settings) -> list[tuple[str, dict[str, Any]]] | None:
     finally:
         sink.close()
     return sorted(entries, key=lambda pair: (len(pair[0]), pair[0]), reverse=True)
+
+
+def keeps_history(settings: Settings) -> bool:
+    """Whether the page's sink declares it keeps history (and so can undo an import)."""
+    return get_registry().sink(settings.options.get("sink")).keeps_history
+
+
+def undone(entries: list[tuple[str, dict[str, Any]]]) -> dict[str, str]:
+    """The imports undone, each with the id of the undo that undid it."""
+    return {str(entry[UNDOES_KEY]): ref for ref, entry in entries if UNDOES_KEY in entry}
+
+
+def undoable(ref: str, entry: dict[str, Any], undone_ids: dict[str, str]) -> bool:
+    """Whether the page offers to undo the import: one that wrote something, not an undo, not undone yet (the
+    core decides all the same, and says why it refuses)."""
+    return UNDOES_KEY not in entry and ref not in undone_ids and "written" in entry
+
+
+def undo_import(settings: Settings, import_id: str, force: bool) -> UndoResult:
+    """Undo an import of the page's store, as ``etl history undo ID [--force]`` does."""
+    options = settings.options
+    spec = get_registry().sink(options.get("sink"))
+    target = options.get("target") or spec.default_target
+    if target is None:
+        raise UsageError(f"the {spec.name} sink has no default target: start etl serve with --target")
+    return undo(spec, str(target), import_id, force)
 
 
 def find(settings: Settings, import_id: int) -> dict[str, Any] | None:
