@@ -7,8 +7,6 @@ and file helpers). Plugins, the built-in ones included, import from ``etl`` (and
 """
 from __future__ import annotations
 
-from typing import Any
-
 __version__ = "0.1.0"
 
 PUBLIC: dict[str, str] = {
@@ -35,9 +33,9 @@ PUBLIC: dict[str, str] = {
 __all__ = ["__version__", "hookimpl", "hookspec", *PUBLIC]
 
 
-def __getattr__(name: str) -> Any:
-    # Nothing is imported with `import etl` itself: not even pluggy, so that `etl` reaches its handling
-    # of Ctrl-C at once and `etl --help` stays light. Each name brings its module when first used.
+def __getattr__(name: str) -> object:
+    # Nothing is imported with `import etl` itself (not even typing, nor pluggy), so that `etl` reaches its
+    # handling of Ctrl-C at once and `etl --help` stays light. Each name brings its module when first used.
     if name in ("hookimpl", "hookspec"):
         import pluggy
 
