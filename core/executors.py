@@ -2,16 +2,13 @@
 ``dask`` (a Dask cluster, with ``pip install 'etl[dask]'``; dask is imported only when chosen)."""
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import sys
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import BrokenExecutor, Executor, Future, ProcessPoolExecutor
+from concurrent.futures import BrokenExecutor, Executor, Future
 from contextlib import ExitStack, contextmanager
 from typing import Any
-
-from marshmallow import RAISE, Schema, fields, validate
 
 from . import __version__, hookimpl
 from .components import ExecutorSpec, Workers
@@ -76,10 +73,13 @@ class WorkerPool(Executor):
     only the job it ran (a shared pool fails all those running), and is replaced for the next job."""
 
     def __init__(self, count: int) -> None:
-        self._slots: list[tuple[ProcessPoolExecutor, Future | None]] = [(self._process(), None) for _ in range(count)]
+        self._slots: list[tuple[Executor, Future | None]] = [(self._process(), None) for _ in range(count)]
 
     @staticmethod
-    def _process() -> ProcessPoolExecutor:
+    def _process() -> Executor:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
         return ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_worker_started, initargs=(os.getpid(),))
 
@@ -111,14 +111,20 @@ def _processes(workers: int | None, options: Mapping[str, Any]) -> Iterator[Work
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-class DaskOptions(Schema):
-    class Meta:
-        unknown = RAISE
+def _dask_options() -> type:
+    """The dask executor's options schema, made when the registry is built (`etl --help` needs no marshmallow)."""
+    from marshmallow import RAISE, Schema, fields, validate
 
-    scheduler = fields.String(metadata={"description": "tcp://HOST:PORT of a running Dask scheduler; "
-                                                       "without it, a local cluster of --workers processes"})
-    timeout = fields.Float(load_default=30.0, validate=validate.Range(min=0, min_inclusive=False),
-                           metadata={"description": "seconds to wait for the scheduler"})
+    class DaskOptions(Schema):
+        class Meta:
+            unknown = RAISE
+
+        scheduler = fields.String(metadata={"description": "tcp://HOST:PORT of a running Dask scheduler; "
+                                                           "without it, a local cluster of --workers processes"})
+        timeout = fields.Float(load_default=30.0, validate=validate.Range(min=0, min_inclusive=False),
+                               metadata={"description": "seconds to wait for the scheduler"})
+
+    return DaskOptions
 
 
 def _etl_version() -> str:
@@ -169,5 +175,5 @@ def register_executors() -> list[ExecutorSpec]:
         ExecutorSpec("processes", _processes, "a pool of processes on this machine (--workers N, default: "
                                               "the number of cores)"),
         ExecutorSpec("dask", _dask, "a Dask cluster (--scheduler tcp://HOST:PORT), or a local one; "
-                                    "pip install 'etl[dask]'", options_schema=DaskOptions),
+                                    "pip install 'etl[dask]'", options_schema=_dask_options()),
     ]
