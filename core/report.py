@@ -99,7 +99,11 @@ class Report:
         }
 
     def write(self, path: Path) -> None:
-        path.write_text(json.dumps(self.as_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        """Write ``as_dict`` as JSON, streamed: a report with every change of a large import is never
+        held whole as one string."""
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(self.as_dict(), handle, indent=2, ensure_ascii=False)
+            handle.write("\n")
 
     def mapping_summary(self) -> list[str]:
         """The columns linked by a guess and the columns ignored, for people to check."""
