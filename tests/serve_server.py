@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,7 @@ class Served:
     token: str
     process: subprocess.Popen
     tmpdir: Path
+    peak_kib: int = 0
 
     @property
     def login_url(self) -> str:
@@ -48,16 +50,21 @@ class Served:
     def private_folders(self) -> list[Path]:
         return sorted(self.tmpdir.glob("etl-serve-*"))
 
-    def peak_memory_kib(self) -> int:
-        """The server process's peak resident memory (VmHWM)."""
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1])
-
     def stop(self) -> str:
-        """Ctrl-C, as the user stops it; its output."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-        out, _ = self.process.communicate(timeout=60)
+        """Ctrl-C, as the user stops it; its output. Once it stopped, ``peak_kib`` is its largest process's
+        peak resident memory: the server's or that of one of the processes it ran an import in."""
+        if self.process.returncode is not None:
+            return ""
+        self.process.send_signal(signal.SIGINT)
+        watchdog = threading.Timer(60, self.process.kill)
+        watchdog.start()
+        try:
+            out = self.process.stdout.read() if self.process.stdout else ""
+            _, status, usage = os.wait4(self.process.pid, 0)
+        finally:
+            watchdog.cancel()
+        self.process.returncode = os.waitstatus_to_exitcode(status)
+        self.peak_kib = usage.ru_maxrss
         return out
 
 

@@ -1,6 +1,8 @@
 """etl serve, safe by default: each guard tested against a real server on 127.0.0.1 with a request it must refuse."""
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import stat
 import subprocess
@@ -376,7 +378,35 @@ def test_ctrl_c_stops_the_server_and_its_running_import_at_once(tmp_path):
     assert not (tmp_path / "store.json").exists() and server.private_folders() == []
 
 
-def imported(client: httpx.Client, path: Path) -> str:
+
+def test_an_import_whose_process_dies_fails_alone_and_the_server_goes_on(tmp_path):
+    from etl.connectors.storefile import StoreLock
+
+    server = start(tmp_path, "--target", str(tmp_path / "store.json"))
+    lock = StoreLock(tmp_path / "store.json", "the store", 30)
+    try:
+        client = server.client()
+        job = checked(client, write_csv(tmp_path / "in.csv", [GOOD]))
+        lock.acquire()  # the import waits for the store, in the process the server started for it
+        imported = client.post(f"{job}/import", data={"csrf": csrf_of(client.get("/").text)}).headers["location"]
+        while client.get(f"{imported}/state").json()["state"] != "running":
+            time.sleep(0.02)
+        children = [pid for task in Path(f"/proc/{server.process.pid}/task").glob("*/children")
+                    for pid in task.read_text().split()
+                    if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]  # not multiprocessing's tracker
+        assert len(children) == 1, children
+        os.kill(int(children[0]), signal.SIGKILL)  # as the kernel's out-of-memory killer would
+        assert finished(client, imported)["state"] == "failed"
+        assert "the import stopped unexpectedly (exit code -9)" in client.get(imported).text
+        lock.release()
+        again = imported_file(client, tmp_path / "in.csv")
+        assert 'data-status="success"' in client.get(again).text and read_store(tmp_path / "store.json")["customers"]
+    finally:
+        lock.release()
+        out = server.stop()
+    assert "Traceback" not in out
+
+def imported_file(client: httpx.Client, path: Path) -> str:
     """Upload, check and import ``path``; the import's URL, once it finished."""
     job = client.post(f"{checked(client, path)}/import", data={"csrf": csrf_of(client.get("/").text)})
     finished(client, job.headers["location"])
@@ -384,7 +414,7 @@ def imported(client: httpx.Client, path: Path) -> str:
 
 
 def test_the_check_shows_each_record_a_reimport_changes_grouped_by_kind_and_escaped(client, tmp_path):
-    imported(client, write_csv(tmp_path / "first.csv", [{**GOOD, "Customer ID": "D1", "Customer name": "Delta"}]))
+    imported_file(client, write_csv(tmp_path / "first.csv", [{**GOOD, "Customer ID": "D1", "Customer name": "Delta"}]))
     again = write_csv(tmp_path / "again.csv", [{**GOOD, "Customer ID": "D1", "Customer name": "<b>Delta & Co</b>"},
                                                {**GOOD, "Customer ID": "D2", "Customer name": "Dune"}])
     job = checked(client, again)
@@ -416,7 +446,7 @@ def test_an_import_offers_its_success_file_in_the_inputs_format_by_job_and_in_th
                                               {**BAD, "Customer ID": "S2"}])
     check = checked(client, source)
     assert client.get(f"{check}/success").status_code == 404  # a dry run writes none
-    job = imported(client, source)
+    job = imported_file(client, source)
     page = client.get(job).text
     assert f'href="{job}/success"' in page and "Download the imported lines" in page
     answer = client.get(f"{job}/success")
@@ -428,7 +458,7 @@ def test_an_import_offers_its_success_file_in_the_inputs_format_by_job_and_in_th
 
 def newest_import(client: httpx.Client, path: Path) -> str:
     """Upload, check and import ``path``; the id of its history entry, the newest."""
-    imported(client, path)
+    imported_file(client, path)
     return client.get("/history").text.split('data-import="', 1)[1].split('"', 1)[0]
 
 

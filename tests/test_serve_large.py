@@ -70,8 +70,9 @@ def test_a_large_upload_imports_with_live_progress_in_the_clis_memory(tmp_path):
         rising = sorted(set(n for n in seen if 0 < n < LINES))
         assert len(rising) >= 2 and seen == sorted(seen), seen  # it went up, poll after poll
         assert 'data-status="success"' in client.get(job).text
-        server_peak = served.peak_memory_kib()
     finally:
         served.stop()
-    print(f"\npeak memory on {LINES:,} lines: etl run {cli_peak // MIB} MiB, etl serve {server_peak // MIB} MiB")
-    assert server_peak <= 1.5 * cli_peak + 64 * MIB, (server_peak, cli_peak)
+    print(f"\npeak memory on {LINES:,} lines: etl run {cli_peak // MIB} MiB, etl serve {served.peak_kib // MIB} MiB")
+    # each run goes in a process of its own, the run of etl run: the largest process of the server peaks as high
+    # (with what the page adds: the diff grouped, a few MiB)
+    assert served.peak_kib <= cli_peak + 16 * MIB, (served.peak_kib, cli_peak)

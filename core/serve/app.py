@@ -328,8 +328,10 @@ def create_app(settings: Settings, tokens: Tokens, area: PrivateFolder, max_uplo
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         if (job := page.runner.running()) is not None:
-            echo(f"etl serve: stopped while importing {job.upload.name}: stores with transactions (tinydb, json, "
-                 "sqlite) are as they were", err=True)
+            page.runner.process.stop()  # as a SIGTERM stops ``etl run``
+            whole = get_registry().sink(settings.options.get("sink")).transactional
+            echo(f"etl serve: stopped while importing {job.upload.name}: "
+                 f"{'its store is as it was' if whole else 'its store may hold part of it'}", err=True)
 
     handlers = {HTTPException: refused, BodyTooLarge: refused, EtlError: refused, Exception: refused}
     app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)

@@ -12,14 +12,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from etl.api import run as run_import
 from etl.batch_config import BatchConfig, BatchJob, job_spec
 from etl.batch_jobs import run_options
 from etl.errors import EtlError
 from etl.registry import get_registry
 from etl.terminal import printable
 
-from .diff import ChangeGroup, grouped_changes
+from .diff import ChangeGroup
+from .import_process import ImportProcess
 from .uploads import PrivateFolder, Upload
 
 JOBS_KEPT = 50
@@ -89,21 +89,12 @@ class WebJob:
         return {"state": self.state, "read": self.read, "expected": self.expected, "loaded": self.loaded,
                 "percent": 100 if self.finished else percent}
 
-
-class WebProgress:
-    """Told the run's progress as :class:`etl.progress.Progress` is, keeps it in the job for the page."""
-
-    def __init__(self, job: WebJob) -> None:
-        self.job = job
-
-    def reading(self, lines: int, expected: int | None) -> None:
-        self.job.read, self.job.expected = lines, expected
-
-    def loading(self, documents: int) -> None:
-        self.job.loaded = documents
-
-    def close(self) -> None:
-        """Nothing to erase."""
+    def advance(self, step: str, count: int, expected: int | None) -> None:
+        """The run's progress: lines ``reading`` (of about ``expected``), or documents ``loading``."""
+        if step == "reading":
+            self.read, self.expected = count, expected
+        else:
+            self.loaded = count
 
 
 @dataclass
@@ -132,6 +123,7 @@ class Runner:
         self.area = area
         self.jobs: dict[str, WebJob] = {}
         self.queue: queue.SimpleQueue[WebJob | Task] = queue.SimpleQueue()
+        self.process = ImportProcess()
         threading.Thread(target=self._work, name="etl-import", daemon=True).start()
 
     def start(self, upload: Upload, mapping: dict[str, str], dry_run: bool) -> WebJob:
@@ -185,11 +177,8 @@ class Runner:
             job.success = None if job.dry_run else job.folder / f"success{suffix}"
             options = run_options(job_spec(self.settings.config, self.settings.job, source, job.dry_run))
             options.update(reader_options=reader_options, mapping=job.mapping, report=job.report_path,
-                           rejects=job.rejects, success=job.success, diff=job.dry_run,
-                           progress=WebProgress(job))
-            report = run_import(source, **options).as_dict()
-            job.changes = grouped_changes(report.pop("changes", None))
-            job.report = report
+                           rejects=job.rejects, success=job.success, diff=job.dry_run)
+            job.report, job.changes = self.process.run(source, options, job.advance)
             job.state = "done"
         except EtlError as exc:
             job.error = self.settings.mask(str(exc))
