@@ -204,6 +204,18 @@ def half_known(known: int, version: int = 1) -> Iterator[tuple[int, int]]:
     yield from consecutive(2 * known, version)
 
 
+
+def one_in_changed(lines: Iterator[list[str]], every: int = 100) -> Iterator[list[str]]:
+    """``lines`` with the street of one customer in ``every`` changed (on its first line, which carries
+    the customer's own columns): a re-export in which 1% of the customers changed."""
+    customers = 0
+    for line in lines:
+        if line[1]:  # a customer's first line
+            customers += 1
+            if customers % every == 0:
+                line = [*line[:4], f"{line[4]} bis", *line[5:]]
+        yield line
+
 def write_csv(path: Path, rows: Iterator[list[str]]) -> Path:
     """Write the header and ``rows`` as ``;``-separated UTF-8, atomically (a crash leaves no cache)."""
     tmp = path.with_name(path.name + ".part")

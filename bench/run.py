@@ -48,7 +48,7 @@ ETL = [PY, "-m", "etl"]
 PEERS = BENCH / "peers"
 GIB = 1 << 30
 MB = 1 << 20
-WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "WM")
+WORKLOADS = ("W1", "W2", "W3", "W4", "W5", "W6", "W7", "W8", "W9", "WM")
 
 FULL = {"w1": 200_000, "w2": 100_000, "w3_store": 100_000, "w3": 100_000, "w4": 1_000_000, "w5": 1_000,
         "w7_files": 1_000, "w7_lines": 1_000, "w8_store": 1_000_000, "w8": 1_000, "runs": 3, "w6_runs": 5,
@@ -261,6 +261,12 @@ class Data:
     def reimport(self, lines: int, known: int) -> Path:
         return self._cached(f"reimport-{lines}-of-{known}.csv", lambda p: datagen.write_csv(
             p, datagen.generate_lines(self.seed, lines, datagen.half_known(known))))
+
+    def one_percent_changed(self, customers: int) -> Path:
+        """The lines of the store ``sqlite_store(customers)`` was made of, with 1% of its customers changed."""
+        return self._cached(f"store-source-clean-{customers}-1pc-changed.csv", lambda p: datagen.write_csv(
+            p, datagen.one_in_changed(datagen.generate_lines(
+                self.seed, 10 * customers, ((i, 0) for i in range(customers)), bad_rate=0))))
 
     def files(self, count: int, lines: int) -> Path:
         """A folder of ``count`` CSV files of ``lines`` lines, each of other customers."""
@@ -668,6 +674,55 @@ class Bench:
             (work / name).unlink(missing_ok=True)
         return result
 
+    def without_before_images(self, *args: str, cwd: Path) -> Sample:
+        """``etl ARGS`` keeping no before-images in the history (the peer of W9)."""
+        return measure([PY, str(PEERS / "w9_without_before_images.py"), *args], cwd, self.timeout, ok_codes=(0, 1))
+
+    def w9(self) -> list[Result]:
+        """What keeping before-images (for ``etl history undo``) costs: on W3's re-import, in time; on a
+        re-import that changes 1% of a store's customers, in the store's size (TinyDB and sqlite)."""
+        n, known = self.size["w3"], self.size["w3_store"]
+        timed = Result("W9a", f"W3 with before-images kept, against the same run keeping none ({n:,} lines into a "
+                              f"TinyDB store of {known:,} customers)")
+        store, source, work = self.data.store(known, self.timeout), self.data.reimport(n, known), self.rundir("W9")
+        runs = {"ours": self.etl, "peer": self.without_before_images}
+
+        def run(who: str, sink: str, name: str, store: Path, source: Path) -> Callable[[], Sample]:
+            def go() -> Sample:
+                for suffix in ("", ".lock", "-wal", "-shm", "-journal"):
+                    (work / f"{name}{suffix}").unlink(missing_ok=True)
+                copied(store, work / name)
+                sample = runs[who]("run", str(source), "--sink", sink, "--target", name, cwd=work)
+                sample.output += f"\nstore size: {(work / name).stat().st_size}"
+                return sample
+            return go
+
+        alternate(self.runs, run("ours", "tinydb", "store.json", store, source),
+                  run("peer", "tinydb", "store.json", store, source), timed)
+        judge_ratio(timed, 1.2)
+        timed.notes += [cpu_note(timed), f"ours: {etl_summary(timed.ours[0].output)}",
+                        f"peer (no before-images): {etl_summary(timed.peer[0].output)}"]
+        results = [timed]
+        source = self.data.one_percent_changed(known)
+        for sink, name, store in (("tinydb", "store.json", self.data.tinydb_copy(known, self.timeout)),
+                                  ("sqlite", "store.sqlite", self.data.sqlite_store(known, self.timeout))):
+            sized = Result(f"W9b-{sink}", f"store size after a re-import of its {known:,} customers, 1% of them "
+                                          f"changed, into {sink}: with before-images against none")
+            alternate(self.runs, run("ours", sink, name, store, source), run("peer", sink, name, store, source),
+                      sized)
+            with_, without = (int(s.output.rsplit("store size: ", 1)[1]) for s in (sized.ours[0], sized.peer[0]))
+            sized.ours_text = f"{with_ / MB:.2f} MB ({median_wall(sized.ours):.2f} s)"
+            sized.peer_text = f"{without / MB:.2f} MB ({median_wall(sized.peer):.2f} s)"
+            sized.ratio, sized.target = f"{with_ / without:.4f}", "size ratio <= 1.1"
+            sized.verdict = "pass" if with_ <= 1.1 * without else "FAIL"
+            sized.notes += [f"before the re-import: {store.stat().st_size / MB:.2f} MB; time ratio "
+                            f"{median_wall(sized.ours) / median_wall(sized.peer):.2f}",
+                            f"ours: {etl_summary(sized.ours[0].output)}"]
+            results.append(sized)
+        for name in ("store.json", "store.sqlite"):
+            (work / name).unlink(missing_ok=True)
+        return results
+
     def wm(self) -> Result:
         result = Result("WM", "column matching: 21 export-style titles and a 200-line sample, in-process",
                         peer_text="—", ratio="—", target="median <= 50 ms")
@@ -738,6 +793,8 @@ Peers:
 - W6: `python -c pass`.
 - W7: `etl batch --executor local` on the same files (the same runs for W7a and W7b).
 - W8: the same file into the same store in TinyDB's format (`--sink tinydb`).
+- W9: the same command through `bench/peers/w9_without_before_images.py`, which runs etl keeping no
+  before-images in the history entry (all else the same): the difference is what keeping them costs.
 
 Ours is always `python -m etl run ...` in a child process; times are wall clock from spawn to exit,
 memory the child's peak RSS (see "Peak RSS by" above). Ratio = ours / peer (W5: peer / ours;
