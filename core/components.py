@@ -106,13 +106,23 @@ class ReaderSpec:
 
     name: str
     extensions: tuple[str, ...]
-    open: Callable[[Path, Mapping[str, str]], Table]
+    open: Callable[[Path, Mapping[str, Any]], Table]
+    """``open(path, options)``, ``options`` as loaded by ``options_schema``."""
     write: Callable[[Path, Sequence[str], Iterable[Sequence[Any]], Mapping[str, str]], None] | None = None
     description: str = ""
     write_template: Callable[[Path, Sequence[Field], str], None] | None = None
     """Write an empty import file for these fields in a language (richer than ``write``; optional)."""
     write_extensions: tuple[str, ...] | None = None
     """The extensions ``write`` produces, when fewer than it reads (None: all of ``extensions``)."""
+    options_schema: Callable[[], Any] | None = None
+    """A marshmallow schema class for the reader's options (``--reader-option K=V``): core checks them by it, and
+    ``open`` gets what it loaded; None: the reader takes none."""
+
+    def load_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``given`` checked and loaded by ``options_schema``: what ``open`` gets (UsageError for a bad one)."""
+        from .options import load_options
+
+        return load_options(self.options_schema, given, f"{self.name} reader")
 
     def writes(self, extension: str) -> bool:
         """Whether this format can write a file with ``extension``."""
@@ -281,8 +291,9 @@ class SinkSpec:
     """A kind of target store."""
 
     name: str
-    open: Callable[[str | None, Mapping[str, str], bool], Sink]
-    """``open(target, options, dry_run)``; on a dry run the sink must not change the target."""
+    open: Callable[[str | None, Mapping[str, Any], bool], Sink]
+    """``open(target, options, dry_run)``, ``options`` as loaded by ``options_schema``; on a dry run the sink must
+    not change the target."""
     description: str = ""
     default: bool = False
     """The sink of a run that names none (one installed sink declares it)."""
@@ -299,6 +310,15 @@ class SinkSpec:
     """The sink stores each document's lookup keys and finds documents by them
     (``Sink.find``): rules that know it read only the stored documents an import touches,
     never the whole store."""
+    options_schema: Callable[[], Any] | None = None
+    """A marshmallow schema class for the sink's options (``--sink-option K=V``): core checks them by it, and
+    ``open`` gets what it loaded; None: the sink takes none."""
+
+    def load_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``given`` checked and loaded by ``options_schema``: what ``open`` gets (UsageError for a bad one)."""
+        from .options import load_options
+
+        return load_options(self.options_schema, given, f"{self.name} sink")
 
 
 @dataclass(frozen=True)
