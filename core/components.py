@@ -431,3 +431,9 @@ class ExecutorSpec:
     options_schema: Callable[[], Any] | None = None
     """A marshmallow schema class for the executor's own options (``--scheduler``, the keys of the
     config's ``[executor]`` table other than ``name`` and ``workers``); None: it takes none."""
+
+    def load_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``given`` checked and loaded by ``options_schema``: what ``open`` gets (UsageError for a bad one)."""
+        from .options import load_options
+
+        return load_options(self.options_schema, given, f"{self.name} executor")
