@@ -96,6 +96,7 @@ class ExcelTable:
         self.checksum = checksum
         """``sha256:<hex>`` of the file, read once when it was opened."""
         self.warnings: list[RowError] = []
+        self.estimated_rows: int | None = None
         self._header_row, self.header = self._read_header(name)
         self._footer_row = self._find_footer(sheet)
 

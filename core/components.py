@@ -26,7 +26,8 @@ class Table(Protocol):
     """An opened input file.
 
     A run calls ``rows()`` once: the sample for the mapping, the rejected lines' cells and the
-    history's rows all come from that one read.
+    history's rows all come from that one read. Every attribute is required (the run reads them, never
+    probes): a table that knows nothing of one says None or [].
     """
 
     header: list[str]
@@ -36,16 +37,17 @@ class Table(Protocol):
     """How the file is written (e.g. delimiter, encoding), so rejects can be written alike."""
 
     estimated_rows: int | None
-    """About how many data rows the file has, for progress (None when unknown; optional)."""
+    """About how many data rows the file has, for progress (None when unknown)."""
 
     warnings: list[RowError]
     """What reading will skip or read in a special way without rejecting a line (title rows
     above the header, footer rows, lines in another encoding...), known once the table is
-    opened; the run adds them to its report (optional)."""
+    opened; the run adds them to its report ([] when none)."""
 
     checksum: str | None
     """``sha256:<hex>`` of the file's bytes, computed while the first ``rows()`` read them, once it read
-    them all (None before; optional: without it, a sink that keeps history has the file read again)."""
+    them all (None before, or when the reader does not compute it: a sink that keeps history then has the file read
+    again)."""
 
     def rows(self) -> Iterator[Row]:
         """Every data row after the header, in file order; fully blank rows are skipped."""
@@ -362,10 +364,9 @@ class Rules(Protocol):
         """Messages for required fields that no column maps to (empty if none); in a run, called after
         :meth:`start`, so that they may depend on the settings."""
 
-    def start(self, settings: Mapping[str, Any], existing: Callable[[str], Iterable[StoredDocument]]) -> None:
+    def start(self, settings: Mapping[str, Any], existing: StoreAccess) -> None:
         """Begin a run with validated settings and access to the stored documents: ``existing(kind)``
-        gives them all; it is a :class:`StoreAccess`, whose ``find`` (when not None) gives those of
-        given lookup keys."""
+        gives them all; its ``find`` (when not None) gives those of given lookup keys."""
 
     def add_batch(self, batch: Batch) -> list[RowError]:
         """Check and absorb a batch; return the errors found in it so far."""

@@ -516,8 +516,7 @@ def read_batches(rows: Iterable[Row], table: Table, mapping: ColumnMapping, vali
             batch, more = validate(batch, validators, settings)
             errors += more
         yield ReadBatch(len(rows), rows[-1][0], errors, batch)
-    yield TableRead(getattr(table, "checksum", None), list(getattr(table, "warnings", [])),
-                    dict(table.format_options))
+    yield TableRead(table.checksum, list(table.warnings), dict(table.format_options))
 
 
 def read_all(rows: Iterable[Row], table: Table, mapping: ColumnMapping, rules: Rules,
@@ -525,14 +524,13 @@ def read_all(rows: Iterable[Row], table: Table, mapping: ColumnMapping, rules: R
              progress: Progress | None = None, spool: RowSpool | None = None) -> TableRead:
     """Stream the table's ``rows`` through mapping, validators and rules, batch by batch; the reading
     and checking in a second process when ``ahead`` (see :mod:`etl.read_ahead`)."""
-    expected = getattr(table, "estimated_rows", None)
     produce = partial(read_batches, rows, table, mapping, validators, settings, job, spool)
     for read in read_ahead(produce, ahead):
         if isinstance(read, TableRead):
             return read
         report.read += read.rows
         if progress is not None:
-            progress.reading(report.read, expected)
+            progress.reading(report.read, table.estimated_rows)
         report.errors.extend(read.errors)
         report.errors.extend(rules.add_batch(read.batch))
         job.limits.check_errors(report.rejected, report.read, read.last_line)

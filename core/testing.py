@@ -27,7 +27,7 @@ import pytest
 
 from .components import CLEAR, CREATED, UNCHANGED, UPDATED, Document, ReaderSpec, Rejected, Sink, SinkSpec, Table
 from .history import HISTORY_KIND
-from .errors import InputError, UsageError
+from .errors import InputError, RowError, UsageError
 
 KIND = "conformance"
 """The kind of the documents the sink checks write."""
@@ -391,6 +391,20 @@ class ReaderConformance:
             assert all(isinstance(cell, str) for cell in row[1]), f"cells must be text: {row!r}"
         _same([line for line, _ in rows], SAMPLE_LINES, "the lines of the rows")
         _same([cells for _, cells in rows], [cells for cells in SAMPLE_ROWS if any(cells)], "the cells of the rows")
+
+    def test_the_table_says_what_it_learns(self, table: Table) -> None:
+        """The table has ``checksum`` (None, or ``sha256:<hex>`` once ``rows()`` read the file), ``warnings`` (a
+        list of RowError) and ``estimated_rows`` (None or a number of rows): the run reads them, never probes."""
+        missing = [name for name in ("checksum", "warnings", "estimated_rows") if not hasattr(table, name)]
+        if missing:
+            pytest.fail(f"the table lacks {', '.join(missing)} (None or [] when it knows nothing)")
+        list(table.rows())
+        assert table.checksum is None or str(table.checksum).startswith("sha256:"), \
+            f"checksum must be None or sha256:<hex>: {table.checksum!r}"
+        assert isinstance(table.warnings, list) and all(isinstance(w, RowError) for w in table.warnings), \
+            f"warnings must be a list of RowError: {table.warnings!r}"
+        assert table.estimated_rows is None or type(table.estimated_rows) is int, \
+            f"estimated_rows must be None or a number of rows: {table.estimated_rows!r}"
 
     def test_rows_can_be_read_twice(self, table: Table) -> None:
         """Each ``rows()`` call reads the rows afresh (a run reads them once; other callers may read them again)."""
