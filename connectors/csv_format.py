@@ -11,7 +11,7 @@ Unless given as reader options, reading detects:
   records into as many fields as the header, title rows above it left out (ties: more
   fields, then that order).
 
-Reader options (``--reader-option KEY=VALUE``):
+Reader options (``--reader-option KEY=VALUE``, declared by ``options_schema``):
 
 ``delimiter``
     ';', ',', '|' or 'tab'.
@@ -36,7 +36,7 @@ from itertools import chain, islice, takewhile
 from pathlib import Path
 from typing import IO, Any, NamedTuple
 
-from etl import Field, InputError, ReaderSpec, Row, RowError, UsageError, check_options, hookimpl
+from etl import Field, InputError, ReaderSpec, Row, RowError, UsageError, hookimpl
 
 from .csv_input import BINARY_MESSAGE, CheckedBytes, InputBytes, LineCounter
 from .layout import HEADER_SEARCH_ROWS, MAX_FOOTER_ROWS, footer_count, footer_warning, header_index, title_warning
@@ -47,7 +47,6 @@ DELIMITERS = (";", ",", "|", "\t")
 DELIMITER_NAMES = {";": ";", ",": ",", "|": "|", "tab": "\t", "\t": "\t", "\\t": "\t"}
 """The accepted values of the ``delimiter`` option, and the separator each stands for."""
 
-OPTION_NAMES = ("delimiter", "encoding", "max_field_size")
 DEFAULT_MAX_FIELD_SIZE = 10_000_000
 MAX_FIELD_SIZE_LIMIT = 2**31 - 1
 """The largest limit csv accepts on every platform (a C long)."""
@@ -85,14 +84,6 @@ FIELD_LIMIT_ERROR = "field larger than field limit"
 """How csv.Error starts when a field exceeds ``csv.field_size_limit()``."""
 
 EMPTY_MESSAGE = "the file is empty"
-
-
-class CsvOptions(NamedTuple):
-    """The reader options, checked; None means "detect it"."""
-
-    delimiter: str | None
-    encoding: str | None
-    max_field_size: int
 
 
 class Decoding(NamedTuple):
@@ -310,18 +301,19 @@ def _is_blank(values: list[str]) -> bool:
     return not (values and (values[0].strip() or "".join(values).strip()))
 
 
-def open_csv(path: Path, options: Mapping[str, str]) -> CsvTable:
-    """Open a CSV file, detecting what ``options`` do not give; raise InputError if unreadable.
+def open_csv(path: Path, options: Mapping[str, Any]) -> CsvTable:
+    """Open a CSV file, detecting what ``options`` (loaded by ``options_schema``) do not give; raise InputError
+    if unreadable.
 
     OSError is left to the caller, which names the file.
     """
-    settings = parse_options(options)
+    max_field_size = options["max_field_size"]
     source = InputBytes(path, SAMPLE_SIZE)
     try:
-        decoding = _choose_decoding(path, source.head, settings.encoding)
+        decoding = _choose_decoding(path, source.head, options["encoding"])
         sample = _text_sample(source, decoding)
-        delimiter = settings.delimiter or _detect_delimiter(sample, settings.max_field_size)
-        table = CsvTable(path, source, delimiter, decoding, _line_terminator(sample), settings.max_field_size)
+        delimiter = options["delimiter"] or _detect_delimiter(sample, max_field_size)
+        table = CsvTable(path, source, delimiter, decoding, _line_terminator(sample), max_field_size)
     except BaseException:
         source.close()
         raise
@@ -369,6 +361,7 @@ def register_readers() -> list[ReaderSpec]:
             write=write_csv,
             write_template=write_csv_template,
             description="delimited text: ';', ',', '|' or tab and UTF-8, UTF-16 or Windows-1252, detected",
+            options_schema=options_schema(),
         )
     ]
 
@@ -376,15 +369,18 @@ def register_readers() -> list[ReaderSpec]:
 # Options
 
 
-def parse_options(options: Mapping[str, str]) -> CsvOptions:
-    """Check the reader options; raise UsageError (InputError for an unknown encoding)."""
-    check_options(options, OPTION_NAMES, "CSV reader")
-    delimiter, encoding = options.get("delimiter"), options.get("encoding")
-    return CsvOptions(
-        delimiter=None if delimiter is None else parse_delimiter(delimiter),
-        encoding=None if encoding is None else _check_encoding(encoding),
-        max_field_size=_parse_max_field_size(options.get("max_field_size")),
-    )
+def options_schema() -> type:
+    """The reader options' schema; None for the delimiter or the encoding means "detect it" (made when the
+    registry is built: `etl --help` needs no marshmallow)."""
+    from marshmallow import Schema, fields, validate
+
+    class CsvOptions(Schema):
+        delimiter = fields.Function(deserialize=_delimiter, load_default=None)
+        encoding = fields.Function(deserialize=_encoding, load_default=None)
+        max_field_size = fields.Integer(load_default=DEFAULT_MAX_FIELD_SIZE,
+                                        validate=validate.Range(min=1, max=MAX_FIELD_SIZE_LIMIT))
+
+    return CsvOptions
 
 
 def parse_delimiter(value: str) -> str:
@@ -395,25 +391,24 @@ def parse_delimiter(value: str) -> str:
         raise UsageError(f"unsupported delimiter {value!r}: use ';', ',', '|' or 'tab'") from None
 
 
-def _check_encoding(name: str) -> str:
-    """``name`` if it is a text codec Python knows (one ``open()`` accepts)."""
+def _delimiter(value: Any) -> str:
+    """The ``delimiter`` option: the separator it names."""
+    from marshmallow import ValidationError
+
+    if not isinstance(value, str) or value.strip(" ").lower() not in DELIMITER_NAMES:
+        raise ValidationError("Must be ';', ',', '|' or 'tab'.")
+    return parse_delimiter(value)
+
+
+def _encoding(name: Any) -> str:
+    """The ``encoding`` option: a text codec Python knows (one ``open()`` accepts)."""
+    from marshmallow import ValidationError
+
     try:
         io.TextIOWrapper(io.BytesIO(), encoding=name)
-    except LookupError:
-        raise InputError(f"unknown encoding {name!r}") from None
+    except (LookupError, TypeError):
+        raise ValidationError("Not a text encoding Python knows.") from None
     return name
-
-
-def _parse_max_field_size(value: str | None) -> int:
-    if value is None:
-        return DEFAULT_MAX_FIELD_SIZE
-    try:
-        size = int(value)
-    except ValueError:
-        size = 0
-    if not 1 <= size <= MAX_FIELD_SIZE_LIMIT:
-        raise UsageError(f"max_field_size must be a whole number from 1 to {MAX_FIELD_SIZE_LIMIT}, not {value!r}")
-    return size
 
 
 # Encoding

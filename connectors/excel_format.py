@@ -3,7 +3,7 @@
 Reads .xlsx, .xlsm, .xls and .ods (.xlsb is refused, see below). Only data is read: a
 formula gives the result saved with it, never its text.
 
-Reader options (``--reader-option KEY=VALUE``):
+Reader options (``--reader-option KEY=VALUE``, declared by ``options_schema``):
 
 ``sheet``
     the sheet to read: its name or, if no sheet has that name and it is a number, its
@@ -47,12 +47,11 @@ import zipfile
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from etl import InputError, ReaderSpec, Row, RowError, UsageError, check_options, hookimpl
+from etl import InputError, ReaderSpec, Row, RowError, hookimpl
 
 from .excel_archive import PartScan, check_archive, first_line, probe_in_a_child, scans_by_sheet, size_text
 from .excel_template import write_template
@@ -61,7 +60,6 @@ from .layout import HEADER_SEARCH_ROWS, MAX_FOOTER_ROWS, footer_count, footer_wa
 if TYPE_CHECKING:
     from python_calamine import CalamineSheet, CalamineWorkbook
 
-OPTION_NAMES = ("sheet", "max_uncompressed_size", "max_cells", "max_memory")
 DEFAULT_MAX_MEMORY = 400 << 20
 """Address space a .xls or .ods workbook may take to load (tried first in a child process)."""
 DEFAULT_MAX_UNCOMPRESSED_SIZE = 2 << 30
@@ -88,16 +86,6 @@ ILLEGAL_XML_CHARACTERS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
 # Reading
 
 
-@dataclass(frozen=True)
-class ExcelOptions:
-    """The reader options, checked."""
-
-    sheet: str | None
-    max_uncompressed_size: int
-    max_cells: int
-    max_memory: int
-
-
 class ExcelTable:
     """One sheet of an opened workbook: its column titles, and its rows read afresh by each ``rows()``."""
 
@@ -108,6 +96,7 @@ class ExcelTable:
         self.checksum = checksum
         """``sha256:<hex>`` of the file, read once when it was opened."""
         self.warnings: list[RowError] = []
+        self.estimated_rows: int | None = None
         self._header_row, self.header = self._read_header(name)
         self._footer_row = self._find_footer(sheet)
 
@@ -181,32 +170,31 @@ def _rows_as_text(rows: Iterable[tuple[int, list[Any]]], sheet: CalamineSheet, s
             yield number, values
 
 
-def open_excel(path: Path, options: Mapping[str, str]) -> ExcelTable:
-    """Open a sheet of a workbook; raise InputError if the file cannot be read.
+def open_excel(path: Path, options: Mapping[str, Any]) -> ExcelTable:
+    """Open a sheet of a workbook with ``options`` loaded by ``options_schema``; raise InputError if the file
+    cannot be read.
 
     OSError is left to the caller, which names the file.
     """
-    settings = parse_options(options)
-    size = path.stat().st_size
+    size, limit, cells = path.stat().st_size, options["max_uncompressed_size"], options["max_cells"]
     if size == 0:
         raise InputError(EMPTY_FILE_MESSAGE)
-    if size > settings.max_uncompressed_size:  # refused unread (a zip: from its directory, naming what it holds)
-        check_archive(path, path.suffix, settings.max_uncompressed_size, settings.max_cells)
-        raise InputError(f"the file is {size_text(size)}, more than the limit of"
-                         f" {size_text(settings.max_uncompressed_size)} (raise it with --reader-option"
-                         " max_uncompressed_size=SIZE if the file is genuine)")
+    if size > limit:  # refused unread (a zip: from its directory, naming what it holds)
+        check_archive(path, path.suffix, limit, cells)
+        raise InputError(f"the file is {size_text(size)}, more than the limit of {size_text(limit)} (raise it with"
+                         " --reader-option max_uncompressed_size=SIZE if the file is genuine)")
     data = path.read_bytes()  # the file's one read: checks, checksum and workbook all come from it
     if data.startswith(COMPOUND_FILE) and ENCRYPTED_PACKAGE in data:
         raise InputError(PASSWORD_MESSAGE)  # what python-calamine says only of a file it opens by its path
-    scans, parts = check_archive(io.BytesIO(data), path.suffix, settings.max_uncompressed_size, settings.max_cells)
+    scans, parts = check_archive(io.BytesIO(data), path.suffix, limit, cells)
     _refuse_another_format(data, path.suffix)
     if not scans and sys.platform.startswith("linux"):  # .xls, .ods: only a trial apart bounds calamine
-        probe_in_a_child(data, settings.max_memory)
+        probe_in_a_child(data, options["max_memory"])
     workbook = _load_workbook(data)
     checksum = f"sha256:{hashlib.sha256(data).hexdigest()}"
     del data
     try:
-        return _open_sheet(workbook, settings.sheet, scans_by_sheet(scans, parts, len(workbook.sheet_names)),
+        return _open_sheet(workbook, options["sheet"], scans_by_sheet(scans, parts, len(workbook.sheet_names)),
                            checksum)
     finally:
         workbook.close()
@@ -391,33 +379,28 @@ _FORMATTERS: dict[type, Callable[[Any], str]] = {
 # Options
 
 
-def parse_options(options: Mapping[str, str]) -> ExcelOptions:
-    """Check the reader options; raise UsageError."""
-    check_options(options, OPTION_NAMES, "Excel reader")
-    sheet = options.get("sheet")
-    return ExcelOptions(
-        sheet=sheet if sheet else None,
-        max_uncompressed_size=_parse_size(options.get("max_uncompressed_size"), DEFAULT_MAX_UNCOMPRESSED_SIZE),
-        max_cells=_parse_count(options.get("max_cells"), DEFAULT_MAX_CELLS),
-        max_memory=_parse_size(options.get("max_memory"), DEFAULT_MAX_MEMORY),
-    )
+def options_schema() -> type:
+    """The reader options' schema; the sheet None means "the first with data" (made when the registry is built:
+    `etl --help` needs no marshmallow)."""
+    from marshmallow import Schema, fields, validate
+
+    class ExcelOptions(Schema):
+        sheet = fields.Function(deserialize=lambda name: str(name) or None, load_default=None)
+        max_uncompressed_size = fields.Function(deserialize=parse_size, load_default=DEFAULT_MAX_UNCOMPRESSED_SIZE)
+        max_cells = fields.Integer(load_default=DEFAULT_MAX_CELLS, validate=validate.Range(min=1))
+        max_memory = fields.Function(deserialize=parse_size, load_default=DEFAULT_MAX_MEMORY)
+
+    return ExcelOptions
 
 
-def _parse_size(value: str | None, default: int) -> int:
-    if value is None:
-        return default
-    match = SIZE_OPTION.fullmatch(value)
+def parse_size(value: Any) -> int:
+    """A size option: bytes, or with a K, M or G suffix."""
+    from marshmallow import ValidationError
+
+    match = SIZE_OPTION.fullmatch(str(value))
     if not match or int(match[1]) == 0:
-        raise UsageError(f"max_uncompressed_size must be a size in bytes such as 500000000, 500M or 2G, not {value!r}")
+        raise ValidationError("Must be a size in bytes such as 500000000, 500M or 2G.")
     return int(match[1]) * SIZE_UNITS[match[2].lower()]
-
-
-def _parse_count(value: str | None, default: int) -> int:
-    if value is None:
-        return default
-    if not value.strip().isdigit() or int(value) == 0:
-        raise UsageError(f"max_cells must be a whole number above 0, not {value!r}")
-    return int(value)
 
 
 # Writing
@@ -472,5 +455,6 @@ def register_readers() -> list[ReaderSpec]:
             description="Excel and OpenDocument workbooks (.xlsx, .xlsm, .xls, .ods): one sheet, values only",
             write_template=write_template,
             write_extensions=(".xlsx",),
+            options_schema=options_schema(),
         )
     ]

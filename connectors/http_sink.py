@@ -49,8 +49,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from etl import (
-    CLEAR, CREATED, Document, Rejected, SinkError, SinkSpec, StoredDocument, UPDATED, UsageError, check_options,
-    hookimpl, mask_secrets)
+    CLEAR, CREATED, Document, Rejected, SinkError, SinkSpec, StoredDocument, UPDATED, UsageError, hookimpl,
+    mask_secrets)
 
 if TYPE_CHECKING:
     import httpx
@@ -72,16 +72,6 @@ NOT_STORED_STATUSES = frozenset({408, 429, 503})
 DEFAULT_PATH = "{kind}/{key}"
 KIND_PATH = "path."
 """Options ``path.KIND`` give the path of one kind of documents."""
-NUMBER_OPTIONS: dict[str, tuple[type, bool]] = {
-    # name: (type, whether 0 is allowed)
-    "timeout": (float, False),
-    "concurrency": (int, False),
-    "rate": (float, False),
-    "retries": (int, True),
-    "backoff": (float, True),
-    "give_up_after": (int, False),
-}
-OPTIONS = ("header", *NUMBER_OPTIONS, "method", "path")
 JSON_HEADERS = {"Content-Type": "application/json", "Accept-Encoding": "identity"}
 """Sent with each document; no compressed answer, lest a small one unpack to gigabytes."""
 
@@ -96,13 +86,59 @@ def register_sinks() -> list[SinkSpec]:
             name="http",
             open=open_http_sink,
             description="PUT each document as JSON to a REST endpoint: --target URL",
+            options_schema=options_schema(),
         )
     ]
 
 
+def options_schema() -> type:
+    """The sink's options (``--sink-option K=V``), loaded as the keywords of :class:`HttpOptions`: ``header``
+    as ``headers`` (``${VAR}`` in their values filled from the environment), and each ``path.KIND`` into
+    ``kind_paths`` (a schema made when the registry is built: `etl --help` needs no marshmallow)."""
+    from marshmallow import Schema, ValidationError, fields, pre_load, validate
+
+    def checked(parse: Callable[[str], Any]) -> Callable[[Any], Any]:
+        """``parse`` of a text option, its ValueError a validation error."""
+        def deserialize(value: Any) -> Any:
+            if not isinstance(value, str):
+                raise ValidationError("Not a valid string.")
+            try:
+                return parse(value)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+        return deserialize
+
+    positive, not_negative = validate.Range(min=0, min_inclusive=False), validate.Range(min=0)
+
+    class HttpOptionsSchema(Schema):
+        headers = fields.Function(deserialize=checked(_parse_headers), data_key="header")
+        timeout = fields.Float(validate=positive)
+        concurrency = fields.Integer(validate=positive)
+        rate = fields.Float(validate=positive)
+        retries = fields.Integer(validate=not_negative)
+        backoff = fields.Float(validate=not_negative)
+        give_up_after = fields.Integer(validate=positive)
+        method = fields.Function(deserialize=checked(_parse_method))
+        path = fields.Function(deserialize=checked(_parse_path))
+        kind_paths = fields.Dict(keys=fields.String(), data_key="path.KIND")
+
+        @pre_load
+        def gather_kind_paths(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+            """Each ``path.KIND`` option, checked, into ``path.KIND``: ``{KIND: path}``."""
+            data, kinds = dict(data), {}
+            for name in [name for name in data if name.startswith(KIND_PATH)]:
+                try:
+                    kinds[name[len(KIND_PATH):]] = checked(_parse_path)(data.pop(name))
+                except ValidationError as exc:
+                    raise ValidationError(exc.messages, name) from None
+            return {**data, "path.KIND": kinds} if kinds else data
+
+    return HttpOptionsSchema
+
+
 @dataclass(frozen=True)
 class HttpOptions:
-    """The checked options of the sink (``--sink-option K=V``)."""
+    """The options of the sink, as loaded by its schema."""
 
     headers: tuple[tuple[str, str], ...] = field(default=(), repr=False)
     timeout: float = 10.0
@@ -115,30 +151,12 @@ class HttpOptions:
     path: str = DEFAULT_PATH
     kind_paths: Mapping[str, str] = field(default_factory=dict)
 
-    @classmethod
-    def parse(cls, options: Mapping[str, str], environ: Mapping[str, str]) -> HttpOptions:
-        """Check ``options``, expanding ``${VAR}`` in header values from ``environ``."""
-        check_options({k: v for k, v in options.items() if not k.startswith(KIND_PATH)}, OPTIONS, "http sink")
-        values: dict[str, Any] = {
-            name: _parse_number(name, options[name], *NUMBER_OPTIONS[name])
-            for name in NUMBER_OPTIONS
-            if name in options
-        }
-        if "header" in options:
-            values["headers"] = _parse_headers(options["header"], environ)
-        if "method" in options:
-            values["method"] = _parse_method(options["method"])
-        if "path" in options:
-            values["path"] = _parse_path("path", options["path"])
-        values["kind_paths"] = {name[len(KIND_PATH):]: _parse_path(name, value)
-                                for name, value in options.items() if name.startswith(KIND_PATH)}
-        return cls(**values)
 
-
-def open_http_sink(target: str | None, options: Mapping[str, str], dry_run: bool) -> HttpSink:
-    """Check the target URL and the options and open the sink; no request is sent here."""
+def open_http_sink(target: str | None, options: Mapping[str, Any], dry_run: bool) -> HttpSink:
+    """Check the target URL and open the sink with ``options`` loaded by ``options_schema``; no request is sent
+    here."""
     url = _check_url(target)
-    settings = HttpOptions.parse(options, os.environ)
+    settings = HttpOptions(**options)
     _check_credentials(url, settings.headers)
     try:
         import httpx  # here, not at the top: listing the plugins must not load httpx
@@ -457,33 +475,22 @@ def _check_credentials(url: str, headers: Iterable[tuple[str, str]]) -> None:
         raise UsageError("give the credentials either in the --target URL or in an Authorization header, not both")
 
 
-def _parse_number(name: str, text: str, kind: type, zero_allowed: bool) -> float:
-    try:
-        number = kind(text)
-    except ValueError:
-        number = None
-    if number is None or not math.isfinite(number) or number < 0 or (number == 0 and not zero_allowed):
-        sign = "non-negative" if zero_allowed else "positive"
-        noun = "integer" if kind is int else "number"
-        raise UsageError(f"http sink option {name} must be a {sign} {noun}, got {text!r}")
-    return number
-
-
 def _parse_method(text: str) -> str:
     method = text.strip().upper()
     if method not in METHODS:
-        raise UsageError(f"http sink option method must be one of {', '.join(METHODS)}, got {text!r}")
+        raise ValueError(f"Must be one of {', '.join(METHODS)}.")
     return method
 
 
-def _parse_path(name: str, template: str) -> str:
+def _parse_path(template: str) -> str:
     if "{key}" not in template:
-        raise UsageError(f"http sink option {name} must contain {{key}}, got {template!r}")
+        raise ValueError("Must contain {key}.")
     return template.lstrip("/")
 
 
-def _parse_headers(text: str, environ: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    """Headers from "Name: value" lines; values are secrets, so no message quotes them."""
+def _parse_headers(text: str) -> tuple[tuple[str, str], ...]:
+    """Headers from "Name: value" lines, ``${VAR}`` filled from the environment; values are secrets, so no
+    message quotes them."""
     headers = []
     for line in text.split("\n"):
         if not line.strip():
@@ -491,10 +498,10 @@ def _parse_headers(text: str, environ: Mapping[str, str]) -> tuple[tuple[str, st
         name, colon, value = line.partition(":")
         name = name.strip()
         if not colon or not _HEADER_NAME.fullmatch(name):
-            raise UsageError("http sink option header must be 'Name: value'")
-        value = _expand(value.strip(), name, environ)
+            raise ValueError("Must be 'Name: value'.")
+        value = _expand(value.strip(), name, os.environ)
         if not all(char == "\t" or " " <= char <= "~" for char in value):
-            raise UsageError(f"http sink header {name}: the value must be printable ASCII")
+            raise ValueError(f"{name}: the value must be printable ASCII.")
         headers.append((name, value))
     return tuple(headers)
 
@@ -505,7 +512,7 @@ def _expand(value: str, header: str, environ: Mapping[str, str]) -> str:
     def variable(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in environ:
-            raise UsageError(f"http sink header {header}: environment variable {name} is not set")
+            raise ValueError(f"{header}: environment variable {name} is not set.")
         return environ[name]
 
     return _ENV_VARIABLE.sub(variable, value)

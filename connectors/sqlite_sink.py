@@ -24,12 +24,11 @@ import orjson
 
 from etl import (
     CREATED, Document, HISTORY_KIND, SinkError, SinkSpec, StoredDocument, UNCHANGED, UPDATED, changed_fields,
-    check_options, entry_keys, hookimpl, number_option, printable, stored_form)
+    entry_keys, hookimpl, printable, stored_form)
 
-from .storefile import check_store_kind, store_label, store_path
+from .storefile import check_store_kind, lock_options, store_label, store_path
 
 DEFAULT_TARGET = "etl-db.sqlite"
-DEFAULT_LOCK_TIMEOUT = 60.0
 APPLICATION_ID = 0x65746C31
 """``PRAGMA application_id`` of an etl store ("etl1"): a database without it is not one."""
 SCHEMA = (
@@ -316,10 +315,8 @@ class SqliteSink:
             self.db.close()
 
 
-def open_sqlite_sink(target: str | None, options: Mapping[str, str], dry_run: bool) -> SqliteSink:
-    check_options(options, ("lock_timeout",), "sqlite sink")
-    timeout = number_option(options, "lock_timeout", DEFAULT_LOCK_TIMEOUT, "sqlite sink")
-    return SqliteSink(target or DEFAULT_TARGET, timeout, dry_run)
+def open_sqlite_sink(target: str | None, options: Mapping[str, Any], dry_run: bool) -> SqliteSink:
+    return SqliteSink(target or DEFAULT_TARGET, options["lock_timeout"], dry_run)
 
 
 @hookimpl
@@ -327,4 +324,5 @@ def register_sinks() -> list[SinkSpec]:
     return [SinkSpec("sqlite", open_sqlite_sink,
                      "an embedded SQLite store that reads and writes only what a run touches "
                      f"(default {DEFAULT_TARGET})",
-                     default_target=DEFAULT_TARGET, keeps_history=True, transactional=True, finds_by_key=True)]
+                     default_target=DEFAULT_TARGET, keeps_history=True, transactional=True, finds_by_key=True,
+                     options_schema=lock_options())]

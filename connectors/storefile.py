@@ -11,6 +11,9 @@ from pathlib import Path
 
 from etl import SinkError, new_file_mode, printable, reason
 
+DEFAULT_LOCK_TIMEOUT = 60.0
+"""Seconds a run waits for the lock of a store another run holds."""
+
 _held: set[int] = set()
 """The file descriptors of the locks this process holds."""
 
@@ -150,3 +153,14 @@ class StoreLock:
             _held.discard(self._fd)
             os.close(self._fd)
             self._fd = None
+
+
+def lock_options() -> type:
+    """The options of a sink whose store a :class:`StoreLock` guards: ``lock_timeout``, the seconds to wait for
+    the lock (a schema made when the registry is built: `etl --help` needs no marshmallow)."""
+    from marshmallow import Schema, fields, validate
+
+    class LockOptions(Schema):
+        lock_timeout = fields.Float(load_default=DEFAULT_LOCK_TIMEOUT, validate=validate.Range(min=0))
+
+    return LockOptions

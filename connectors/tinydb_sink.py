@@ -19,13 +19,12 @@ from tinydb.storages import Storage
 
 from etl import (
     CREATED, Document, HISTORY_KIND, SinkError, SinkSpec, StoredDocument, TYPE_NAMES, UNCHANGED, UPDATED,
-    changed_fields, check_options, described, hookimpl, number_option, reason, remove_stale_temporaries,
+    changed_fields, described, hookimpl, reason, remove_stale_temporaries,
     shape_problem, stored_form, write_atomically)
 
-from .storefile import StoreLock, check_store_kind, open_store, store_label, store_path
+from .storefile import StoreLock, check_store_kind, lock_options, open_store, store_label, store_path
 
 DEFAULT_TARGET = "etl-db.json"
-DEFAULT_LOCK_TIMEOUT = 60.0
 HISTORY_TABLE = HISTORY_KIND
 
 _CUSTOMER_TEXTS = ("external_id", "name", "accounting_code", "vat_number", "street", "postal_code", "city", "state",
@@ -217,14 +216,13 @@ class TinyDBSink:
         self.lock.release()
 
 
-def open_tinydb_sink(target: str | None, options: Mapping[str, str], dry_run: bool) -> TinyDBSink:
-    check_options(options, ("lock_timeout",), "tinydb sink")
-    timeout = number_option(options, "lock_timeout", DEFAULT_LOCK_TIMEOUT, "tinydb sink")
-    return TinyDBSink(Path(target or DEFAULT_TARGET), timeout, dry_run)
+def open_tinydb_sink(target: str | None, options: Mapping[str, Any], dry_run: bool) -> TinyDBSink:
+    return TinyDBSink(Path(target or DEFAULT_TARGET), options["lock_timeout"], dry_run)
 
 
 @hookimpl
 def register_sinks() -> list[SinkSpec]:
     return [SinkSpec("tinydb", open_tinydb_sink,
                      f"an embedded TinyDB store, one table per kind (default {DEFAULT_TARGET})",
-                     default=True, default_target=DEFAULT_TARGET, keeps_history=True, transactional=True)]
+                     default=True, default_target=DEFAULT_TARGET, keeps_history=True, transactional=True,
+                     options_schema=lock_options())]

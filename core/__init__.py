@@ -1,7 +1,7 @@
 """etl: import customer and contact lists from CSV and Excel files into a store.
 
 ``etl`` itself is the one public surface: the Python API (``etl.run``), and all that a plugin
-may use (``@etl.hookimpl``, the component specs, the data they exchange, the errors, the option
+may use (``@etl.hookimpl``, the component specs, the data they exchange, the errors, the text
 and file helpers). Plugins, the built-in ones included, import from ``etl`` (and test with
 ``etl.testing``) and from nothing else: every other module of the package is internal.
 """
@@ -20,8 +20,6 @@ PUBLIC: dict[str, str] = {
                      "CREATED", "UPDATED", "UNCHANGED", "CLEAR", "changed_fields", "stored_form"), "components"),
     # errors
     **dict.fromkeys(("RowError", "EtlError", "UsageError", "InputError", "SinkError"), "errors"),
-    # options
-    **dict.fromkeys(("check_options", "number_option"), "options"),
     # text: comparing names, showing values, masking secrets, a rejects file's cells read back
     "normalise": "mapping", "printable": "terminal", "mask_secrets": "secrets", "restore": "rejects",
     # files and history, for sinks that keep their store in a file or keep a history

@@ -26,7 +26,8 @@ class Table(Protocol):
     """An opened input file.
 
     A run calls ``rows()`` once: the sample for the mapping, the rejected lines' cells and the
-    history's rows all come from that one read.
+    history's rows all come from that one read. Every attribute is required (the run reads them, never
+    probes): a table that knows nothing of one says None or [].
     """
 
     header: list[str]
@@ -36,16 +37,17 @@ class Table(Protocol):
     """How the file is written (e.g. delimiter, encoding), so rejects can be written alike."""
 
     estimated_rows: int | None
-    """About how many data rows the file has, for progress (None when unknown; optional)."""
+    """About how many data rows the file has, for progress (None when unknown)."""
 
     warnings: list[RowError]
     """What reading will skip or read in a special way without rejecting a line (title rows
     above the header, footer rows, lines in another encoding...), known once the table is
-    opened; the run adds them to its report (optional)."""
+    opened; the run adds them to its report ([] when none)."""
 
     checksum: str | None
     """``sha256:<hex>`` of the file's bytes, computed while the first ``rows()`` read them, once it read
-    them all (None before; optional: without it, a sink that keeps history has the file read again)."""
+    them all (None before, or when the reader does not compute it: a sink that keeps history then has the file read
+    again)."""
 
     def rows(self) -> Iterator[Row]:
         """Every data row after the header, in file order; fully blank rows are skipped."""
@@ -106,13 +108,23 @@ class ReaderSpec:
 
     name: str
     extensions: tuple[str, ...]
-    open: Callable[[Path, Mapping[str, str]], Table]
+    open: Callable[[Path, Mapping[str, Any]], Table]
+    """``open(path, options)``, ``options`` as loaded by ``options_schema``."""
     write: Callable[[Path, Sequence[str], Iterable[Sequence[Any]], Mapping[str, str]], None] | None = None
     description: str = ""
     write_template: Callable[[Path, Sequence[Field], str], None] | None = None
     """Write an empty import file for these fields in a language (richer than ``write``; optional)."""
     write_extensions: tuple[str, ...] | None = None
     """The extensions ``write`` produces, when fewer than it reads (None: all of ``extensions``)."""
+    options_schema: Callable[[], Any] | None = None
+    """A marshmallow schema class for the reader's options (``--reader-option K=V``): core checks them by it, and
+    ``open`` gets what it loaded; None: the reader takes none."""
+
+    def load_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``given`` checked and loaded by ``options_schema``: what ``open`` gets (UsageError for a bad one)."""
+        from .options import load_options
+
+        return load_options(self.options_schema, given, f"{self.name} reader")
 
     def writes(self, extension: str) -> bool:
         """Whether this format can write a file with ``extension``."""
@@ -281,8 +293,9 @@ class SinkSpec:
     """A kind of target store."""
 
     name: str
-    open: Callable[[str | None, Mapping[str, str], bool], Sink]
-    """``open(target, options, dry_run)``; on a dry run the sink must not change the target."""
+    open: Callable[[str | None, Mapping[str, Any], bool], Sink]
+    """``open(target, options, dry_run)``, ``options`` as loaded by ``options_schema``; on a dry run the sink must
+    not change the target."""
     description: str = ""
     default: bool = False
     """The sink of a run that names none (one installed sink declares it)."""
@@ -299,6 +312,15 @@ class SinkSpec:
     """The sink stores each document's lookup keys and finds documents by them
     (``Sink.find``): rules that know it read only the stored documents an import touches,
     never the whole store."""
+    options_schema: Callable[[], Any] | None = None
+    """A marshmallow schema class for the sink's options (``--sink-option K=V``): core checks them by it, and
+    ``open`` gets what it loaded; None: the sink takes none."""
+
+    def load_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``given`` checked and loaded by ``options_schema``: what ``open`` gets (UsageError for a bad one)."""
+        from .options import load_options
+
+        return load_options(self.options_schema, given, f"{self.name} sink")
 
 
 @dataclass(frozen=True)
@@ -342,10 +364,9 @@ class Rules(Protocol):
         """Messages for required fields that no column maps to (empty if none); in a run, called after
         :meth:`start`, so that they may depend on the settings."""
 
-    def start(self, settings: Mapping[str, Any], existing: Callable[[str], Iterable[StoredDocument]]) -> None:
+    def start(self, settings: Mapping[str, Any], existing: StoreAccess) -> None:
         """Begin a run with validated settings and access to the stored documents: ``existing(kind)``
-        gives them all; it is a :class:`StoreAccess`, whose ``find`` (when not None) gives those of
-        given lookup keys."""
+        gives them all; its ``find`` (when not None) gives those of given lookup keys."""
 
     def add_batch(self, batch: Batch) -> list[RowError]:
         """Check and absorb a batch; return the errors found in it so far."""
@@ -411,3 +432,9 @@ class ExecutorSpec:
     options_schema: Callable[[], Any] | None = None
     """A marshmallow schema class for the executor's own options (``--scheduler``, the keys of the
     config's ``[executor]`` table other than ``name`` and ``workers``); None: it takes none."""
+
+    def load_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``given`` checked and loaded by ``options_schema``: what ``open`` gets (UsageError for a bad one)."""
+        from .options import load_options
+
+        return load_options(self.options_schema, given, f"{self.name} executor")

@@ -48,7 +48,7 @@ class Store:
         from .history import HISTORY_KIND, shape_problem
 
         self.must_exist()
-        sink = self.spec.open(self.target, {}, True)
+        sink = self.spec.open(self.target, self.spec.load_options({}), True)
         try:
             entries = {str(ref): entry for ref, entry in sink.existing(HISTORY_KIND)}
         finally:
@@ -138,7 +138,7 @@ def forget(ctx: click.Context, sink: str | None, target: str | None) -> None:
 
     store = _store(ctx, sink, target)
     store.must_exist()  # forgetting never creates a store
-    opened = store.spec.open(store.target, {}, False)  # its lock, checks and atomic write
+    opened = store.spec.open(store.target, store.spec.load_options({}), False)  # its lock, checks, atomic write
     try:
         choosing = [Document(HISTORY_KIND, str(ref), {"chosen": []}, (), ref, keys={})
                     for ref, entry in opened.existing(HISTORY_KIND) if isinstance(entry, dict) and entry.get("chosen")]

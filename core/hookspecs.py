@@ -23,7 +23,8 @@ def register_readers() -> list[ReaderSpec]:
     """Return the file formats this plugin can read (and write, for rejects files).
 
     Called once when the registry is built. Each :class:`ReaderSpec` has a unique
-    ``name`` (``--reader NAME``) and the file ``extensions`` it is chosen for.
+    ``name`` (``--reader NAME``) and the file ``extensions`` it is chosen for; its ``options_schema``
+    declares the ``--reader-option`` values its ``open`` gets, checked by core (none without one).
     """
 
 
@@ -33,8 +34,9 @@ def register_sinks() -> list[SinkSpec]:
 
     Called once when the registry is built. ``SinkSpec.open(target, options, dry_run)``
     is called once per run and returns a :class:`etl.components.Sink`. The spec declares what
-    the sink can do beyond the protocol (``keeps_history``, ``transactional``, ``finds_by_key``):
-    core relies on the declaration, never on probing the sink's methods.
+    the sink can do beyond the protocol (``keeps_history``, ``transactional``, ``finds_by_key``) and the
+    options ``open`` gets (``options_schema``, by which core checks them): core relies on the declaration,
+    never on probing the sink's methods.
     """
 
 

@@ -1,10 +1,14 @@
 """Options of components and of the command line: `K=V` pairs, and their checks."""
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from .errors import UsageError
+from .secrets import SECRET_OPTION, mask_url
 from .settings import valid_names
+
+
 def parse_options(pairs: Iterable[str], what: str) -> dict[str, str]:
     """``["k=v", ...]`` -> dict; a repeated key joins its values with a newline."""
     options: dict[str, str] = {}
@@ -17,23 +21,27 @@ def parse_options(pairs: Iterable[str], what: str) -> dict[str, str]:
     return options
 
 
-def check_options(options: Mapping[str, str], allowed: Iterable[str], what: str) -> None:
-    """Refuse options a component does not know, naming the closest and the ones it knows."""
-    allowed = list(allowed)
-    unknown = sorted(set(options) - set(allowed))
-    if unknown:
-        raise UsageError(f"unknown {what} option {unknown[0]!r} ({valid_names(unknown[0], allowed)})")
+def load_options(schema: Callable[[], Any] | None, options: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """A component's ``options`` (``what``: "tinydb sink") loaded by its marshmallow ``schema`` class: typed, with
+    the schema's defaults, as its ``open`` gets them; without a schema, it takes none. UsageError for an unknown
+    option, naming the closest valid one, or for a bad value, naming the option, the value (not a secret's) and
+    what is expected."""
+    if schema is None:
+        if options:
+            raise UsageError(f"unknown {what} option {sorted(options)[0]!r} (valid: none)")
+        return {}
+    from marshmallow import RAISE, ValidationError
 
-
-def number_option(options: Mapping[str, str], key: str, default: float, what: str) -> float:
-    """A non-negative number option."""
-    raw = options.get(key)
-    if raw is None:
-        return default
+    loader = schema(unknown=RAISE)
     try:
-        value = float(raw)
-    except ValueError:
-        value = -1.0
-    if value < 0:
-        raise UsageError(f"{what} option {key}={raw!r} must be a number >= 0")
-    return value
+        return loader.load(dict(options))
+    except ValidationError as exc:
+        problems = sorted(exc.normalized_messages().items())
+    valid = [field.data_key or name for name, field in loader.load_fields.items()]
+    unknown = [key for key, why in problems if why == [loader.error_messages["unknown"]]]
+    if unknown:
+        raise UsageError(f"unknown {what} option {unknown[0]!r} ({valid_names(unknown[0], valid)})")
+    key, why = problems[0]
+    subject = "options" if key == "_schema" else f"option {key}" + (
+        f"={mask_url(str(options[key]))!r}" if key in options and not SECRET_OPTION.search(key) else "")
+    raise UsageError(f"{what} {subject}: {' '.join(map(str, why)) if isinstance(why, list) else why}")

@@ -4,12 +4,12 @@ from __future__ import annotations
 import gc
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from functools import partial
 from itertools import chain, islice
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .changes import changes_of, field_changes
 from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, SinkSpec,
@@ -85,12 +85,13 @@ def about(path: Path) -> Iterator[None]:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
 
 
-def open_table(spec: ReaderSpec, job: Job) -> Table:
+def open_table(spec: ReaderSpec, job: Job, options: Mapping[str, Any]) -> Table:
+    """The job's input opened by the reader ``spec`` with its loaded ``options``."""
     if not job.input.is_file():
         raise UsageError(f"{job.input}: no such file")
     with about(job.input):
         job.limits.check_file_size(job.input.stat().st_size)
-        table = spec.open(job.input, job.reader_options)
+        table = spec.open(job.input, options)
         try:
             job.limits.check_columns(len(table.header))
         except InputError:
@@ -289,13 +290,15 @@ def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> 
     rules_spec = registry.rule_set(job.rules)
     job.sink, job.rules = sink_spec.name, rules_spec.name  # the defaults, when the job named none
     settings = validate_settings(rules_spec.settings_schema, job.settings, f"rules {rules_spec.name!r}")
-    run = Run(job, reader_spec, list(registry.validators.specs.values()), settings, progress)
+    reader_options = reader_spec.load_options(job.reader_options)
+    run = Run(job, reader_spec, list(registry.validators.specs.values()), settings, progress,
+              sink_spec.load_options(job.sink_options))
     pm = get_plugin_manager()
     job.plugin_settings = checked_plugin_sections(job.plugin_settings, pm)
     hooks = pm.hook
     hooks.job_started(job=job)
     try:
-        table = open_table(reader_spec, job)
+        table = open_table(reader_spec, job, reader_options)
         try:
             with fewer_collections():
                 run.execute(table, rules_spec.create(), sink_spec, writers)
@@ -316,12 +319,14 @@ class Run:
     """One import in progress; knows how far it got, to say what an interruption left behind."""
 
     def __init__(self, job: Job, reader_spec: ReaderSpec, validators: list[ValidatorSpec], settings: dict,
-                 progress: Progress | None) -> None:
+                 progress: Progress | None, sink_options: dict[str, Any]) -> None:
         self.job = job
         self.reader_spec = reader_spec
         self.validators = validators
         self.settings = settings
         self.progress = progress
+        self.sink_options = sink_options
+        """The job's sink options, as loaded by the sink's schema."""
         self.report = Report(dry_run=job.dry_run, changes=[] if job.diff else None)
         self.reading = False
         """Whether the run got to the file's lines (the mapping, the store and the rules were ready)."""
@@ -361,7 +366,7 @@ class Run:
         job, report = self.job, self.report
         self.sink_spec = sink_spec
         keeps_history = sink_spec.keeps_history
-        sink = sink_spec.open(job.target, job.sink_options, job.dry_run)
+        sink = sink_spec.open(job.target, self.sink_options, job.dry_run)
         try:
             rows = table.rows()  # read once: the sample for the mapping is its first rows
             with about(job.input):
@@ -430,7 +435,7 @@ class Run:
     def record_failure(self, sink_spec: SinkSpec) -> None:
         if not sink_spec.keeps_history:
             return
-        sink = sink_spec.open(self.job.target, self.job.sink_options, False)
+        sink = sink_spec.open(self.job.target, self.sink_options, False)
         try:
             sink.record_import(import_entry(self.job, self.reader_spec.name, self.report, {
                 "header": [], "rows": [], "reader": self.reader_spec.name, "format_options": {}}))
@@ -511,8 +516,7 @@ def read_batches(rows: Iterable[Row], table: Table, mapping: ColumnMapping, vali
             batch, more = validate(batch, validators, settings)
             errors += more
         yield ReadBatch(len(rows), rows[-1][0], errors, batch)
-    yield TableRead(getattr(table, "checksum", None), list(getattr(table, "warnings", [])),
-                    dict(table.format_options))
+    yield TableRead(table.checksum, list(table.warnings), dict(table.format_options))
 
 
 def read_all(rows: Iterable[Row], table: Table, mapping: ColumnMapping, rules: Rules,
@@ -520,14 +524,13 @@ def read_all(rows: Iterable[Row], table: Table, mapping: ColumnMapping, rules: R
              progress: Progress | None = None, spool: RowSpool | None = None) -> TableRead:
     """Stream the table's ``rows`` through mapping, validators and rules, batch by batch; the reading
     and checking in a second process when ``ahead`` (see :mod:`etl.read_ahead`)."""
-    expected = getattr(table, "estimated_rows", None)
     produce = partial(read_batches, rows, table, mapping, validators, settings, job, spool)
     for read in read_ahead(produce, ahead):
         if isinstance(read, TableRead):
             return read
         report.read += read.rows
         if progress is not None:
-            progress.reading(report.read, expected)
+            progress.reading(report.read, table.estimated_rows)
         report.errors.extend(read.errors)
         report.errors.extend(rules.add_batch(read.batch))
         job.limits.check_errors(report.rejected, report.read, read.last_line)

@@ -50,7 +50,7 @@ def propose_for_file(input: str | Path, *, reader: str | None = None, reader_opt
               mapping=dict(mapping or {}), sink=sink, target=target, sink_options=dict(sink_options or {}))
     reader_spec = choose_reader(job, registry)
     rule_set = registry.rule_set(rules).create()
-    table = open_table(reader_spec, job)
+    table = open_table(reader_spec, job, reader_spec.load_options(job.reader_options))
     try:
         header = [restore(title) for title in table.header]
         with about(job.input):
@@ -68,7 +68,7 @@ def _remembered(job: Job, registry: Registry, header: Sequence[str]) -> tuple[di
     spec = registry.sink(job.sink)
     if not spec.keeps_history:
         return {}, ""
-    store = spec.open(job.target, job.sink_options, True)
+    store = spec.open(job.target, spec.load_options(job.sink_options), True)
     try:
         entries = (store.find(HISTORY_KIND, REMEMBERS_KEY, ["yes"]) if spec.finds_by_key
                    else store.existing(HISTORY_KIND))

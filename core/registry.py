@@ -4,13 +4,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from .components import ExecutorSpec, ReaderSpec, RulesSpec, SinkSpec, ValidatorSpec
 from .errors import UsageError
 from .plugin_manager import LoadFailure, get_plugin_manager, load_failures
 
 T = TypeVar("T")
+
+
+class Choosable(Protocol):
+    """A kind of component of which a run may name none: one of them declares itself the ``default``."""
+
+    name: str
+    default: bool
+
+
+C = TypeVar("C", bound=Choosable)
 
 
 @dataclass
@@ -32,21 +42,19 @@ class Components(Generic[T]):
         self.specs[name] = spec
         self.owners[name] = plugin
 
-    def get(self, name: str | None, failures: list[LoadFailure]) -> T:
-        """The component named, or with None the one that declares itself the default."""
-        if name is None:
-            return self.default(failures)
+    def get(self, name: str, failures: list[LoadFailure]) -> T:
+        """The component named."""
         if name not in self.specs:
             known = ", ".join(sorted(self.specs)) or "none"
             hint = "".join(f"; {failure}" for failure in failures)
             raise UsageError(f"unknown {self.kind} {name!r} (available: {known}){hint}")
         return self.specs[name]
 
-    def default(self, failures: list[LoadFailure]) -> T:
+    def default(self: Components[C], failures: list[LoadFailure]) -> C:
         """The one component declared ``default`` (the only one installed needs not declare it)."""
-        declared = [spec for spec in self.specs.values() if getattr(spec, "default", False)]
+        declared = [spec for spec in self.specs.values() if spec.default]
         if len(declared) > 1:
-            names = " and ".join(repr(spec.name) for spec in declared)  # type: ignore[attr-defined]
+            names = " and ".join(repr(spec.name) for spec in declared)
             raise UsageError(f"{names} both declare themselves the default {self.kind}: name one")
         if not declared and len(self.specs) == 1:
             declared = list(self.specs.values())
@@ -95,10 +103,12 @@ class Registry:
         return None
 
     def sink(self, name: str | None) -> SinkSpec:
-        return self.sinks.get(name, self.failures)
+        """The sink named, or with None the default one."""
+        return self.sinks.default(self.failures) if name is None else self.sinks.get(name, self.failures)
 
     def rule_set(self, name: str | None) -> RulesSpec:
-        return self.rules.get(name, self.failures)
+        """The rules named, or with None the default ones."""
+        return self.rules.default(self.failures) if name is None else self.rules.get(name, self.failures)
 
     def executor(self, name: str) -> ExecutorSpec:
         return self.executors.get(name, self.failures)

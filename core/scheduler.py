@@ -20,8 +20,6 @@ from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError
-
 from .batch_config import BatchConfig, BatchJob, job_spec, store_of
 from .batch_jobs import JobSpec, JobSummary, not_run, run_job_spec
 from .components import ExecutorSpec, Workers
@@ -172,24 +170,9 @@ def run_batch(config: BatchConfig, jobs: list[BatchJob], chosen: Mapping[str, An
         for source in job.inputs:
             specs.append(job_spec(config, job, source, dry_run))
             stores.append(store_of(job, source))
-    scheduler = Scheduler(specs, stores, executor, workers, _executor_options(executor, options, config),
-                          keep_going, echo)
-    return scheduler.run(), scheduler.interrupted
-
-
-def _executor_options(executor: ExecutorSpec, options: dict[str, Any], config: BatchConfig) -> dict[str, Any]:
-    """The executor's own options, checked by its schema."""
-    schema_class = executor.options_schema or _NoOptions
     try:
-        return schema_class(unknown=RAISE).load(options)
-    except ValidationError as exc:
-        unknown = sorted(key for key, why in exc.messages.items() if why == ["Unknown field."])
-        if unknown:
-            raise UsageError(f"{config.path}: executor {executor.name!r} has no option {unknown[0]!r}") from None
-        problems = "; ".join(f"{key}: {' '.join(map(str, why)) if isinstance(why, list) else why}"
-                             for key, why in exc.messages.items())
-        raise UsageError(f"{config.path}: executor {executor.name!r}: {problems}") from None
-
-
-class _NoOptions(Schema):
-    """An executor that declares no options takes none."""
+        executor_options = executor.load_options(options)
+    except UsageError as exc:
+        raise UsageError(f"{config.path}: {exc}") from None
+    scheduler = Scheduler(specs, stores, executor, workers, executor_options, keep_going, echo)
+    return scheduler.run(), scheduler.interrupted

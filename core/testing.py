@@ -3,7 +3,7 @@
 Subclass :class:`SinkConformance` or :class:`ReaderConformance` in a test module, under a
 name pytest collects (``Test...``), and say which component to check::
 
-    from etl.components import SinkSpec
+    from etl import SinkSpec
     from etl.testing import SinkConformance
     from my_plugin import open_my_sink
 
@@ -25,9 +25,9 @@ from typing import Any, ClassVar
 
 import pytest
 
-from .components import CLEAR, CREATED, UNCHANGED, UPDATED, Document, ReaderSpec, Rejected, SinkSpec, Table
+from .components import CLEAR, CREATED, UNCHANGED, UPDATED, Document, ReaderSpec, Rejected, Sink, SinkSpec, Table
 from .history import HISTORY_KIND
-from .errors import InputError, UsageError
+from .errors import InputError, RowError, UsageError
 
 KIND = "conformance"
 """The kind of the documents the sink checks write."""
@@ -88,6 +88,11 @@ class SinkConformance:
 
     # -- helpers -------------------------------------------------------------------------
 
+    def opened(self, target: str, dry_run: bool) -> Sink:
+        """The sink opened on ``target`` as a run opens it: with no option given, its ``options_schema``'s
+        defaults."""
+        return self.spec.open(target, self.spec.load_options({}), dry_run)
+
     def documents(self, data: Iterable[Mapping[str, Any]] = SAMPLE_DATA,
                   refs: Mapping[str, Any] | None = None) -> list[Document]:
         """Documents of ``data``, keyed by their ``code``; those in ``refs`` (code -> ref) update."""
@@ -98,7 +103,7 @@ class SinkConformance:
     def write(self, target: str, documents: list[Document], commit: bool = True,
               dry_run: bool = False) -> list[str | Rejected]:
         """Open the sink, write ``documents`` in one batch, commit if asked, close; the results."""
-        sink = self.spec.open(target, {}, dry_run)
+        sink = self.opened(target, dry_run)
         try:
             results = sink.write_batch(documents)
             if commit:
@@ -110,7 +115,7 @@ class SinkConformance:
     def stored(self, target: str) -> dict[str, tuple[Any, dict[str, Any]]]:
         """The documents of the checks' kind read back by a newly opened sink, by their ``code``:
         their ref, and their data without None values."""
-        sink = self.spec.open(target, {}, False)
+        sink = self.opened(target, False)
         try:
             found = [(ref, _given(data)) for ref, data in sink.existing(KIND)]
         finally:
@@ -143,17 +148,17 @@ class SinkConformance:
         """A new target opens, holds no document, and closing it changes nothing."""
         target = self.target(tmp_path)
         before = self.state(target)
-        sink = self.spec.open(target, {}, False)
+        sink = self.opened(target, False)
         try:
             _same(list(sink.existing(KIND)), [], "the documents of a new target")
         finally:
             sink.close()
         _same(self.state(target), before, "the target")
 
-    def test_refuses_unknown_options(self, tmp_path: Path) -> None:
-        """An option the sink does not know is refused with UsageError."""
+    def test_refuses_unknown_options(self) -> None:
+        """An option the sink's ``options_schema`` does not declare is refused with UsageError."""
         with pytest.raises(UsageError):
-            self.spec.open(self.target(tmp_path), {"no_such_option": "1"}, False).close()
+            self.spec.load_options({"no_such_option": "1"})
 
     def test_creates_new_documents_one_result_each(self, tmp_path: Path) -> None:
         """Each new document of a batch is CREATED, one result each."""
@@ -227,7 +232,7 @@ class SinkConformance:
         """A dry run answers for each document but leaves a store as it was."""
         target = self.imported(self.target(tmp_path))
         before = self.state(target)
-        sink = self.spec.open(target, {}, True)
+        sink = self.opened(target, True)
         try:
             documents, expected = self.changes({_given(data).get("code"): ref for ref, data in sink.existing(KIND)})
             _same(sink.write_batch(documents), expected, "the results of a dry run")
@@ -262,7 +267,7 @@ class SinkConformance:
             doc.keys = {"code": doc.key, "initial": doc.key[0]}
         _same(self.write(target, documents), [CREATED] * len(SAMPLE_DATA), "the results of new documents")
         refs = self.refs(target)
-        sink = self.spec.open(target, {}, False)
+        sink = self.opened(target, False)
         try:
             found = {ref for ref, _ in sink.find(KIND, "code", ["A1", "C3", "A1", "none"])}
             _same(found, {refs["A1"], refs["C3"]}, "the refs found by key")
@@ -272,7 +277,7 @@ class SinkConformance:
             sink.commit()
         finally:
             sink.close()
-        sink = self.spec.open(target, {}, True)
+        sink = self.opened(target, True)
         try:
             _same([ref for ref, _ in sink.find(KIND, "code", ["Z9"])], [refs["A1"]], "the refs found by a new key")
             _same(list(sink.find(KIND, "code", ["A1"])), [], "the documents found by a replaced key")
@@ -290,7 +295,7 @@ class SinkConformance:
                  "counts": {KIND: {"created": 1}}, "errors": [{"line": 3, "column": "Name", "message": "bad"}],
                  "rejects": {"header": ["Name", "Error"], "rows": [["Łukasz", "bad"]], "reader": "csv",
                              "format_options": {}}}
-        sink = self.spec.open(target, {}, False)
+        sink = self.opened(target, False)
         try:
             sink.write_batch(self.documents())
             sink.record_import(entry)
@@ -298,7 +303,7 @@ class SinkConformance:
         finally:
             sink.close()
         before = self.state(target)
-        sink = self.spec.open(target, {}, True)
+        sink = self.opened(target, True)
         try:
             _same([data for _, data in sink.existing(HISTORY_KIND)], [entry], "the history read back")
         finally:
@@ -323,7 +328,7 @@ class SinkConformance:
             pytest.skip("the sink does not declare keeps_history")
         target = self.imported(self.target(tmp_path))
         refs = self.refs(target)
-        sink = self.spec.open(target, {}, False)
+        sink = self.opened(target, False)
         try:
             found = {ref: _given(data) for ref, data in sink.documents(KIND, [refs["A1"], refs["C3"]])}
             _same(found, {refs["A1"]: _given(SAMPLE_DATA[0]), refs["C3"]: _given(SAMPLE_DATA[2])},
@@ -332,7 +337,7 @@ class SinkConformance:
         finally:
             sink.close()
         _same(sorted(self.stored(target)), ["A1", "B2", "C3"], "the documents after a delete without commit")
-        sink = self.spec.open(target, {}, False)
+        sink = self.opened(target, False)
         try:
             sink.delete(KIND, [refs["A1"], refs["C3"]])
             _same(list(sink.documents(KIND, [refs["A1"]])), [], "the documents given by the ref of one deleted")
@@ -360,10 +365,14 @@ class ReaderConformance:
         self.spec.write(path, SAMPLE_HEADER, SAMPLE_ROWS, {})
         return path
 
+    def opened(self, path: Path) -> Table:
+        """The file opened as a run opens it: with no option given, the ``options_schema``'s defaults."""
+        return self.spec.open(path, self.spec.load_options({}))
+
     @pytest.fixture
     def table(self, tmp_path: Path) -> Iterator[Table]:
         """The sample file, opened; closed after the check."""
-        table = self.spec.open(self.sample(tmp_path), {})
+        table = self.opened(self.sample(tmp_path))
         yield table
         table.close()
 
@@ -382,6 +391,20 @@ class ReaderConformance:
             assert all(isinstance(cell, str) for cell in row[1]), f"cells must be text: {row!r}"
         _same([line for line, _ in rows], SAMPLE_LINES, "the lines of the rows")
         _same([cells for _, cells in rows], [cells for cells in SAMPLE_ROWS if any(cells)], "the cells of the rows")
+
+    def test_the_table_says_what_it_learns(self, table: Table) -> None:
+        """The table has ``checksum`` (None, or ``sha256:<hex>`` once ``rows()`` read the file), ``warnings`` (a
+        list of RowError) and ``estimated_rows`` (None or a number of rows): the run reads them, never probes."""
+        missing = [name for name in ("checksum", "warnings", "estimated_rows") if not hasattr(table, name)]
+        if missing:
+            pytest.fail(f"the table lacks {', '.join(missing)} (None or [] when it knows nothing)")
+        list(table.rows())
+        assert table.checksum is None or str(table.checksum).startswith("sha256:"), \
+            f"checksum must be None or sha256:<hex>: {table.checksum!r}"
+        assert isinstance(table.warnings, list) and all(isinstance(w, RowError) for w in table.warnings), \
+            f"warnings must be a list of RowError: {table.warnings!r}"
+        assert table.estimated_rows is None or type(table.estimated_rows) is int, \
+            f"estimated_rows must be None or a number of rows: {table.estimated_rows!r}"
 
     def test_rows_can_be_read_twice(self, table: Table) -> None:
         """Each ``rows()`` call reads the rows afresh (a run reads them once; other callers may read them again)."""
@@ -403,7 +426,7 @@ class ReaderConformance:
             f"format_options must map text to text: {table.format_options!r}"
         path = tmp_path / f"again{(self.spec.write_extensions or self.spec.extensions)[0]}"
         self.spec.write(path, table.header, [cells for _, cells in table.rows()], table.format_options)
-        again = self.spec.open(path, {})
+        again = self.opened(path)
         try:
             _same((again.header, [cells for _, cells in again.rows()]),
                   (table.header, [cells for _, cells in table.rows()]), "the header and rows written back")
@@ -415,9 +438,9 @@ class ReaderConformance:
         path = tmp_path / f"empty{self.spec.extensions[0]}"
         path.write_bytes(b"")
         with pytest.raises(InputError):
-            self.spec.open(path, {}).close()
+            self.opened(path).close()
 
     def test_a_missing_file_is_an_error(self, tmp_path: Path) -> None:
         """A missing file raises InputError, or OSError left to the caller (which names the file)."""
         with pytest.raises((InputError, OSError)):
-            self.spec.open(tmp_path / f"missing{self.spec.extensions[0]}", {}).close()
+            self.opened(tmp_path / f"missing{self.spec.extensions[0]}").close()

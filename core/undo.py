@@ -67,7 +67,7 @@ def undo(spec: SinkSpec, target: str, import_id: str, force: bool = False,
     changed since, without ``force``), SinkError when the store fails."""
     if not spec.keeps_history:
         raise UsageError(f"the {spec.name} sink keeps no history of imports: it cannot undo one")
-    sink = spec.open(target, {}, False)
+    sink = spec.open(target, spec.load_options({}), False)
     try:
         entries = {str(ref): entry for ref, entry in sink.existing(HISTORY_KIND)}
         entry = _undoable(entries, import_id, target)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from etl import Batch, CLEAR, Document, RowError, RulesOutcome, StoredDocument, restore
+from etl import Batch, CLEAR, Document, RowError, RulesOutcome, StoreAccess, restore
 
 from . import values as parse
 from .contacts import decide_contacts
@@ -82,7 +82,7 @@ class CustomerRules:
             missing.append("the file has contact columns but no Contact email column: every contact needs an email")
         return missing + columns_missing(self.settings, mapped)
 
-    def start(self, settings: Mapping[str, Any], existing: Callable[[str], Iterable[StoredDocument]]) -> None:
+    def start(self, settings: Mapping[str, Any], existing: StoreAccess) -> None:
         self.settings = settings
         self.existing = existing
         self.parsers: dict[str, Callable[[str], Any]] = {

@@ -15,7 +15,7 @@ from collections.abc import Callable, Collection, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
 
-from etl import Document, StoredDocument, normalise
+from etl import Document, StoreAccess, StoredDocument, normalise
 
 from .matching import vat_key
 
@@ -69,9 +69,8 @@ class StoredCustomer:
 class StoreIndex:
     """The stored customers by ID (and by name), the stored contacts by email (and the main ones)."""
 
-    def __init__(self, existing: Callable[[str], Iterable[StoredDocument]]) -> None:
-        self._find: Callable[[str, str, Collection[str]], Iterable[StoredDocument]] | None = \
-            getattr(existing, "find", None)
+    def __init__(self, existing: StoreAccess) -> None:
+        self._find: Callable[[str, str, Collection[str]], Iterable[StoredDocument]] | None = existing.find
         self._wrapped: dict[Any, StoredCustomer] = {}
         self._by_name: dict[str, list[StoredCustomer]] | None = None
         self._found: dict[tuple[str, Any], dict] = {}

@@ -16,7 +16,7 @@ from http_server import JsonStore, LocalHttpServer
 
 import etl
 from etl.errors import EtlError
-from etl.connectors.csv_format import open_csv
+from etl.connectors.csv_format import open_csv, register_readers
 from etl.mapping import propose
 from etl.plugins.fields import FIELDS
 
@@ -118,7 +118,7 @@ def test_any_rejects_file_parses_again_with_the_same_mapping(tmp_path_factory, r
         return  # e.g. nothing but blank lines: refused as a whole, no rejects file
     if not report.errors:
         return
-    table = open_csv(folder / "rej.csv", {"delimiter": delimiter})
+    table = open_csv(folder / "rej.csv", register_readers()[0].load_options({"delimiter": delimiter}))
     assert table.header == [*header, "Error"]
     back = [values[:-1] for _, values in table.rows()]
     assert len(back) == report.rejected and all(len(values) == len(header) for values in back)

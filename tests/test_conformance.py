@@ -1,7 +1,11 @@
 """The built-in readers and sinks pass the conformance kit, etl.testing."""
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 from etl.connectors.csv_format import register_readers as csv_readers
 from etl.connectors.excel_format import register_readers as excel_readers
@@ -39,3 +43,31 @@ class TestCsvReader(ReaderConformance):
 
 class TestExcelReader(ReaderConformance):
     spec = excel_readers()[0]
+
+
+class WithoutChecksum:
+    """The csv reader's table, but for its ``checksum``."""
+
+    def __init__(self, table: Any) -> None:
+        self._table = table
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "checksum":
+            raise AttributeError(name)
+        return getattr(self._table, name)
+
+
+def test_the_kit_catches_a_table_without_its_checksum(tmp_path: Path) -> None:
+    csv = csv_readers()[0]
+
+    class Bare(ReaderConformance):
+        spec = replace(csv, open=lambda path, options: WithoutChecksum(csv.open(path, options)))
+
+    check = Bare()
+    table = check.opened(check.sample(tmp_path))
+    try:
+        with pytest.raises(pytest.fail.Exception, match="the table lacks checksum"):
+            check.test_the_table_says_what_it_learns(table)
+        TestCsvReader().test_the_table_says_what_it_learns(table._table)
+    finally:
+        table.close()

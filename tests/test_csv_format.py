@@ -13,17 +13,18 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import read_report, read_store
-from etl.connectors.csv_format import (
-    SAMPLE_SIZE,
-    open_csv,
-    register_readers,
-    write_csv,
-)
+from etl.connectors import csv_format
+from etl.connectors.csv_format import SAMPLE_SIZE, register_readers, write_csv
 from etl.errors import InputError, UsageError
 
 SPECTRUM = Path(__file__).parent / "data" / "csv" / "csv-spectrum"
 NO_SEPARATOR = "no column separator found: expected ';', ',', '|' or tab between the column titles"
 BINARY = "not a text CSV file (binary content)"
+
+
+def open_csv(path: Path, options: dict[str, str]) -> csv_format.CsvTable:
+    """The reader's ``open`` with ``options`` loaded by its schema, as a run opens it."""
+    return csv_format.open_csv(path, register_readers()[0].load_options(options))
 
 
 def write(path: Path, content: str | bytes, encoding: str = "utf-8") -> Path:
@@ -56,7 +57,7 @@ def csv_file(tmp_path: Path) -> Path:
 def test_registers_the_csv_format() -> None:
     [spec] = register_readers()
     assert (spec.name, spec.extensions) == ("csv", (".csv", ".txt", ".tsv", ".tab"))
-    assert spec.open is open_csv and spec.write is write_csv
+    assert spec.open is csv_format.open_csv and spec.write is write_csv
 
 
 # Separators
@@ -322,9 +323,11 @@ def test_a_file_changed_after_it_was_read_still_names_the_line(csv_file: Path) -
 
 
 @pytest.mark.parametrize("name", ["no-such-codec", "rot13", "base64"])
-def test_an_unknown_encoding_is_an_input_error(csv_file: Path, name: str) -> None:
+def test_an_unknown_encoding_is_a_bad_option(csv_file: Path, name: str) -> None:
     write(csv_file, "a;b\n")
-    assert input_error(csv_file, encoding=name) == f"unknown encoding {name!r}"
+    with pytest.raises(UsageError) as raised:
+        read(csv_file, encoding=name)
+    assert str(raised.value) == f"csv reader option encoding={name!r}: Not a text encoding Python knows."
 
 
 # Lines and records

@@ -24,8 +24,13 @@ from openpyxl import Workbook, load_workbook
 from etl import hookspecs
 from etl.components import Row
 from etl.connectors import excel_archive, excel_format
-from etl.connectors.excel_format import open_excel, register_readers, write_xlsx
+from etl.connectors.excel_format import register_readers, write_xlsx
 from etl.errors import InputError, UsageError
+
+
+def open_excel(path: Path, options: dict[str, str]) -> excel_format.ExcelTable:
+    """The reader's ``open`` with ``options`` loaded by its schema, as a run opens it."""
+    return excel_format.open_excel(path, register_readers()[0].load_options(options))
 
 DATA = Path(__file__).resolve().parent / "data" / "excel"
 POI = DATA / "apache-poi" / "test-data" / "spreadsheet"
@@ -133,13 +138,13 @@ def input_error(path: Path, **options: str) -> str:
 CHILD = """
 import json, sys, time
 from pathlib import Path
-from etl.connectors.excel_format import open_excel
+from etl.connectors.excel_format import open_excel, register_readers
 from etl.errors import InputError
 outcomes = {}
 for name, options in json.loads(sys.argv[1]):
     start = time.perf_counter()
     try:
-        table = open_excel(Path(name), options)
+        table = open_excel(Path(name), register_readers()[0].load_options(options))
         outcome = f"OK {len(list(table.rows()))} rows"
     except InputError as exc:
         outcome = f"InputError: {exc}"
@@ -377,7 +382,7 @@ def test_xlsb_is_refused(tmp_path: Path) -> None:
 def test_reader_spec() -> None:
     [spec] = register_readers()
     assert (spec.name, spec.extensions, spec.open, spec.write) == (
-        "excel", (".xlsx", ".xlsm", ".xls", ".ods"), open_excel, write_xlsx
+        "excel", (".xlsx", ".xlsm", ".xls", ".ods"), excel_format.open_excel, write_xlsx
     )
 
 
@@ -406,9 +411,9 @@ def test_bad_options_are_usage_errors(tmp_path: Path, options: dict[str, str]) -
 
 
 def test_sizes_take_binary_suffixes() -> None:
-    assert excel_format._parse_size("2G", 0) == 2 << 30
-    assert excel_format._parse_size("500 MB", 0) == 500 << 20
-    assert excel_format._parse_size("1024", 0) == 1024
+    assert excel_format.parse_size("2G") == 2 << 30
+    assert excel_format.parse_size("500 MB") == 500 << 20
+    assert excel_format.parse_size("1024") == 1024
 
 
 # Hostile files

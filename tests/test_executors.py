@@ -287,11 +287,14 @@ def test_workers_with_another_etl_version_are_refused():
 
 @pytest.mark.parametrize("args, config, message", [
     (["--executor", "nope"], "", "unknown executor 'nope' (available: "),
-    (["--executor", "processes", "--scheduler", "tcp://127.0.0.1:1"], "", "executor 'processes' has no option "
-                                                                          "'scheduler'"),
+    (["--executor", "processes", "--scheduler", "tcp://127.0.0.1:1"], "", "unknown processes executor option "
+                                                                          "'scheduler' (valid: none)"),
     (["--executor", "local", "--workers", "3"], "", "the local executor runs one job at a time"),
     ([], '[executor]\nname = "processes"\nworkers = 0\n', "executor.workers: must be a whole number of 1 or more"),
-    ([], '[executor]\nname = "processes"\nthreads = 2\n', "executor 'processes' has no option 'threads'"),
+    ([], '[executor]\nname = "processes"\nthreads = 2\n', "unknown processes executor option 'threads' (valid: none)"),
+    ([], '[executor]\nname = "dask"\ntimeout = 0\n', "dask executor option timeout='0': Must be greater than 0."),
+    ([], '[executor]\nname = "dask"\ntimeot = 5\n', "unknown dask executor option 'timeot' (did you mean "
+                                                     "'timeout'? valid: scheduler, timeout)"),
 ])
 def test_a_wrong_executor_choice_is_one_clear_line(tmp_path, args, config, message):
     write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "One"}])

@@ -15,8 +15,13 @@ from http_server import JsonStore, LocalHttpServer, Reply, Request, SilentServer
 
 from etl.components import CLEAR, CREATED, UPDATED, Document, Rejected
 from etl.connectors import http_sink
-from etl.connectors.http_sink import HttpSink, mask_secrets, open_http_sink, register_sinks
+from etl.connectors.http_sink import HttpSink, mask_secrets, register_sinks
 from etl.errors import SinkError, UsageError
+
+
+def open_http_sink(url: str | None, options: dict[str, str], dry_run: bool) -> HttpSink:
+    """The sink's ``open`` with ``options`` loaded by its schema, as a run opens it."""
+    return http_sink.open_http_sink(url, register_sinks()[0].load_options(options), dry_run)
 
 FAST = {"backoff": "0.01", "retries": "3"}
 TOKEN = "tok-0123456789"
@@ -67,7 +72,7 @@ def free_port() -> int:
 
 def test_registers_the_http_sink() -> None:
     [spec] = register_sinks()
-    assert spec.name == "http" and spec.open is open_http_sink and spec.description
+    assert spec.name == "http" and spec.open is http_sink.open_http_sink and spec.description
 
 
 def test_importing_the_module_does_not_load_httpx() -> None:
@@ -267,15 +272,16 @@ def test_mask_secrets() -> None:
     ("options", "expected"),
     [
         ({"colour": "red"}, "unknown http sink option 'colour' (valid: header, timeout, concurrency, rate,"),
-        ({"timeout": "0"}, "timeout must be a positive number, got '0'"),
-        ({"concurrency": "two"}, "concurrency must be a positive integer"),
-        ({"retries": "-1"}, "retries must be a non-negative integer"),
-        ({"rate": "nan"}, "rate must be a positive number"),
-        ({"method": "DELETE"}, "method must be one of PUT, POST, PATCH"),
-        ({"path.contacts": "people"}, "path.contacts must contain {key}"),
-        ({"path": "{kind}"}, "path must contain {key}"),
-        ({"header": "X-Key: ${ETL_TEST_UNSET}"}, "environment variable ETL_TEST_UNSET is not set"),
-        ({"header": "X-Key: é"}, "header X-Key: the value must be printable ASCII"),
+        ({"timeout": "0"}, "http sink option timeout='0': Must be greater than 0."),
+        ({"concurrency": "two"}, "http sink option concurrency='two': Not a valid integer."),
+        ({"retries": "-1"}, "http sink option retries='-1': Must be greater than or equal to 0."),
+        ({"rate": "nan"}, "http sink option rate='nan': Special numeric values (nan or infinity) are not permitted."),
+        ({"method": "DELETE"}, "http sink option method='DELETE': Must be one of PUT, POST, PATCH."),
+        ({"path.contacts": "people"}, "http sink option path.contacts='people': Must contain {key}."),
+        ({"path": "{kind}"}, "http sink option path='{kind}': Must contain {key}."),
+        ({"header": "X-Key: ${ETL_TEST_UNSET}"},
+         "http sink option header: X-Key: environment variable ETL_TEST_UNSET is not set."),
+        ({"header": "X-Key: é"}, "http sink option header: X-Key: the value must be printable ASCII."),
     ],
 )
 def test_bad_options(options: dict[str, str], expected: str, monkeypatch: pytest.MonkeyPatch) -> None:

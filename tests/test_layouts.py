@@ -9,8 +9,7 @@ import pytest
 from openpyxl import Workbook
 
 from conftest import HEADER, read_report, read_store
-from etl.connectors.csv_format import open_csv
-from etl.connectors.excel_format import open_excel
+from etl.registry import get_registry
 from etl.connectors.layout import footer_count, header_index
 
 Cells = list[str | int | float | None]
@@ -54,7 +53,8 @@ def write_xlsx_rows(path: Path, rows: list[Cells]) -> Path:
 
 def read(path: Path) -> tuple[list[str], list[tuple[int, list[str]]], list[tuple[int, str]]]:
     """Header, rows and warnings (line, message) of a CSV file or a workbook."""
-    table = open_excel(path, {}) if path.suffix == ".xlsx" else open_csv(path, {})
+    spec = get_registry().reader_for(path.suffix)
+    table = spec.open(path, spec.load_options({}))
     try:
         return table.header, list(table.rows()), [(w.line, w.message) for w in table.warnings]
     finally:

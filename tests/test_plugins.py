@@ -194,6 +194,7 @@ class JsonLinesTable:
 
     def __init__(self, path):
         self.path = path
+        self.checksum, self.warnings, self.estimated_rows = None, [], None
         with open(path, encoding="utf-8") as handle:
             self.header = list(json.loads(handle.readline()))
 

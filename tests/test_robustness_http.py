@@ -23,7 +23,7 @@ from http_server import JsonStore, LocalHttpServer, Reply, Request, SilentServer
 
 from conftest import read_report, write_csv
 from etl.components import CREATED, UPDATED, Document, Rejected
-from etl.connectors.http_sink import MAX_BODY, MAX_URL_LENGTH, HttpSink, open_http_sink
+from etl.connectors.http_sink import MAX_BODY, MAX_URL_LENGTH, HttpSink, open_http_sink, register_sinks
 
 TOKEN = "Zq7Xk4Wm2Rb8Tn5Yp3Lc"
 PASSWORD = "Hv6Gd1Js9Qe"
@@ -37,7 +37,7 @@ def open_sink() -> Iterator[OpenSink]:
     sinks: list[HttpSink] = []
 
     def open_(url: str, **options: str) -> HttpSink:
-        sink = open_http_sink(url, {**FAST, **options}, False)
+        sink = open_http_sink(url, register_sinks()[0].load_options({**FAST, **options}), False)
         sinks.append(sink)
         return sink
 

@@ -334,10 +334,10 @@ def test_shared_strings_claiming_too_many_texts_end_in_one_line(tmp_path, start_
 @pytest.mark.parametrize("start_tag", ['count="2000000000" uniqueCount="4"', 'uniqueCount="1000008"', "",
                                        'uniqueCount="-5"', 'uniqueCount="4" x:uniqueCount="9999999999"'])
 def test_shared_strings_within_bounds_read_as_usual(tmp_path, start_tag: str) -> None:
-    from etl.connectors.excel_format import open_excel
+    from etl.connectors.excel_format import open_excel, register_readers
     from test_excel_format import shared_strings_workbook
 
-    table = open_excel(shared_strings_workbook(tmp_path / "in.xlsx", start_tag), {})
+    table = open_excel(shared_strings_workbook(tmp_path / "in.xlsx", start_tag), register_readers()[0].load_options({}))
     try:
         assert table.header == ["Customer ID", "Customer name"]
     finally:

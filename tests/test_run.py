@@ -129,7 +129,7 @@ def test_a_misspelt_option_or_limit_names_the_closest_one(etl, tmp_path):
     write_csv(tmp_path / "in.csv", [customer("C1", "Acme")])
     for option, message in [
         (("--reader-option", "delimter=;"),
-         "unknown CSV reader option 'delimter' (did you mean 'delimiter'? valid: delimiter, encoding, max_field_size)"),
+         "unknown csv reader option 'delimter' (did you mean 'delimiter'? valid: delimiter, encoding, max_field_size)"),
         (("--sink-option", "lock_timout=5"),
          "unknown tinydb sink option 'lock_timout' (did you mean 'lock_timeout'? valid: lock_timeout)"),
         (("--limit", "row=5"),

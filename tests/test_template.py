@@ -7,7 +7,7 @@ import csv
 import pytest
 
 from conftest import read_store
-from etl.connectors.csv_format import open_csv
+from etl.connectors.csv_format import open_csv, register_readers
 from etl.plugins.fields import FIELDS
 
 
@@ -19,7 +19,9 @@ def test_csv_template_has_every_column_and_imports_once_filled(etl, tmp_path, la
     with open(tmp_path / "t.csv", newline="", encoding="utf-8-sig") as handle:
         header = next(csv.reader(handle, delimiter=delimiter))
     assert header == [f.labels[lang] for f in FIELDS]
-    assert open_csv(tmp_path / "t.csv", {}).header == header  # accents and all, no BOM left
+    table = open_csv(tmp_path / "t.csv", register_readers()[0].load_options({}))
+    assert table.header == header  # accents and all, no BOM left
+    table.close()
     empty = etl("run", "t.csv")
     assert empty.code == 2 and "no data lines" in empty.err
     with open(tmp_path / "t.csv", "a", newline="", encoding="utf-8") as handle:

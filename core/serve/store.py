@@ -24,7 +24,7 @@ def imports(settings: Settings) -> list[tuple[str, dict[str, Any]]] | None:
     spec = get_registry().sink(options.get("sink"))
     if not spec.keeps_history:
         return None
-    sink = spec.open(options.get("target"), options.get("sink_options", {}), True)
+    sink = spec.open(options.get("target"), spec.load_options(options.get("sink_options", {})), True)
     try:
         entries = [(str(ref), entry) for ref, entry in sink.existing(HISTORY_KIND) if isinstance(entry, dict)]
     finally:
