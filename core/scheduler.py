@@ -63,6 +63,8 @@ class Scheduler:
                     if not self.running:
                         break
                     self._collect(self._wait_for_one())
+                if self.stop_requests > self.stops_handled:  # asked for as the last jobs came back
+                    raise KeyboardInterrupt
             except (KeyboardInterrupt, Terminated):
                 self._interrupt()
         for index in self.pending:
