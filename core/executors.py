@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import BrokenExecutor, Executor, Future
 from contextlib import ExitStack, contextmanager
@@ -136,6 +137,7 @@ def _etl_version() -> str:
 @contextmanager
 def _dask(workers: int | None, options: Mapping[str, Any]) -> Iterator[Workers]:
     try:
+        import dask
         from distributed import Client, LocalCluster
     except ImportError:
         raise UsageError("the dask executor needs Dask: pip install 'etl[dask]'") from None
@@ -147,9 +149,13 @@ def _dask(workers: int | None, options: Mapping[str, Any]) -> Iterator[Workers]:
             except OSError as exc:
                 raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
         else:
+            # its workers' files in a folder of the batch's own, removed with it: Dask would leave
+            # dask-scratch-space and its locks in the temporary directory
+            scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="etl-dask-"))
+            stack.enter_context(dask.config.set({"temporary-directory": scratch}))  # the scheduler's, here
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                host=LOCAL_SCHEDULER, dashboard_address=None))
+                host=LOCAL_SCHEDULER, dashboard_address=None, local_directory=scratch))
             client = stack.enter_context(Client(cluster))
         _check_versions(client.run(_etl_version))
         client.forward_logging()

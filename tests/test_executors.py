@@ -222,6 +222,43 @@ def test_an_interrupted_batch_skips_what_has_not_started_and_ends_quietly(tmp_pa
         assert read_store(store)["customers"]
 
 
+
+def processes_of_group(group: int) -> list[str]:
+    """The command lines of the processes of a process group still alive (Linux's /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            if entry.name.isdigit() and os.getpgid(int(entry.name)) == group:
+                found.append((entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
+        except OSError:  # gone meanwhile
+            pass
+    return found
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="looks for processes in Linux's /proc")
+@pytest.mark.parametrize("executor", EXECUTORS[1:])
+def test_a_batch_leaves_no_process_and_no_scratch_folder_behind(tmp_path, executor):
+    (tmp_path / "in").mkdir()
+    for n in range(4):
+        write_csv(tmp_path / f"in/{n}.csv", [{"Customer ID": f"C{n}", "Customer name": f"Company {n}",
+                                              "Contact email": f"c{n}@example.com"}])
+    (tmp_path / "jobs.toml").write_text('[[jobs]]\nname = "j"\ninput = "in/*.csv"\nsink = "json"\n'
+                                        'target = "out-{stem}.json"\n')
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    proc = subprocess.Popen([sys.executable, "-m", "etl", "batch", "jobs.toml", "--executor", executor, "--workers",
+                             "2"], cwd=tmp_path, env={**os.environ, "TMPDIR": str(scratch)}, start_new_session=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 0, err
+    assert len(list(tmp_path.glob("out-*.json"))) == 4
+    assert list(scratch.iterdir()) == []  # Dask's dask-scratch-space included
+    # Python's multiprocessing resource tracker ends by itself once the batch's process is gone (a second or two)
+    deadline = time.monotonic() + 20
+    while (left := processes_of_group(proc.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == []
+
 def test_jobs_travel_without_secrets_and_a_worker_fills_them_in(tmp_path, monkeypatch):
     from etl import hookimpl
     from etl.batch_config import job_spec, load_config
