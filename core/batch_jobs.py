@@ -127,3 +127,13 @@ def run_job_spec(spec: JobSpec) -> JobSummary:
         errors=[error.as_dict() for error in report.errors[:MAX_ERRORS]],
         outputs={key: str(options[key]) for key in ("report", "rejects", "success") if options.get(key)},
     )
+
+
+def run_job_specs(specs: list[JobSpec]) -> list[JobSummary]:
+    """Run several jobs one after another on this machine (one task of a cluster, for small jobs whose
+    round trips would cost more than themselves); once one is interrupted, the others do not start."""
+    summaries: list[JobSummary] = []
+    for spec in specs:
+        interrupted = bool(summaries) and summaries[-1].interrupted
+        summaries.append(not_run(spec, "skipped") if interrupted else run_job_spec(spec))
+    return summaries

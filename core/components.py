@@ -416,6 +416,10 @@ class Workers:
     travels back (a cluster's round trip). Once the batch stops, those may still run."""
     in_process: bool = False
     """Jobs run inside ``submit``, in this process: a Ctrl-C reaches them as in ``etl run``."""
+    jobs_per_task: int = 1
+    """Jobs handed over at most in one call (``run_job_specs``), which the worker runs one after another: a
+    cluster's round trip costs more than a small job. Fewer once the jobs left are few, to keep every worker
+    busy to the end."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,10 @@ from .errors import UsageError
 
 LOCAL_SCHEDULER = "127.0.0.1"
 """Where a cluster started for the batch listens: this machine only."""
+DASK_JOBS_PER_TASK = 5
+"""Jobs in one Dask task at most: each task costs the scheduler and the worker a few milliseconds, as much as a
+small file's job (W7, 1,000 files of 1,000 lines on a local cluster of 2: 21.3 s with one job per task, 16.7 s
+with 5)."""
 
 
 class InThisProcess(Executor):
@@ -152,7 +156,7 @@ def _dask(workers: int | None, options: Mapping[str, Any]) -> Iterator[Workers]:
             # its workers' files in a folder of the batch's own, removed with it: Dask would leave
             # dask-scratch-space and its locks in the temporary directory
             scratch = stack.enter_context(tempfile.TemporaryDirectory(prefix="etl-dask-"))
-            stack.enter_context(dask.config.set({"temporary-directory": scratch}))  # the scheduler's, here
+            stack.enter_context(dask.config.set(_local_cluster_config(dask.config, scratch)))
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                 host=LOCAL_SCHEDULER, dashboard_address=None, local_directory=scratch))
@@ -160,7 +164,18 @@ def _dask(workers: int | None, options: Mapping[str, Any]) -> Iterator[Workers]:
         _check_versions(client.run(_etl_version))
         client.forward_logging()
         threads = sum(client.nthreads().values())
-        yield Workers(client.get_executor(pure=False), threads, queued=threads)
+        yield Workers(client.get_executor(pure=False), threads, queued=threads, jobs_per_task=DASK_JOBS_PER_TASK)
+
+
+def _local_cluster_config(config: Any, scratch: str) -> dict[str, Any]:
+    """Dask's settings for a cluster started for the batch (a running one keeps its own): its scratch space
+    (the scheduler's, here) in ``scratch``; and each job as fast as in a pool's process, not 6-8% slower:
+    no statistical profiler (a thread sampling every stack each 10 ms, for a dashboard no one sees) and
+    glibc's own trimming of freed memory (Dask makes workers give it back at once, for long-lived ones)."""
+    environ = {name: value for name, value in config.get("distributed.nanny.pre-spawn-environ").items()
+               if name != "MALLOC_TRIM_THRESHOLD_"}
+    return {"temporary-directory": scratch, "distributed.worker.profile.enabled": False,
+            "distributed.nanny.pre-spawn-environ": environ}
 
 
 def _check_versions(versions: Mapping[str, str]) -> None:

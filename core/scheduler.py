@@ -21,7 +21,7 @@ from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from .batch_config import BatchConfig, BatchJob, job_spec, store_of
-from .batch_jobs import JobSpec, JobSummary, not_run, run_job_spec
+from .batch_jobs import JobSpec, JobSummary, not_run, run_job_spec, run_job_specs
 from .components import ExecutorSpec, Workers
 from .errors import Terminated, UsageError
 
@@ -44,7 +44,8 @@ class Scheduler:
         self.keep_going, self.echo = keep_going, echo
         self.results: list[JobSummary | None] = [None] * len(specs)
         self.pending = list(range(len(specs)))
-        self.running: dict[Future[JobSummary], int] = {}
+        self.running: dict[Future, list[int]] = {}
+        """Each future handed out, and the jobs it runs (several when the executor takes them so)."""
         self.done = 0
         self.stopped = False
         self.interrupted = False
@@ -88,7 +89,7 @@ class Scheduler:
     def _request_stop(self, signum: int, frame: object) -> None:
         self.stop_requests += 1
 
-    def _wait_for_one(self, deadline: float | None = None) -> set[Future[JobSummary]]:
+    def _wait_for_one(self, deadline: float | None = None) -> set[Future]:
         """The jobs finished once one is; KeyboardInterrupt once a stop is asked for; nothing after ``deadline``."""
         while True:
             if self.stop_requests > self.stops_handled:
@@ -100,34 +101,49 @@ class Scheduler:
                 return finished
 
     def _submit(self, workers: Workers) -> None:
-        busy = {self.stores[i] for i in self.running.values()} - {None}
-        for index in list(self.pending):
-            if len(self.running) >= workers.slots + workers.queued:
+        in_flight = workers.slots + workers.queued
+        while len(self.running) < in_flight:
+            group = self._next_jobs(min(workers.jobs_per_task, max(1, len(self.pending) // (2 * in_flight))))
+            if not group:
                 return
-            store = self.stores[index]
-            if store in busy:
-                continue  # and so for every later job of that store: they keep their order
-            if store is not None:
-                busy.add(store)
-            self.pending.remove(index)
-            self.running[workers.executor.submit(run_job_spec, self.specs[index])] = index
+            if len(group) == 1:
+                future = workers.executor.submit(run_job_spec, self.specs[group[0]])
+            else:
+                future = workers.executor.submit(run_job_specs, [self.specs[i] for i in group])
+            self.running[future] = group
 
-    def _collect(self, finished: set[Future[JobSummary]]) -> None:
+    def _next_jobs(self, most: int) -> list[int]:
+        """Up to ``most`` pending jobs that may start now, taken out of ``pending``: none of a store that a
+        running job writes to (then no later job of that store either: they keep their order)."""
+        busy = {self.stores[i] for group in self.running.values() for i in group} - {None}
+        group: list[int] = []
+        for index in self.pending:
+            if len(group) == most:
+                break
+            if self.stores[index] not in busy:
+                group.append(index)  # a later job of its store may join this group: it runs after it
+        for index in group:
+            self.pending.remove(index)
+        return group
+
+    def _collect(self, finished: set[Future]) -> None:
         """Record the finished jobs."""
         for future in sorted(finished, key=self.running.__getitem__):
-            index = self.running.pop(future)
-            spec = self.specs[index]
+            group = self.running.pop(future)
             try:
-                result = future.result()
+                outcome = future.result()
+                results = outcome if isinstance(outcome, list) else [outcome]
             except KeyboardInterrupt:  # the worker's own, sent back as its job's outcome
-                result = not_run(spec, "interrupted", "interrupted: its store is as it was or complete", 130)
+                results = [not_run(self.specs[i], "interrupted", "interrupted: its store is as it was or complete",
+                                   130) for i in group]
             except BrokenExecutor:
-                result = not_run(spec, "failed", "the worker process running this job died: the store is as it "
-                                                 "was or complete", STOP_EXIT_CODE)
+                results = [not_run(self.specs[i], "failed", "the worker process running this job died: the store "
+                                   "is as it was or complete", STOP_EXIT_CODE) for i in group]
             except Exception as exc:  # whatever the executor says went wrong (a cluster's KilledWorker...)
-                result = not_run(spec, "failed", f"the job's worker failed: {type(exc).__name__}: {exc}",
-                                 STOP_EXIT_CODE)
-            self._record(index, result)
+                results = [not_run(self.specs[i], "failed", f"the job's worker failed: {type(exc).__name__}: {exc}",
+                                   STOP_EXIT_CODE) for i in group]
+            for index, result in zip(group, results):
+                self._record(index, result)
 
     def _record(self, index: int, result: JobSummary) -> None:
         self.results[index] = result
@@ -149,9 +165,10 @@ class Scheduler:
             if not finished:
                 break
             self._collect(finished)
-        for future, index in self.running.items():
-            self.results[index] = not_run(self.specs[index], "interrupted", "still running when the batch was "
-                                          "interrupted: its store is as it was or complete", 130)
+        for group in self.running.values():
+            for index in group:
+                self.results[index] = not_run(self.specs[index], "interrupted", "still running when the batch was "
+                                              "interrupted: its store is as it was or complete", 130)
         self.running.clear()
 
 

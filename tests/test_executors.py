@@ -423,3 +423,38 @@ def test_an_unreachable_dask_scheduler_is_one_clear_line(tmp_path):
                          cwd=tmp_path, timeout=300)
     assert result.code == 2 and "cannot reach the Dask scheduler tcp://127.0.0.1:" in result.err, result.err
     assert "Traceback" not in result.err
+
+
+def test_small_jobs_go_to_a_cluster_in_groups_that_keep_each_stores_order_and_shrink_at_the_end():
+    from concurrent.futures import Executor, Future
+    from contextlib import contextmanager
+
+    from etl.batch_jobs import JobSpec, JobSummary, run_job_specs
+    from etl.components import ExecutorSpec, Workers
+    from etl.scheduler import Scheduler
+
+    calls: list[list[str]] = []
+
+    class Recording(Executor):  # answers at once, as if each job had run
+        def submit(self, fn, /, *args, **kwargs):
+            specs = args[0] if fn is run_job_specs else [args[0]]
+            calls.append([spec.input for spec in specs])
+            summaries = [JobSummary(spec.job, spec.input, "success", 0) for spec in specs]
+            future: Future = Future()
+            future.set_result(summaries if fn is run_job_specs else summaries[0])
+            return future
+
+    @contextmanager
+    def open_workers(workers, options):
+        yield Workers(Recording(), 2, queued=2, jobs_per_task=5)
+
+    specs = [JobSpec("j", f"{n:03d}.csv", "/", {}) for n in range(100)]
+    stores = ["tinydb:/shared.json" if n % 10 == 0 else None for n in range(100)]  # every tenth on one store
+    done = []
+    summaries = Scheduler(specs, stores, ExecutorSpec("recording", open_workers), None, {}, False,
+                          lambda summary, n, total: done.append(n)).run()
+    assert [s.input for s in summaries] == [s.input for s in specs] and done == list(range(1, 101))
+    assert sorted(sum(calls, [])) == [s.input for s in specs]  # each job handed over once
+    assert max(map(len, calls)) == 5 and len(calls[-1]) == 1  # 5 at a time while many are left, then fewer
+    shared = [name for call in calls for name in call if int(name[:3]) % 10 == 0]
+    assert shared == sorted(shared)  # the jobs of one store in config order
