@@ -356,18 +356,25 @@ def test_the_server_keeps_the_last_jobs_only(tmp_path, monkeypatch):
         area.remove()
 
 
+def import_kept_waiting(server, tmp_path: Path, lock) -> tuple[httpx.Client, str]:
+    """A client, and the URL of an import of ``tmp_path/in.csv`` that runs, waiting for its store: ``lock``,
+    taken here, holds it."""
+    client = server.client()
+    job = checked(client, write_csv(tmp_path / "in.csv", [GOOD]))
+    lock.acquire()
+    imported = client.post(f"{job}/import", data={"csrf": csrf_of(client.get("/").text)}).headers["location"]
+    while client.get(f"{imported}/state").json()["state"] != "running":
+        time.sleep(0.02)
+    return client, imported
+
+
 def test_ctrl_c_stops_the_server_and_its_running_import_at_once(tmp_path):
     from etl.connectors.storefile import StoreLock
 
     server = start(tmp_path, "--target", str(tmp_path / "store.json"))
     lock = StoreLock(tmp_path / "store.json", "the store", 30)
     try:
-        client = server.client()
-        job = checked(client, write_csv(tmp_path / "in.csv", [GOOD]))
-        lock.acquire()  # the import waits for the store: it is running when the user stops the server
-        imported = client.post(f"{job}/import", data={"csrf": csrf_of(client.get("/").text)}).headers["location"]
-        while client.get(f"{imported}/state").json()["state"] != "running":
-            time.sleep(0.02)
+        client, imported = import_kept_waiting(server, tmp_path, lock)  # running when the user stops the server
         started = time.monotonic()
         out = server.stop()
         assert time.monotonic() - started < 20 and "stopped while importing in.csv" in out
@@ -378,19 +385,13 @@ def test_ctrl_c_stops_the_server_and_its_running_import_at_once(tmp_path):
     assert not (tmp_path / "store.json").exists() and server.private_folders() == []
 
 
-
 def test_an_import_whose_process_dies_fails_alone_and_the_server_goes_on(tmp_path):
     from etl.connectors.storefile import StoreLock
 
     server = start(tmp_path, "--target", str(tmp_path / "store.json"))
     lock = StoreLock(tmp_path / "store.json", "the store", 30)
     try:
-        client = server.client()
-        job = checked(client, write_csv(tmp_path / "in.csv", [GOOD]))
-        lock.acquire()  # the import waits for the store, in the process the server started for it
-        imported = client.post(f"{job}/import", data={"csrf": csrf_of(client.get("/").text)}).headers["location"]
-        while client.get(f"{imported}/state").json()["state"] != "running":
-            time.sleep(0.02)
+        client, imported = import_kept_waiting(server, tmp_path, lock)  # in the process started for it
         children = [pid for task in Path(f"/proc/{server.process.pid}/task").glob("*/children")
                     for pid in task.read_text().split()
                     if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]  # not multiprocessing's tracker
