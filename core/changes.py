@@ -17,15 +17,23 @@ CLEARED = "(cleared)"
 """How the terminal shows the new value of a field cleared on purpose."""
 
 
-def field_changes(documents: list[Document]) -> list[dict[str, list[Any]]]:
+def field_changes(documents: list[Document]) -> list[dict[str, list[Any]] | None]:
     """Each document's fields whose given value differs from the stored one, ``{field: [old, new]}``, new
     being None for a field cleared. Taken before the sink writes them (a sink may update the stored data in
-    place)."""
-    changes = []
-    for doc in documents:
-        before = doc.before or {}
-        changes.append({name: [before.get(name), value] for name, value in changed_fields(doc.data, before).items()})
-    return changes
+    place); None for a document without stored data, see :func:`after_writing`."""
+    return [None if doc.before is None else
+            {name: [doc.before.get(name), value] for name, value in changed_fields(doc.data, doc.before).items()}
+            for doc in documents]
+
+
+def after_writing(fields: list[dict[str, list[Any]] | None], documents: list[Document], results: list[Any]
+                  ) -> list[dict[str, list[Any]]]:
+    """``fields`` once the sink said what it did: a document without stored data that it updated (a sink that
+    finds documents itself, as the http sink does) changed every field it gives; one it created, none listed
+    (so a run that creates many documents never lists their fields)."""
+    return [changed if changed is not None else
+            {name: [None, value] for name, value in changed_fields(doc.data, {}).items()} if result == UPDATED else {}
+            for changed, doc, result in zip(fields, documents, results)]
 
 
 def changes_of(documents: list[Document], fields: list[dict[str, list[Any]]], outcomes: list[Any]

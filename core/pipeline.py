@@ -11,7 +11,7 @@ from itertools import chain, islice
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .changes import changes_of, field_changes
+from .changes import after_writing, changes_of, field_changes
 from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, SinkSpec,
                          StoreAccess, Table, ValidatorSpec)
 from .errors import EtlError, InputError, Interrupted, OutputError, RowError, SinkError, Terminated, UsageError
@@ -186,10 +186,12 @@ def load(sink: Sink, documents: Iterable[list[Document]], report: Report, progre
     ``outcomes``, and what it wrote in ``before_images``); return how many changed."""
     changed = written = 0
     for docs in documents:
-        fields = field_changes(docs) if report.changes is not None or before_images is not None else []
+        noted = report.changes is not None or before_images is not None
+        before_writing = field_changes(docs) if noted else []
         results = sink.write_batch(docs)
         if len(results) != len(docs):
             raise EtlError(f"the sink answered {len(results)} results for {len(docs)} documents")
+        fields = after_writing(before_writing, docs, results) if noted else []
         if outcomes is not None:
             outcomes.note(docs, results)
         if before_images is not None:

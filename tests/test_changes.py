@@ -63,3 +63,17 @@ def test_a_long_diff_goes_through_the_pager_on_a_terminal(monkeypatch, capsys):
     assert len(paged) == 1 and paged[0].count("\n") == 500 and capsys.readouterr().out == ""
     cli.show_changes(changes[:3])
     assert capsys.readouterr().out.count("created") == 3
+
+
+def test_fields_are_taken_before_the_write_and_listed_for_updates_only():
+    from etl.changes import after_writing, field_changes
+    from etl.components import CREATED, UPDATED, Document
+
+    stored = {"name": "Old", "town": "Lyon"}
+    known = Document("customers", "C1", {"name": "New", "town": None}, (2,), ref=1, before=stored)
+    new = Document("customers", "C2", {"name": "Beta", "town": "Nice"}, (3,))
+    found_by_the_sink = Document("customers", "C3", {"name": "Gamma", "town": None}, (4,))  # no stored data given
+    before = field_changes([known, new, found_by_the_sink])
+    stored["name"] = "New"  # a sink may update the stored data in place
+    fields = after_writing(before, [known, new, found_by_the_sink], [UPDATED, CREATED, UPDATED])
+    assert fields == [{"name": ["Old", "New"]}, {}, {"name": [None, "Gamma"]}]
