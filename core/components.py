@@ -202,10 +202,12 @@ def changed_fields(data: dict[str, Any], stored: dict[str, Any]) -> dict[str, An
     that differs, and None for a cleared field that held one. Empty: the document changes nothing."""
     changed = {}
     for name, value in data.items():
+        if value is None:
+            continue
         if value is CLEAR:
             if stored.get(name) is not None:
                 changed[name] = None
-        elif value is not None and (name not in stored or stored[name] != value):
+        elif stored.get(name, CLEAR) != value:  # CLEAR: never a stored value, so a field not stored differs
             changed[name] = value
     return changed
 
