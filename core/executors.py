@@ -171,11 +171,16 @@ def _local_cluster_config(config: Any, scratch: str) -> dict[str, Any]:
     """Dask's settings for a cluster started for the batch (a running one keeps its own): its scratch space
     (the scheduler's, here) in ``scratch``; and each job as fast as in a pool's process, not 6-8% slower:
     no statistical profiler (a thread sampling every stack each 10 ms, for a dashboard no one sees) and
-    glibc's own trimming of freed memory (Dask makes workers give it back at once, for long-lived ones)."""
+    glibc's own trimming of freed memory (Dask makes workers give it back at once, for long-lived ones). And
+    the kill rule of the other executors."""
     environ = {name: value for name, value in config.get("distributed.nanny.pre-spawn-environ").items()
                if name != "MALLOC_TRIM_THRESHOLD_"}
     return {"temporary-directory": scratch, "distributed.worker.profile.enabled": False,
-            "distributed.nanny.pre-spawn-environ": environ}
+            "distributed.nanny.pre-spawn-environ": environ,
+            # a worker holds only the task it runs (the others wait at the scheduler), and a task whose worker
+            # dies is not given to another: a job that kills its worker fails alone, at once, and no job that
+            # merely waited on that worker is retried, nor failed after a few such deaths (KilledWorker)
+            "distributed.scheduler.worker-saturation": 1.0, "distributed.scheduler.allowed-failures": 0}
 
 
 def _check_versions(versions: Mapping[str, str]) -> None:

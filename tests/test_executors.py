@@ -191,7 +191,7 @@ def test_a_worker_that_dies_fails_its_job_with_the_reason_and_the_batch_goes_on(
                          cwd=tmp_path, env=env_with(site), timeout=300)
     assert result.code == 2, result.err
     rows = {line.split()[0]: line.split()[2] for line in result.out.splitlines()[1:]}
-    assert rows["dies"] == "failed" and rows["after"] == "success"
+    assert rows["dies"] == "failed" and rows["after"] == "success", result.out + result.err
     assert "dies: dies.csv: the " in result.err and "died" in result.err
     assert read_store(tmp_path / "after.json")["customers"][0]["external_id"] == "after"
     assert "unexpected error" not in result.err
