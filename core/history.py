@@ -152,6 +152,9 @@ def shape_problem(value: Any, where: str, shape: Any = IMPORT_SHAPE) -> str | No
     if isinstance(shape, list):
         if not isinstance(value, list):
             return f"{where} is {described(value)}, not a list"
+        if isinstance(shape[0], (type, tuple)) and set(map(type, value)) <= set(
+                shape[0] if isinstance(shape[0], tuple) else (shape[0],)):
+            return None  # items of plain types, all right: looked at in C (a history's rejected cells are many)
         return next(filter(None, (shape_problem(item, f"{where}[{n}]", shape[0]) for n, item in enumerate(value))),
                     None)
     if not isinstance(value, dict):
