@@ -1,6 +1,7 @@
 """The record of one import, kept by sinks that declare ``keeps_history`` (``Sink.record_import``)."""
 from __future__ import annotations
 
+import base64
 import hashlib
 from datetime import datetime, timezone
 from collections.abc import Iterable, Sequence
@@ -9,7 +10,7 @@ from typing import Any
 
 import orjson
 
-from .components import CREATED, UPDATED, Document, Rejected, stored_form
+from .components import CLEAR, CREATED, UPDATED, Document, Rejected
 from .job import Job
 from .report import Report
 from .secrets import mask_options, mask_url, mask_values
@@ -30,6 +31,10 @@ IMPORT_SHAPE: dict[str, Any] = {
 }
 """What ``etl history`` reads of each entry: a type, a tuple of types, an object with these keys,
 ``{str: shape}`` for an object of any keys, ``[shape]`` for a list."""
+DIGEST_SIZE = 8
+"""Bytes of a document's fingerprint."""
+CREATED_SHAPE: dict[str, Any] = {"refs": [list], "keys": [str], "digests": [str]}
+"""A :class:`Created` record, as kept."""
 TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list",
               dict: "an object", type(None): "null"}
 
@@ -42,34 +47,126 @@ def checksum(path: Path) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
+def _canonical(data: dict[str, Any]) -> bytes:
+    """A document's data as the bytes its fingerprint is taken of: keys sorted, and as stored, its None fields
+    left out (and those it clears, which are stored as None)."""
+    given = {name: value for name, value in data.items() if value is not None and value is not CLEAR}
+    return orjson.dumps(given, option=orjson.OPT_SORT_KEYS, default=str)
+
+
 def data_digest(data: dict[str, Any]) -> str:
-    """A short fingerprint of a document's stored data (its None fields left out): whether a document an
-    import created is still as it wrote it."""
-    given = {name: value for name, value in data.items() if value is not None}
-    return hashlib.blake2b(orjson.dumps(given, option=orjson.OPT_SORT_KEYS, default=str), digest_size=8).hexdigest()
+    """A short fingerprint of a document's stored data, in hex: whether a document an import created is still
+    as it wrote it."""
+    return hashlib.blake2b(_canonical(data), digest_size=DIGEST_SIZE).hexdigest()
+
+
+class Created:
+    """The documents of one kind a run created, kept small (a first import creates millions): their refs as
+    runs ``[first, count]`` of consecutive numbers (a number, or its text as TinyDB's ids), their keys a line
+    each in one text per batch, and the fingerprints of their data (:func:`data_digest`, as bytes) in base64,
+    one text per batch."""
+
+    def __init__(self) -> None:
+        self.refs: list[list[Any]] = []
+        self.keys: list[str] = []
+        self.digests: list[str] = []
+
+    def add(self, documents: list[Document]) -> None:
+        self._add_refs([doc.ref for doc in documents])
+        keys = "\n".join(doc.key for doc in documents)
+        if keys.count("\n") != len(documents) - 1:  # a key of several lines, only ever shown: one line
+            keys = "\n".join(doc.key.replace("\n", " ") for doc in documents)
+        self.keys.append(keys)
+        self.digests.append(base64.b64encode(b"".join(
+            hashlib.blake2b(_canonical(doc.data), digest_size=DIGEST_SIZE).digest()
+            for doc in documents)).decode("ascii"))
+
+    def _add_refs(self, refs: list[Any]) -> None:
+        first = refs[0]
+        if refs == _refs_from(first, len(refs)):  # as sinks number new documents: one run
+            runs: list[tuple[Any, int]] = [(first, len(refs))]
+        else:
+            runs = [(ref, 1) for ref in refs]
+        for ref, count in runs:
+            last = self.refs[-1] if self.refs else None
+            if last is not None and _is_number(last[0]) and _refs_from(last[0], last[1] + 1, last[1]) == [ref]:
+                last[1] += count
+            else:
+                self.refs.append([ref, count])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"refs": self.refs, "keys": self.keys, "digests": self.digests}
+
+
+def _is_number(ref: Any) -> bool:
+    """Whether a ref starts runs: a number, or the text of one."""
+    if isinstance(ref, str):
+        return ref.isascii() and ref.isdigit() and str(int(ref)) == ref
+    return isinstance(ref, int) and not isinstance(ref, bool)
+
+
+def _refs_from(first: Any, count: int, skip: int = 0) -> list[Any]:
+    """The refs of a run of ``count`` from ``first``, but its first ``skip``; only ``first`` for a ref that is
+    not a number."""
+    if not _is_number(first):
+        return [first]
+    numbers = range(int(first) + skip, int(first) + count)
+    return list(numbers) if isinstance(first, int) else list(map(str, numbers))
+
+
+def created_documents(record: Any, where: str) -> list[tuple[Any, str, str]]:
+    """``(ref, key, hex fingerprint)`` of each document a kept :class:`Created` record (or the list of such
+    triples an older etl kept) names; ValueError saying what is wrong, and ``where``, if it does not hold them."""
+    if isinstance(record, list):
+        if not all(isinstance(item, list) and len(item) == 3 and isinstance(item[1], str) and
+                   isinstance(item[2], str) for item in record):
+            raise ValueError(f"{where} is not a list of [ref, key, fingerprint]")
+        return [(ref, key, digest) for ref, key, digest in record]
+    problem = shape_problem(record, where, CREATED_SHAPE)
+    if problem is None and not all(len(run) == 2 and type(run[1]) is int and run[1] > 0 for run in record["refs"]):
+        problem = f"{where}.refs is not a list of [first, count]"
+    if problem is not None:
+        raise ValueError(problem)
+    keys = "\n".join(record["keys"]).split("\n") if record["keys"] else []
+    try:
+        digests = b"".join(base64.b64decode(text, validate=True) for text in record["digests"])
+    except ValueError:
+        raise ValueError(f"{where}.digests is not base64") from None
+    total, fingerprints = sum(count for _, count in record["refs"]), len(digests) / DIGEST_SIZE
+    if not total == len(keys) == fingerprints:  # checked first: never a run of a billion refs an edit made
+        raise ValueError(f"{where} names {total} refs, {len(keys)} keys and {fingerprints:g} fingerprints")
+    refs = [ref for first, count in record["refs"] for ref in _refs_from(first, count)]
+    if len(refs) != total:
+        raise ValueError(f"{where}.refs has a run of refs that are not numbers")
+    return [(ref, key, digests[n * DIGEST_SIZE:(n + 1) * DIGEST_SIZE].hex())
+            for n, (ref, key) in enumerate(zip(refs, keys))]
 
 
 class Written:
-    """What a run wrote, kept in its history entry for ``etl history undo``: per kind, ``[ref, key, digest]``
-    for each document it created (the fingerprint of its data), and ``[ref, key, {field: [old, new]}]`` for
-    each document it updated, with each field it changed (new is None for a field cleared)."""
+    """What a run wrote, kept in its history entry for ``etl history undo``: per kind, a :class:`Created`
+    record of the documents it created, and ``[ref, key, {field: [old, new]}]`` for each document it updated,
+    with each field it changed (new is None for a field cleared)."""
 
     def __init__(self) -> None:
-        self.created: dict[str, list[list[Any]]] = {}
+        self.created: dict[str, Created] = {}
         self.updated: dict[str, list[list[Any]]] = {}
 
     def note(self, documents: list[Document], fields: list[dict[str, list[Any]]],
              results: list[str | Rejected]) -> None:
         """Note a batch the sink wrote: its documents, their changed fields (taken before the write) and
         the sink's results."""
+        created: dict[str, list[Document]] = {}
         for doc, changed, result in zip(documents, fields, results):
             if result == CREATED:
-                self.created.setdefault(doc.kind, []).append([doc.ref, doc.key, data_digest(stored_form(doc.data))])
+                created.setdefault(doc.kind, []).append(doc)
             elif result == UPDATED:
                 self.updated.setdefault(doc.kind, []).append([doc.ref, doc.key, changed])
+        for kind, docs in created.items():
+            self.created.setdefault(kind, Created()).add(docs)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "updated": self.updated}
+        return {"created": {kind: record.as_dict() for kind, record in self.created.items()},
+                "updated": self.updated}
 
 
 def import_entry(job: Job, reader: str, report: Report, rejects: dict[str, Any],

@@ -1,7 +1,7 @@
 """Undo one import (``etl history undo ID``): delete what it created, restore field by field what it updated.
 
 The history entry of each import into a sink that keeps history holds what it wrote (``written``, see
-:class:`etl.history.Written`): the ref, key and data fingerprint of each document it created, and the ref, key
+:class:`etl.history.Written`): the refs, keys and data fingerprints of the documents it created, and the ref, key
 and old and new value of each field it changed. An undo reads those documents back by ref
 (``Sink.documents``), refuses, naming them, those changed since (a created document whose data is no longer
 what the import wrote, an updated one whose changed fields no longer hold the import's values, one deleted),
@@ -19,7 +19,7 @@ from typing import Any
 
 from .components import CLEAR, UPDATED, Document, Sink, SinkSpec
 from .errors import EtlError, SinkError, UsageError
-from .history import HISTORY_KIND, data_digest
+from .history import HISTORY_KIND, created_documents, data_digest
 from .registry import Registry, get_registry
 from .secrets import mask_url
 
@@ -74,7 +74,11 @@ def undo(spec: SinkSpec, target: str, import_id: str, force: bool = False,
         keys = None
         if spec.finds_by_key:  # the import's rules give a restored document its keys again
             keys = (registry or get_registry()).rule_set(str(entry.get("rules"))).lookup_keys
-        plan = _plan(sink, import_id, entry["written"], keys)
+        try:
+            created, updated = _written(entry["written"])
+        except ValueError as exc:
+            raise SinkError(f"{target}: not an etl store: import {import_id}: {exc}") from None
+        plan = _plan(sink, import_id, created, updated, keys)
         if plan.conflicts and not force:
             raise UndoRefused(_refusal(import_id, plan.conflicts))
         result = UndoResult(import_id, forced=plan.conflicts)
@@ -107,34 +111,31 @@ def _undoable(entries: dict[str, Any], import_id: str, target: str) -> dict[str,
         what = "failed: it wrote nothing" if entry.get("status") == "failed" else \
             "was recorded without what it wrote (by an older etl)"
         raise UndoRefused(f"import {import_id} {what}: there is nothing to undo")
-    problem = _written_problem(entry["written"])
-    if problem is not None:
-        raise SinkError(f"{target}: not an etl store: import {import_id}: {problem}")
     return entry
 
 
-def _written_problem(written: Any) -> str | None:
-    """What is wrong with the ``written`` record of an entry (it comes from a store: it may have been edited)."""
+def _written(written: Any) -> tuple[dict[str, list[tuple[Any, str, str]]], dict[str, list[list[Any]]]]:
+    """The documents an import created, ``(ref, key, fingerprint)`` per kind, and those it updated, ``[ref, key,
+    {field: [old, new]}]``, from its ``written`` record (from a store: it may have been edited); ValueError
+    saying what is wrong."""
     if not isinstance(written, dict) or not all(isinstance(written.get(n), dict) for n in ("created", "updated")):
-        return "its 'written' is not an object of 'created' and 'updated'"
-    for what, last in (("created", str), ("updated", dict)):
-        for kind, items in written[what].items():
-            if not isinstance(items, list) or not all(
-                    isinstance(item, list) and len(item) == 3 and isinstance(item[1], str) and isinstance(item[2], last)
-                    for item in items):
-                return f"its 'written.{what}.{kind}' is not a list of [ref, key, {last.__name__}]"
+        raise ValueError("its 'written' is not an object of 'created' and 'updated'")
+    created = {kind: created_documents(record, f"its 'written.created.{kind}'")
+               for kind, record in written["created"].items()}
     for kind, items in written["updated"].items():
-        for _, key, fields in items:
-            if not all(isinstance(pair, list) and len(pair) == 2 for pair in fields.values()):
-                return f"its 'written.updated.{kind}' gives {key!r} fields that are not [old, new]"
-    return None
+        if not isinstance(items, list) or not all(
+                isinstance(item, list) and len(item) == 3 and isinstance(item[1], str) and isinstance(item[2], dict)
+                and all(isinstance(pair, list) and len(pair) == 2 for pair in item[2].values()) for item in items):
+            raise ValueError(f"its 'written.updated.{kind}' is not a list of [ref, key, {{field: [old, new]}}]")
+    return created, written["updated"]
 
 
-def _plan(sink: Sink, import_id: str, written: dict[str, Any],
+def _plan(sink: Sink, import_id: str, created_by_kind: dict[str, list[tuple[Any, str, str]]],
+          updated_by_kind: dict[str, list[list[Any]]],
           keys: Callable[[str, dict[str, Any]], dict[str, str] | None] | None) -> _Plan:
     """What to delete and restore, and the records changed since the import (those gone are left alone)."""
     plan = _Plan()
-    for kind, created in written["created"].items():
+    for kind, created in created_by_kind.items():
         current = dict(sink.documents(kind, [ref for ref, _, _ in created]))
         for ref, key, digest in created:
             data = current.get(ref)
@@ -144,7 +145,7 @@ def _plan(sink: Sink, import_id: str, written: dict[str, Any],
             if data_digest(data) != digest:
                 plan.conflicts.append(f"{kind} {key!r} (created by import {import_id}) was changed since")
             plan.deletions.setdefault(kind, []).append(ref)
-    for kind, updated in written["updated"].items():
+    for kind, updated in updated_by_kind.items():
         current = dict(sink.documents(kind, [ref for ref, _, _ in updated]))
         for ref, key, fields in updated:
             data = current.get(ref)

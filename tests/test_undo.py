@@ -9,6 +9,7 @@ from contextlib import closing
 
 import pytest
 
+from etl.history import created_documents
 from conftest import STORES, write_csv
 
 BOTH_STORES = pytest.mark.parametrize("sink", list(STORES))
@@ -122,3 +123,35 @@ def test_an_unknown_import_or_store_cannot_be_undone(etl, tmp_path):
     run(etl, tmp_path, "tinydb", [["C1", "Acme", "Paris", "", "", "", ""]], "first.csv")
     result = etl("history", "undo", "7")
     assert result.code == 2 and "no import '7'" in result.err
+
+
+def test_an_edited_record_of_what_an_import_wrote_is_refused_and_the_store_left_alone(etl, tmp_path):
+    run(etl, tmp_path, "tinydb", [["C1", "Acme", "Paris", "", "", "", ""]], "first.csv")
+    path = tmp_path / "etl-db.json"
+    store = json.loads(path.read_text())
+    store["imports"]["1"]["written"]["created"]["customers"]["refs"] = [["1", 10**12]]
+    path.write_text(json.dumps(store))
+    before = path.read_bytes()
+    result = etl("history", "undo", "1")
+    assert result.code != 0 and result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert ("not an etl store: import 1: its 'written.created.customers' names 1000000000000 refs, 1 keys and "
+            "1 fingerprints") in result.err
+    assert path.read_bytes() == before
+
+
+def test_an_import_recorded_as_an_older_etl_did_is_undone_too(etl, tmp_path):
+    """Before runs were kept small, each created document was a [ref, key, fingerprint] of its own."""
+    run(etl, tmp_path, "tinydb", [["C0", "Zero", "Paris", "", "", "", ""]], "base.csv")
+    run(etl, tmp_path, "tinydb", [["C1", "Acme", "Paris", "", "", "", ""], ["C2", "Beta", "Lyon", "", "", "", ""]],
+        "first.csv")
+    path = tmp_path / "etl-db.json"
+    store = json.loads(path.read_text())
+    record = store["imports"]["2"]["written"]["created"]
+    record["customers"] = [[ref, key, digest] for ref, key, digest in created_documents(record["customers"], "")]
+    path.write_text(json.dumps(store))
+    store["customers"]["3"]["city"] = "Nice"  # and a person changed Beta since
+    path.write_text(json.dumps(store))
+    refused = etl("history", "undo", "2")
+    assert refused.code == 2 and "customers 'C2' (created by import 2) was changed since" in refused.err
+    assert etl("history", "undo", "2", "--force").code == 0
+    assert [c["external_id"] for c in json.loads(path.read_text())["customers"].values()] == ["C0"]
