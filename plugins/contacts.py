@@ -1,7 +1,9 @@
 """Contacts: identified by email, never moved between customers, one main contact per customer."""
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+
 from etl import Document, RowError, StoredDocument
 
 from .fields import CONTACT_DOCUMENT, CONTACT_FIELD_NAMES
@@ -159,10 +161,13 @@ def decide_contacts(lines: list[ContactLine], store: StoreIndex, by_reference: b
 
 def _batches(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str], store: StoreIndex,
              by_reference: dict[str, StoredDocument]) -> Iterator[list[Document]]:
+    dethroned = _dethroned(contacts, main_of, store, {ref for ref, _ in by_reference.values()})
+    pending = deque(contacts.values())
+    contacts.clear()  # each contact is let go once it is a document: a large import's memory falls as it loads
     batch: list[Document] = []
     last: Customer | None = None  # a customer's contacts mostly follow each other: work out its owner once
-    for contact in contacts.values():
-        customer, values, lines = _parts(contact)
+    while pending:
+        customer, values, lines = _parts(pending.popleft())
         if customer is not last:
             last, final = customer, customer.final()
             owner, main_email = (final.external_id, final.name), main_of.get(id(final))
@@ -170,7 +175,7 @@ def _batches(contacts: dict[str, ContactLine | Contact], main_of: dict[int, str]
         if len(batch) == DOCUMENT_BATCH:
             yield batch
             batch = []
-    batch.extend(_dethroned(contacts, main_of, store, {ref for ref, _ in by_reference.values()}))
+    batch.extend(dethroned)
     if batch:
         yield batch
 
