@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib.metadata import entry_points
+from importlib.metadata import Distribution, entry_points
 
 import pluggy
 
@@ -40,7 +40,8 @@ class LoadFailure:
 
 
 _failures: list[LoadFailure] = []
-_versions: dict[str, str] = {}
+_distributions: dict[str, Distribution | None] = {}
+"""The distribution of each third-party plugin (None when unknown): its version is read only when asked."""
 
 
 @lru_cache(maxsize=None)
@@ -55,7 +56,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
             continue
         try:
             pm.register(ep.load(), ep.name)
-            _versions[ep.name] = ep.dist.version if ep.dist else "?"
+            _distributions[ep.name] = ep.dist
         except Exception as exc:  # any failure of third-party code is reported, not raised
             _failures.append(LoadFailure(ep.name, f"{type(exc).__name__}: {exc}"))
             pm.set_blocked(ep.name)
@@ -72,4 +73,7 @@ def plugin_version(name: str) -> str:
     """The version of the distribution that provides plugin ``name``."""
     from . import __version__
 
-    return _versions.get(name, __version__)
+    if name not in _distributions:
+        return __version__
+    dist = _distributions[name]
+    return dist.version if dist is not None else "?"
