@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import zlib
 from datetime import datetime, timezone
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -33,6 +34,8 @@ IMPORT_SHAPE: dict[str, Any] = {
 ``{str: shape}`` for an object of any keys, ``[shape]`` for a list."""
 DIGEST_SIZE = 8
 """Bytes of a document's fingerprint."""
+KEYS_TEXT_LIMIT = 64 << 20
+"""Bytes of the keys of one batch of created documents, at most, as read back."""
 CREATED_SHAPE: dict[str, Any] = {"refs": [list], "keys": [str], "digests": [str]}
 """A :class:`Created` record, as kept."""
 TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list",
@@ -63,8 +66,8 @@ def data_digest(data: dict[str, Any]) -> str:
 class Created:
     """The documents of one kind a run created, kept small (a first import creates millions): their refs as
     runs ``[first, count]`` of consecutive numbers (a number, or its text as TinyDB's ids), their keys a line
-    each in one text per batch, and the fingerprints of their data (:func:`data_digest`, as bytes) in base64,
-    one text per batch."""
+    each, compressed (zlib) in one text per batch, and the fingerprints of their data (:func:`data_digest`, as
+    bytes), one text per batch; texts in base64."""
 
     def __init__(self) -> None:
         self.refs: list[list[Any]] = []
@@ -76,7 +79,7 @@ class Created:
         keys = "\n".join(doc.key for doc in documents)
         if keys.count("\n") != len(documents) - 1:  # a key of several lines, only ever shown: one line
             keys = "\n".join(doc.key.replace("\n", " ") for doc in documents)
-        self.keys.append(keys)
+        self.keys.append(base64.b64encode(zlib.compress(keys.encode("utf-8", "surrogatepass"), 1)).decode("ascii"))
         self.digests.append(base64.b64encode(b"".join(
             hashlib.blake2b(_canonical(doc.data), digest_size=DIGEST_SIZE).digest()
             for doc in documents)).decode("ascii"))
@@ -127,7 +130,10 @@ def created_documents(record: Any, where: str) -> list[tuple[Any, str, str]]:
         problem = f"{where}.refs is not a list of [first, count]"
     if problem is not None:
         raise ValueError(problem)
-    keys = "\n".join(record["keys"]).split("\n") if record["keys"] else []
+    try:
+        keys = "\n".join(map(_keys_text, record["keys"])).split("\n") if record["keys"] else []
+    except ValueError:
+        raise ValueError(f"{where}.keys is not texts compressed by etl") from None
     try:
         digests = b"".join(base64.b64decode(text, validate=True) for text in record["digests"])
     except ValueError:
@@ -140,6 +146,19 @@ def created_documents(record: Any, where: str) -> list[tuple[Any, str, str]]:
         raise ValueError(f"{where}.refs has a run of refs that are not numbers")
     return [(ref, key, digests[n * DIGEST_SIZE:(n + 1) * DIGEST_SIZE].hex())
             for n, (ref, key) in enumerate(zip(refs, keys))]
+
+
+def _keys_text(kept: str) -> str:
+    """The keys of a batch, a line each, from their kept form; ValueError if it is not one (never more than
+    KEYS_TEXT_LIMIT bytes: it comes from a store, which may have been edited)."""
+    try:
+        inflate = zlib.decompressobj()
+        text = inflate.decompress(base64.b64decode(kept, validate=True), KEYS_TEXT_LIMIT)
+        if inflate.unconsumed_tail or not inflate.eof:
+            raise ValueError("not a whole compressed text, or a larger one")
+        return text.decode("utf-8", "surrogatepass")
+    except (zlib.error, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 class Written:

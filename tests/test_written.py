@@ -3,6 +3,7 @@ fingerprints as texts), read back exactly, and an edited record refused with wha
 from __future__ import annotations
 
 import base64
+import zlib
 
 import orjson
 import pytest
@@ -25,6 +26,11 @@ DATA = st.dictionaries(st.sampled_from(["name", "city", "email", "is_main", "day
                        st.one_of(st.none(), st.just(CLEAR), st.text(max_size=5), st.booleans(), st.integers(-2**63, 2**63 - 1)))
 
 
+def kept(text: str | bytes) -> str:
+    """Keys as kept, a line each."""
+    return base64.b64encode(zlib.compress(text.encode() if isinstance(text, str) else text)).decode()
+
+
 def created(kind: str, key: str, data: dict, ref) -> Document:
     return Document(kind, key, data, (), ref)
 
@@ -43,8 +49,8 @@ def test_the_documents_created_are_read_back_exactly(batches, keys, data):
         expected += [(doc.ref, doc.key.replace("\n", " "),
                       data_digest({k: None if v is CLEAR else v for k, v in doc.data.items()})) for doc in docs]
         n += len(refs)
-    kept = orjson.loads(orjson.dumps(written.as_dict()))  # as a store keeps it
-    assert created_documents(kept["created"].get("contacts", []), "x") == expected
+    record = orjson.loads(orjson.dumps(written.as_dict()))  # as a store keeps it
+    assert created_documents(record["created"].get("contacts", []), "x") == expected
 
 
 def test_numbered_refs_are_kept_as_runs_across_batches_and_updates_apart():
@@ -54,17 +60,18 @@ def test_numbered_refs_are_kept_as_runs_across_batches_and_updates_apart():
         written.note(docs, [{}] * 3, [CREATED] * 3)
     old = created("customers", "C0", {"name": "Zero"}, "9")
     written.note([old, created("customers", "C9", {}, "99")], [{"name": ["Old", "Zero"]}, {}], [UPDATED, UNCHANGED])
-    kept = written.as_dict()
-    assert kept["created"]["customers"]["refs"] == [["1", 6]]
-    assert kept["created"]["customers"]["keys"] == ["C1\nC2\nC3", "C4\nC5\nC6"]
-    assert kept["updated"] == {"customers": [["9", "C0", {"name": ["Old", "Zero"]}]]}
+    record = written.as_dict()
+    assert record["created"]["customers"]["refs"] == [["1", 6]]
+    assert [zlib.decompress(base64.b64decode(text)) for text in record["created"]["customers"]["keys"]] == \
+        [b"C1\nC2\nC3", b"C4\nC5\nC6"]
+    assert record["updated"] == {"customers": [["9", "C0", {"name": ["Old", "Zero"]}]]}
 
 
 def test_the_list_an_older_etl_kept_is_read_too():
     assert created_documents([["1", "C1", "00ff00ff00ff00ff"]], "x") == [("1", "C1", "00ff00ff00ff00ff")]
 
 
-GOOD = {"refs": [["1", 2]], "keys": ["C1\nC2"], "digests": [base64.b64encode(bytes(16)).decode()]}
+GOOD = {"refs": [["1", 2]], "keys": [kept("C1\nC2")], "digests": [base64.b64encode(bytes(16)).decode()]}
 
 
 @pytest.mark.parametrize("record, problem", [
@@ -72,7 +79,11 @@ GOOD = {"refs": [["1", 2]], "keys": ["C1\nC2"], "digests": [base64.b64encode(byt
     ({**GOOD, "refs": [["1", 10**12]]}, "w names 1000000000000 refs, 2 keys and 2 fingerprints"),
     ({**GOOD, "refs": [["1", 0], ["1", 2]]}, "w.refs is not a list of [first, count]"),
     ({**GOOD, "refs": [["x", 2]]}, "w.refs has a run of refs that are not numbers"),
-    ({**GOOD, "keys": ["C1"]}, "w names 2 refs, 1 keys and 2 fingerprints"),
+    ({**GOOD, "keys": [kept("C1")]}, "w names 2 refs, 1 keys and 2 fingerprints"),
+    ({**GOOD, "keys": ["C1\nC2"]}, "w.keys is not texts compressed by etl"),
+    ({**GOOD, "keys": [kept("C1\nC2")[:-8]]}, "w.keys is not texts compressed by etl"),
+    ({**GOOD, "keys": [kept(b"\xff\nC2")]}, "w.keys is not texts compressed by etl"),
+    ({**GOOD, "keys": [kept(b"\n" * (65 << 20))]}, "w.keys is not texts compressed by etl"),  # a bomb
     ({**GOOD, "digests": ["!!"]}, "w.digests is not base64"),
     ({**GOOD, "digests": "AAAA"}, "w.digests is text, not a list"),
     ([["1", "C1"]], "w is not a list of [ref, key, fingerprint]"),
