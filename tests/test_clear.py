@@ -93,3 +93,17 @@ def test_the_clear_marker_is_a_setting(etl, tmp_path):
     assert (acme["city"], acme["country"]) == (None, "#CLEAR")  # the default marker is then a value like any
     result = etl("run", "again.csv", "--rule-option", "clear_marker=")
     assert result.code == 2 and "clear_marker" in result.err and "Traceback" not in result.err
+
+
+@BOTH_STORES
+def test_a_new_record_with_the_marker_stores_the_field_empty_and_its_import_undoes_cleanly(etl, tmp_path, sink):
+    write_csv(tmp_path / "first.csv", [["C1", "Acme", "#CLEAR", "FR", "", "", "ann@acme.example", "#CLEAR", ""]],
+              HEADER)
+    assert etl("run", "first.csv", "--sink", sink).code == 0
+    store = stored(tmp_path, sink)
+    assert by_key(store["customers"], "external_id", "C1")["city"] is None
+    assert by_key(store["contacts"], "email", "ann@acme.example")["first_name"] is None
+    [import_id] = [line.split()[0] for line in etl("history", "--sink", sink).out.splitlines()]
+    undone = etl("history", "undo", import_id, "--sink", sink)
+    assert undone.code == 0, undone.err  # what it wrote is what the history fingerprinted: nothing changed since
+    assert not stored(tmp_path, sink).get("customers")
