@@ -36,6 +36,8 @@ DOCUMENT_TYPES: dict[str, dict[str, type]] = {
     "contacts": {**dict.fromkeys(_CONTACT_TEXTS, str), "is_main": bool},
 }
 """The type of each field of the documents the default rules store (the README's contract); None is always allowed."""
+
+
 def _json(value: Any) -> bytes:
     return orjson.dumps(value, default=_json_value)
 
