@@ -18,12 +18,19 @@ REFS = st.one_of(
     st.lists(st.one_of(st.integers(-5, 50), st.text(max_size=4), st.just("007"), st.just("²")),
              min_size=1, max_size=30, unique_by=repr),
 )
-NUMBERED = st.builds(  # a sink numbering its new documents: batches that follow each other
-    lambda start, sizes, text: [[str(k) if text else k for k in range(start + sum(sizes[:n]), start + sum(sizes[:n + 1]))]
-                                for n in range(len(sizes))],
-    st.integers(0, 10**6), st.lists(st.integers(1, 9), min_size=1, max_size=4), st.booleans())
+
+
+def _numbered(start: int, sizes: list[int], text: bool) -> list[list]:
+    """Batches of refs as a sink numbers its new documents: each follows the one before."""
+    ends = [start + sum(sizes[:n]) for n in range(len(sizes) + 1)]
+    return [[str(k) if text else k for k in range(ends[n], ends[n + 1])] for n in range(len(sizes))]
+
+
+NUMBERED = st.builds(_numbered, st.integers(0, 10**6), st.lists(st.integers(1, 9), min_size=1, max_size=4),
+                     st.booleans())
 DATA = st.dictionaries(st.sampled_from(["name", "city", "email", "is_main", "days"]),
-                       st.one_of(st.none(), st.just(CLEAR), st.text(max_size=5), st.booleans(), st.integers(-2**63, 2**63 - 1)))
+                       st.one_of(st.none(), st.just(CLEAR), st.text(max_size=5), st.booleans(),
+                                 st.integers(-2**63, 2**63 - 1)))
 
 
 def kept(text: str | bytes) -> str:
@@ -36,8 +43,8 @@ def created(kind: str, key: str, data: dict, ref) -> Document:
 
 
 @settings(max_examples=200, deadline=None)
-@given(batches=st.one_of(NUMBERED, st.lists(REFS, min_size=1, max_size=4)), keys=st.lists(st.text(max_size=6), min_size=1, max_size=7),
-       data=st.lists(DATA, min_size=1, max_size=5))
+@given(batches=st.one_of(NUMBERED, st.lists(REFS, min_size=1, max_size=4)),
+       keys=st.lists(st.text(max_size=6), min_size=1, max_size=7), data=st.lists(DATA, min_size=1, max_size=5))
 def test_the_documents_created_are_read_back_exactly(batches, keys, data):
     written, expected, n = Written(), [], 0
     for refs in batches:
