@@ -101,10 +101,12 @@ def test_an_edited_record_says_what_is_wrong(record, problem):
     assert str(raised.value) == problem
 
 
+def _nested(inner: st.SearchStrategy) -> st.SearchStrategy:
+    return st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(["refs", "keys", "digests"]), inner))
+
+
 @settings(max_examples=300, deadline=None)
-@given(st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=3)),
-                    lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                            st.dictionaries(st.sampled_from(["refs", "keys", "digests"]), inner)),
+@given(st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-3, 3), st.text(max_size=3)), _nested,
                     max_leaves=12))
 def test_any_record_is_read_or_refused_with_a_reason(record):
     try:
