@@ -53,12 +53,13 @@ from typing import TYPE_CHECKING, Any
 
 from etl import InputError, ReaderSpec, Row, RowError, hookimpl
 
-from .excel_archive import PartScan, check_archive, first_line, probe_in_a_child, scans_by_sheet, size_text
 from .excel_template import write_template
 from .layout import HEADER_SEARCH_ROWS, MAX_FOOTER_ROWS, footer_count, footer_warning, header_index, title_warning
 
 if TYPE_CHECKING:
     from python_calamine import CalamineSheet, CalamineWorkbook
+
+    from .excel_archive import PartScan
 
 DEFAULT_MAX_MEMORY = 400 << 20
 """Address space a .xls or .ods workbook may take to load (tried first in a child process)."""
@@ -176,6 +177,8 @@ def open_excel(path: Path, options: Mapping[str, Any]) -> ExcelTable:
 
     OSError is left to the caller, which names the file.
     """
+    from .excel_archive import check_archive, probe_in_a_child, scans_by_sheet, size_text  # not for other readers
+
     size, limit, cells = path.stat().st_size, options["max_uncompressed_size"], options["max_cells"]
     if size == 0:
         raise InputError(EMPTY_FILE_MESSAGE)
@@ -323,6 +326,8 @@ def _rust_panics_silenced() -> Iterator[None]:
 def _calamine_errors() -> Iterator[None]:
     """Turn what python-calamine raises into InputError, its panics included."""
     from python_calamine import PasswordError
+
+    from .excel_archive import first_line
 
     try:
         with _rust_panics_silenced():
