@@ -34,8 +34,9 @@ IMPORT_SHAPE: dict[str, Any] = {
 ``{str: shape}`` for an object of any keys, ``[shape]`` for a list."""
 DIGEST_SIZE = 8
 """Bytes of a document's fingerprint."""
-KEYS_TEXT_LIMIT = 64 << 20
-"""Bytes of the keys of one batch of created documents, at most, as read back."""
+KEY_KEPT = 200
+"""Characters of a created document's key the history keeps, at most, when a batch's keys are long (they are
+only ever shown): read back, the keys of N documents are never more than N times that (in UTF-8)."""
 CREATED_SHAPE: dict[str, Any] = {"refs": [list], "keys": [str], "digests": [str]}
 """A :class:`Created` record, as kept."""
 TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false", list: "a list",
@@ -77,8 +78,8 @@ class Created:
     def add(self, documents: list[Document]) -> None:
         self._add_refs([doc.ref for doc in documents])
         keys = "\n".join(doc.key for doc in documents)
-        if keys.count("\n") != len(documents) - 1:  # a key of several lines, only ever shown: one line
-            keys = "\n".join(doc.key.replace("\n", " ") for doc in documents)
+        if keys.count("\n") != len(documents) - 1 or len(keys) > len(documents) * (KEY_KEPT + 1):
+            keys = "\n".join(doc.key[:KEY_KEPT].replace("\n", " ") for doc in documents)  # one line, not too long
         self.keys.append(base64.b64encode(zlib.compress(keys.encode("utf-8", "surrogatepass"), 1)).decode("ascii"))
         self.digests.append(base64.b64encode(b"".join(
             hashlib.blake2b(_canonical(doc.data), digest_size=DIGEST_SIZE).digest()
@@ -131,14 +132,15 @@ def created_documents(record: Any, where: str) -> list[tuple[Any, str, str]]:
     if problem is not None:
         raise ValueError(problem)
     try:
-        keys = "\n".join(map(_keys_text, record["keys"])).split("\n") if record["keys"] else []
-    except ValueError:
-        raise ValueError(f"{where}.keys is not texts compressed by etl") from None
-    try:
         digests = b"".join(base64.b64decode(text, validate=True) for text in record["digests"])
     except ValueError:
         raise ValueError(f"{where}.digests is not base64") from None
-    total, fingerprints = sum(count for _, count in record["refs"]), len(digests) / DIGEST_SIZE
+    fingerprints = len(digests) / DIGEST_SIZE
+    try:  # as long as the keys of that many documents can be: never a bomb an edit made
+        keys = _keys(record["keys"], int(fingerprints) * 4 * (KEY_KEPT + 1))
+    except ValueError:
+        raise ValueError(f"{where}.keys is not texts compressed by etl") from None
+    total = sum(count for _, count in record["refs"])
     if not total == len(keys) == fingerprints:  # checked first: never a run of a billion refs an edit made
         raise ValueError(f"{where} names {total} refs, {len(keys)} keys and {fingerprints:g} fingerprints")
     refs = [ref for first, count in record["refs"] for ref in _refs_from(first, count)]
@@ -148,17 +150,21 @@ def created_documents(record: Any, where: str) -> list[tuple[Any, str, str]]:
             for n, (ref, key) in enumerate(zip(refs, keys))]
 
 
-def _keys_text(kept: str) -> str:
-    """The keys of a batch, a line each, from their kept form; ValueError if it is not one (never more than
-    KEYS_TEXT_LIMIT bytes: it comes from a store, which may have been edited)."""
+def _keys(kept: list[str], budget: int) -> list[str]:
+    """The keys, from their kept form (a text per batch, a line each); ValueError if it is not one, or if they
+    would take more than ``budget`` bytes (it comes from a store, which may have been edited)."""
+    texts = []
     try:
-        inflate = zlib.decompressobj()
-        text = inflate.decompress(base64.b64decode(kept, validate=True), KEYS_TEXT_LIMIT)
-        if inflate.unconsumed_tail or not inflate.eof:
-            raise ValueError("not a whole compressed text, or a larger one")
-        return text.decode("utf-8", "surrogatepass")
+        for text in kept:
+            inflate = zlib.decompressobj()
+            keys = inflate.decompress(base64.b64decode(text, validate=True), budget + 1)
+            budget -= len(keys)
+            if inflate.unconsumed_tail or not inflate.eof or budget < 0:
+                raise ValueError("not a whole compressed text, or a larger one")
+            texts.append(keys.decode("utf-8", "surrogatepass"))
     except (zlib.error, UnicodeDecodeError) as exc:
         raise ValueError(str(exc)) from None
+    return "\n".join(texts).split("\n") if texts else []
 
 
 class Written:

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from etl.components import CLEAR, CREATED, UNCHANGED, UPDATED, Document
-from etl.history import Written, created_documents, data_digest
+from etl.history import KEY_KEPT, Written, created_documents, data_digest
 
 REFS = st.one_of(
     st.builds(lambda start, n: list(range(start, start + n)), st.integers(0, 10**12), st.integers(1, 30)),
@@ -113,3 +113,14 @@ def test_any_record_is_read_or_refused_with_a_reason(record):
         created_documents(record, "w")
     except ValueError as exc:
         assert str(exc).startswith("w")
+
+
+def test_long_keys_are_kept_shortened_when_a_batch_of_them_would_be_long():
+    """Keys are only shown: a batch whose keys average more than KEY_KEPT characters keeps that many of each."""
+    long, short = "É" * 10_000, [f"C{k}" for k in range(100)]
+    for keys, expected in (([long], [long[:KEY_KEPT]]), ([long, *short], [long, *short])):
+        written = Written()
+        docs = [created("customers", key, {"name": key}, n + 1) for n, key in enumerate(keys)]
+        written.note(docs, [{}] * len(docs), [CREATED] * len(docs))
+        record = orjson.loads(orjson.dumps(written.as_dict()))["created"]["customers"]
+        assert [key for _, key, _ in created_documents(record, "x")] == expected
