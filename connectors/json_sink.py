@@ -12,7 +12,7 @@ from typing import IO, Any
 import orjson
 
 from etl import (
-    CLEAR, CREATED, Document, SinkError, SinkSpec, StoredDocument, hookimpl, reason, write_atomically)
+    CREATED, Document, SinkError, SinkSpec, StoredDocument, hookimpl, reason, stored_value, write_atomically)
 
 DEFAULT_TARGET = "etl-out.json"
 
@@ -40,7 +40,7 @@ class JsonSink:
                     spool.write(b",")
                 # one call per batch: the array "[{...},{...}]" without its brackets
                 data = [doc.data for doc in documents if doc.kind == kind]
-                spool.write(orjson.dumps(data, default=_json_value)[1:-1])
+                spool.write(orjson.dumps(data, default=stored_value)[1:-1])
                 spool.flush()  # a full disk fails here, not later when the spool is read or closed
         except OSError as exc:
             raise SinkError(f"{self.target}: cannot write the documents to a temporary file in {self._spool_dir}: "
@@ -76,8 +76,3 @@ def open_json_sink(target: str | None, options: Mapping[str, Any], dry_run: bool
 def register_sinks() -> list[SinkSpec]:
     return [SinkSpec("json", open_json_sink, f"a JSON file of documents by kind (default {DEFAULT_TARGET})")]
 
-
-def _json_value(value: Any) -> Any:
-    """A value orjson has no form of its own for: a cleared field as null (found by orjson, in C, at no cost
-    to the documents without one), any other as text."""
-    return None if value is CLEAR else str(value)

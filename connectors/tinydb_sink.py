@@ -18,9 +18,9 @@ import orjson
 from tinydb.storages import Storage
 
 from etl import (
-    CLEAR, CREATED, Document, HISTORY_KIND, SinkError, SinkSpec, StoredDocument, TYPE_NAMES, UNCHANGED, UPDATED,
+    CREATED, Document, HISTORY_KIND, SinkError, SinkSpec, StoredDocument, TYPE_NAMES, UNCHANGED, UPDATED,
     changed_fields, described, hookimpl, reason, remove_stale_temporaries,
-    shape_problem, write_atomically)
+    shape_problem, stored_value, write_atomically)
 
 from .storefile import StoreLock, check_store_kind, lock_options, open_store, store_label, store_path
 
@@ -39,13 +39,7 @@ DOCUMENT_TYPES: dict[str, dict[str, type]] = {
 
 
 def _json(value: Any) -> bytes:
-    return orjson.dumps(value, default=_json_value)
-
-
-def _json_value(value: Any) -> Any:
-    """A value orjson has no form of its own for: a cleared field of a new document as null (found by orjson,
-    in C, at no cost to the documents without one), any other as text."""
-    return None if value is CLEAR else str(value)
+    return orjson.dumps(value, default=stored_value)
 
 
 def _table_problem(name: str, table: Any) -> str | None:
@@ -158,7 +152,7 @@ class TinyDBSink:
             stored = table.get(doc.ref) if table is not None and doc.ref is not None else None
             if stored is None:
                 doc.ref = self._new_id(doc.kind)
-                new.setdefault(doc.kind, {})[doc.ref] = doc.data  # as stored once written: see _json_value
+                new.setdefault(doc.kind, {})[doc.ref] = doc.data  # as stored once written: see stored_value
                 results.append(CREATED)
                 continue
             changed = changed_fields(doc.data, stored)

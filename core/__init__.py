@@ -17,7 +17,8 @@ PUBLIC: dict[str, str] = {
                      "Content", "Table"), "components"),
     # the data components exchange
     **dict.fromkeys(("Row", "Batch", "Document", "StoredDocument", "StoreAccess", "RulesOutcome", "Rejected",
-                     "CREATED", "UPDATED", "UNCHANGED", "CLEAR", "changed_fields", "stored_form"), "components"),
+                     "CREATED", "UPDATED", "UNCHANGED", "CLEAR", "changed_fields", "stored_form", "stored_value"),
+                    "components"),
     # errors
     **dict.fromkeys(("RowError", "EtlError", "UsageError", "InputError", "SinkError"), "errors"),
     # text: comparing names, showing values, masking secrets, a rejects file's cells read back

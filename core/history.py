@@ -58,10 +58,15 @@ def _canonical(data: dict[str, Any]) -> bytes:
     return orjson.dumps(given, option=orjson.OPT_SORT_KEYS, default=str)
 
 
+def _fingerprint(data: dict[str, Any]) -> bytes:
+    """A short fingerprint of a document's stored data: whether a document an import created is still as it
+    wrote it."""
+    return hashlib.blake2b(_canonical(data), digest_size=DIGEST_SIZE).digest()
+
+
 def data_digest(data: dict[str, Any]) -> str:
-    """A short fingerprint of a document's stored data, in hex: whether a document an import created is still
-    as it wrote it."""
-    return hashlib.blake2b(_canonical(data), digest_size=DIGEST_SIZE).hexdigest()
+    """A document's fingerprint in hex, as :func:`created_documents` gives it."""
+    return _fingerprint(data).hex()
 
 
 class Created:
@@ -81,9 +86,7 @@ class Created:
         if keys.count("\n") != len(documents) - 1 or len(keys) > len(documents) * (KEY_KEPT + 1):
             keys = "\n".join(doc.key[:KEY_KEPT].replace("\n", " ") for doc in documents)  # one line, not too long
         self.keys.append(base64.b64encode(zlib.compress(keys.encode("utf-8", "surrogatepass"), 1)).decode("ascii"))
-        self.digests.append(base64.b64encode(b"".join(
-            hashlib.blake2b(_canonical(doc.data), digest_size=DIGEST_SIZE).digest()
-            for doc in documents)).decode("ascii"))
+        self.digests.append(base64.b64encode(b"".join(_fingerprint(doc.data) for doc in documents)).decode("ascii"))
 
     def _add_refs(self, refs: list[Any]) -> None:
         first = refs[0]
