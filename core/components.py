@@ -11,7 +11,7 @@ from concurrent.futures import Executor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from .errors import RowError
 
@@ -102,10 +102,25 @@ class Field:
         return self.translations.get(lang, self.description)
 
 
+class TakesOptions:
+    """A component spec whose options its ``options_schema`` checks and loads (``COMPONENT`` names it in errors)."""
+
+    COMPONENT: ClassVar[str]
+    name: str
+    options_schema: Callable[[], Any] | None
+
+    def load_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
+        """``given`` checked and loaded by ``options_schema``: what ``open`` gets (UsageError for a bad one)."""
+        from .options import load_options
+
+        return load_options(self.options_schema, given, f"{self.name} {self.COMPONENT}")
+
+
 @dataclass(frozen=True)
-class ReaderSpec:
+class ReaderSpec(TakesOptions):
     """A file format: how to read it and, optionally, how to write a table in it."""
 
+    COMPONENT: ClassVar[str] = "reader"
     name: str
     extensions: tuple[str, ...]
     open: Callable[[Path, Mapping[str, Any]], Table]
@@ -119,12 +134,6 @@ class ReaderSpec:
     options_schema: Callable[[], Any] | None = None
     """A marshmallow schema class for the reader's options (``--reader-option K=V``): core checks them by it, and
     ``open`` gets what it loaded; None: the reader takes none."""
-
-    def load_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """``given`` checked and loaded by ``options_schema``: what ``open`` gets (UsageError for a bad one)."""
-        from .options import load_options
-
-        return load_options(self.options_schema, given, f"{self.name} reader")
 
     def writes(self, extension: str) -> bool:
         """Whether this format can write a file with ``extension``."""
@@ -298,9 +307,10 @@ class Sink(Protocol):
 
 
 @dataclass(frozen=True)
-class SinkSpec:
+class SinkSpec(TakesOptions):
     """A kind of target store."""
 
+    COMPONENT: ClassVar[str] = "sink"
     name: str
     open: Callable[[str | None, Mapping[str, Any], bool], Sink]
     """``open(target, options, dry_run)``, ``options`` as loaded by ``options_schema``; on a dry run the sink must
@@ -324,12 +334,6 @@ class SinkSpec:
     options_schema: Callable[[], Any] | None = None
     """A marshmallow schema class for the sink's options (``--sink-option K=V``): core checks them by it, and
     ``open`` gets what it loaded; None: the sink takes none."""
-
-    def load_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """``given`` checked and loaded by ``options_schema``: what ``open`` gets (UsageError for a bad one)."""
-        from .options import load_options
-
-        return load_options(self.options_schema, given, f"{self.name} sink")
 
 
 @dataclass(frozen=True)
@@ -432,12 +436,14 @@ class Workers:
 
 
 @dataclass(frozen=True)
-class ExecutorSpec:
+class ExecutorSpec(TakesOptions):
     """A way to run the jobs of ``etl batch``: one at a time here, on a pool, on a cluster.
 
     ``open(workers, options)`` is a context manager giving :class:`Workers`; leaving it releases
     them. ``workers`` is None when the user gave no number.
     """
+
+    COMPONENT: ClassVar[str] = "executor"
 
     name: str
     open: Callable[[int | None, Mapping[str, Any]], AbstractContextManager[Workers]]
@@ -445,9 +451,3 @@ class ExecutorSpec:
     options_schema: Callable[[], Any] | None = None
     """A marshmallow schema class for the executor's own options (``--scheduler``, the keys of the
     config's ``[executor]`` table other than ``name`` and ``workers``); None: it takes none."""
-
-    def load_options(self, given: Mapping[str, Any]) -> dict[str, Any]:
-        """``given`` checked and loaded by ``options_schema``: what ``open`` gets (UsageError for a bad one)."""
-        from .options import load_options
-
-        return load_options(self.options_schema, given, f"{self.name} executor")
