@@ -42,7 +42,6 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -253,6 +252,8 @@ class HttpSink:
         self._dry_run = dry_run
         self._secrets = _secrets_of(options.headers, url)
         self._limiter = _RateLimiter(options.rate)
+        from concurrent.futures import ThreadPoolExecutor  # here, not at start-up: most runs use another sink
+
         self._pool = ThreadPoolExecutor(options.concurrency, thread_name_prefix="etl-http")
         self._local = threading.local()
         self._connections: list[_Connection] = []
@@ -280,6 +281,8 @@ class HttpSink:
         """Send the documents concurrently and return once every one is finished."""
         if self._dry_run:
             return [CREATED] * len(documents)
+        from concurrent.futures import wait
+
         futures = [self._pool.submit(self._deliver, document) for document in documents]
         wait(futures)
         outcomes = [future.result() for future in futures]

@@ -7,13 +7,15 @@ column-wise :class:`Batch`, validators and rules check whole batches, and the ru
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Executor
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 from .errors import RowError
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 Row = tuple[int, list[str]]
 """A data row of an input: the physical line (or sheet row) where it starts, and its cells."""

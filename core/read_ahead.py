@@ -6,19 +6,19 @@ pickled, so the results are those of one process.
 """
 from __future__ import annotations
 
-import ctypes
 import gc
-import multiprocessing
 import os
 import pickle
 import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
-from multiprocessing.connection import Connection
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from .errors import InputError, Terminated
+
+if TYPE_CHECKING:
+    from multiprocessing.connection import Connection
 
 T = TypeVar("T")
 
@@ -43,6 +43,8 @@ def read_ahead(produce: Callable[[], Iterator[T]], in_child: bool) -> Iterator[T
     if not in_child:
         yield from produce()
         return
+    import multiprocessing  # here, not at start-up: a small file never needs it
+
     context = multiprocessing.get_context("fork")
     receiver, sender = context.Pipe(duplex=False)
     child = context.Process(target=_produce_into, args=(produce, sender, receiver, os.getpid()),
@@ -74,6 +76,8 @@ def read_ahead(produce: Callable[[], Iterator[T]], in_child: bool) -> Iterator[T
 def die_with(parent: int) -> None:
     """In a child process (on Linux): be killed by the kernel when the parent dies (even by SIGKILL),
     and stop now if it already has, so that no child ever outlives its run."""
+    import ctypes
+
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     if os.getppid() != parent:

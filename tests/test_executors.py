@@ -313,7 +313,7 @@ def test_an_input_a_worker_cannot_see_is_a_clear_error(tmp_path):
 
 
 def test_workers_with_another_etl_version_are_refused():
-    from etl.executors import _check_versions
+    from etl.executor_backends import _check_versions
     from etl.errors import UsageError
 
     import etl

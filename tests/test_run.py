@@ -3,8 +3,15 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 
+import pytest
 from conftest import EXAMPLE, HEADER, read_report, read_store, write_csv
+
+UNUSED_AT_START = ("sqlite3", "tinydb", "etl.connectors.sqlite_store", "etl.connectors.tinydb_store", "multiprocessing",
+                   "ctypes", "concurrent.futures", "etl.executor_backends")
+"""Modules a run loads only when it uses them: the stores' libraries, the reading-ahead and batch machinery."""
 
 
 def customer(cid: str, name: str = "", email: str = "", **extra: str) -> dict[str, str]:
@@ -25,6 +32,16 @@ def test_example_imports_into_the_default_tinydb_store(etl, tmp_path):
     nice = next(c for c in store["customers"] if c["external_id"] == "C-1012")
     assert nice["postal_code"] == "06000"
     assert "29 lines read: 29 imported, 0 rejected." in result.err
+
+
+@pytest.mark.parametrize("sink, used", [("json", set()), ("tinydb", {"tinydb", "etl.connectors.tinydb_store"}),
+                                        ("sqlite", {"sqlite3", "etl.connectors.sqlite_store"})])
+def test_a_small_run_loads_only_the_modules_it_uses(tmp_path, sink, used):
+    code = (f"import sys\nsys.argv = ['etl', 'run', {str(EXAMPLE)!r}, '--sink', {sink!r}, '--quiet']\n"
+            "from etl.cli import main\ntry:\n    main()\nexcept SystemExit as exit:\n    assert not exit.code, exit\n"
+            f"print(sorted(set({UNUSED_AT_START!r}) & set(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert result.stdout.strip() == str(sorted(used)), result.stdout + result.stderr
 
 
 def test_json_sink_report_and_rejects(etl, tmp_path):

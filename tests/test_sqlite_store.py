@@ -18,7 +18,7 @@ import pytest
 import etl
 from conftest import etl_process, read_report, read_sqlite_store, read_store, write_csv
 from etl.components import Document
-from etl.connectors.sqlite_sink import SqliteSink
+from etl.connectors.sqlite_store import SqliteSink
 from etl.errors import EtlError
 from test_accounting import generated_rows
 
