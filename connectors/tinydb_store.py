@@ -18,23 +18,13 @@ import orjson
 from tinydb.storages import Storage
 
 from etl import (
-    CREATED, Document, HISTORY_KIND, SinkError, StoredDocument, TYPE_NAMES, UNCHANGED, UPDATED,
+    CREATED, Document, HISTORY_KIND, SinkError, StoredDocument, UNCHANGED, UPDATED,
     changed_fields, described, reason, remove_stale_temporaries,
     shape_problem, stored_value, write_atomically)
 
 from .storefile import StoreLock, check_store_kind, open_store, store_label, store_path
 
 HISTORY_TABLE = HISTORY_KIND
-
-_CUSTOMER_TEXTS = ("external_id", "name", "accounting_code", "vat_number", "street", "postal_code", "city", "state",
-                   "country", "account_manager_email", "workflow", "group_external_id", "group_name")
-_CONTACT_TEXTS = ("email", "first_name", "last_name", "phone", "external_id", "position", "customer_external_id",
-                  "customer_name")
-DOCUMENT_TYPES: dict[str, dict[str, type]] = {
-    "customers": {**dict.fromkeys(_CUSTOMER_TEXTS, str), "payment_period_days": int},
-    "contacts": {**dict.fromkeys(_CONTACT_TEXTS, str), "is_main": bool},
-}
-"""The type of each field of the documents the default rules store (the README's contract); None is always allowed."""
 
 
 def _json(value: Any) -> bytes:
@@ -46,18 +36,12 @@ def _table_problem(name: str, table: Any) -> str | None:
     where = f"table {name!r}"
     if not isinstance(table, dict):
         return f"{where} is {described(table)}, not an object of documents"
-    types = DOCUMENT_TYPES.get(name)
     for doc_id, doc in table.items():
         if not (doc_id.isascii() and doc_id.isdigit()):
             return f"{where}: the document id {doc_id!r} is not a number"
         if not isinstance(doc, dict):
             return f"{where}, document {doc_id}: {described(doc)}, not an object"
-        if types is not None:
-            for field, kind in types.items():
-                value = doc.get(field)
-                if value is not None and type(value) is not kind:
-                    return f"{where}, document {doc_id}: {field!r} is {described(value)}, not {TYPE_NAMES[kind]}"
-        elif name == HISTORY_TABLE and (problem := shape_problem(doc, f"import {doc_id}")):
+        if name == HISTORY_TABLE and (problem := shape_problem(doc, f"import {doc_id}")):
             return f"{where}: {problem}"
     return None
 
@@ -74,7 +58,7 @@ class AtomicJSONStorage(Storage):
 
     def read(self) -> dict[str, dict[str, Any]] | None:
         """The store's tables, None when there is no store; refused unless a regular file of
-        tables of documents of the expected types."""
+        tables of documents (their fields' types are the rules' to check: see ``RulesSpec.stored_types``)."""
         fd = open_store(self.path, self.label)
         if fd is None:
             return None

@@ -404,6 +404,10 @@ class RulesSpec:
     lookup_keys: Callable[[str, dict[str, Any]], dict[str, str] | None] | None = None
     """The lookup keys (:attr:`Document.keys`) of a stored document of a kind with this data: how
     ``etl history undo`` gives a restored document its keys again in a sink that finds by key."""
+    stored_types: Mapping[str, Mapping[str, type]] = field(default_factory=dict)
+    """The type of each field of the documents the rules store, per kind (``{"customers": {"name": str}}``;
+    None is always allowed): a stored document the rules read with a value of another type stops the run,
+    in one line naming the store, before the rules see it."""
 
 
 @dataclass(frozen=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .changes import after_writing, changes_of, field_changes
-from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, Sink, SinkSpec,
-                         StoreAccess, Table, ValidatorSpec)
+from .components import (CREATED, UPDATED, Batch, Document, Field, ReaderSpec, Rejected, Row, Rules, RulesSpec, Sink,
+                         SinkSpec, StoreAccess, Table, ValidatorSpec)
 from .errors import EtlError, InputError, Interrupted, OutputError, RowError, SinkError, Terminated, UsageError
 from .files import check_output, written_atomically
 from .history import HISTORY_KIND, REMEMBERS_KEY, Written, import_entry, remembered_mapping
@@ -24,6 +24,7 @@ from .progress import Progress
 from .read_ahead import read_ahead, worth_reading_ahead
 from .rejects import ERROR_COLUMN, rejected_rows, rejects_header, restore, write_table
 from .row_spool import RowSpool
+from .stored_types import typed_access
 from .success import Outcomes, success_rows, write_success
 from .registry import Registry, get_registry
 from .report import Report, counted
@@ -303,7 +304,7 @@ def _execute(job: Job, registry: Registry | None, progress: Progress | None) -> 
         table = open_table(reader_spec, job, reader_options)
         try:
             with fewer_collections():
-                run.execute(table, rules_spec.create(), sink_spec, writers)
+                run.execute(table, rules_spec, sink_spec, writers)
         except (KeyboardInterrupt, Terminated) as exc:
             code = 143 if isinstance(exc, Terminated) else 130
             raise Interrupted(f"{job.input}: interrupted {run.stage()}", code) from None
@@ -357,15 +358,16 @@ class Run:
                     f"sink, {left}")
         return f"after reading {counted(self.report.read, 'line')}: nothing was written"
 
-    def execute(self, table: Table, rules: Rules, sink_spec: SinkSpec, writers: Writers) -> Report:
+    def execute(self, table: Table, rules_spec: RulesSpec, sink_spec: SinkSpec, writers: Writers) -> Report:
         try:
-            return self._import(table, rules, sink_spec, writers)
+            return self._import(table, rules_spec, sink_spec, writers)
         finally:
             if self.spool is not None:
                 self.spool.close()
 
-    def _import(self, table: Table, rules: Rules, sink_spec: SinkSpec, writers: Writers) -> Report:
+    def _import(self, table: Table, rules_spec: RulesSpec, sink_spec: SinkSpec, writers: Writers) -> Report:
         job, report = self.job, self.report
+        rules = rules_spec.create()
         self.sink_spec = sink_spec
         keeps_history = sink_spec.keeps_history
         sink = sink_spec.open(job.target, self.sink_options, job.dry_run)
@@ -378,7 +380,9 @@ class Run:
                 entries = (sink.find(HISTORY_KIND, REMEMBERS_KEY, ["yes"]) if sink_spec.finds_by_key
                            else sink.existing(HISTORY_KIND))
                 remembered = remembered_mapping(entries, [restore(t) for t in table.header])
-            rules.start(self.settings, StoreAccess(sink.existing, sink.find if sink_spec.finds_by_key else None))
+            access = StoreAccess(sink.existing, sink.find if sink_spec.finds_by_key else None)
+            rules.start(self.settings, typed_access(access, rules_spec.stored_types,
+                                                    job.target or sink_spec.default_target or sink_spec.name))
             mapping = map_columns(table, rules, job, remembered, first_rows)
             report.declare(rules.kinds)
             report.mapping = mapping

@@ -5,6 +5,8 @@ from typing import Any
 
 from etl import RulesSpec, hookimpl
 
+from .documents import STORED_TYPES
+
 
 def _create():
     from .rules import CustomerRules
@@ -33,4 +35,5 @@ def register_rules() -> list[RulesSpec]:
         settings_schema=_settings_schema(),
         default=True,
         lookup_keys=_lookup_keys,
+        stored_types=STORED_TYPES,
     )]

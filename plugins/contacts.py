@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from etl import Document, RowError, StoredDocument
 
-from .fields import CONTACT_DOCUMENT, CONTACT_FIELD_NAMES
+from .documents import CONTACT_DOCUMENT
+from .fields import CONTACT_FIELD_NAMES
 from .model import EMAIL, IS_MAIN, REFERENCE, ContactLine, Customer, same_value
 from .store_index import StoreIndex, name_key
 

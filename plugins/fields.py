@@ -152,30 +152,3 @@ FIELDS = CUSTOMER_FIELDS + CONTACT_FIELDS
 CUSTOMER_FIELD_NAMES = tuple(f.name for f in CUSTOMER_FIELDS)
 CONTACT_FIELD_NAMES = tuple(f.name for f in CONTACT_FIELDS)
 
-CUSTOMER_DOCUMENT = {
-    # document key -> field
-    "external_id": "customer_id",
-    "name": "customer_name",
-    "accounting_code": "accounting_code",
-    "vat_number": "vat_number",
-    "street": "address",
-    "postal_code": "postal_code",
-    "city": "town",
-    "state": "state",
-    "country": "country",
-    "account_manager_email": "account_manager_email",
-    "workflow": "workflow",
-    "payment_period_days": "payment_period",
-}
-"""Customer document keys filled straight from a field; group_external_id and group_name come from the group."""
-
-CONTACT_DOCUMENT = {
-    "email": "contact_email",
-    "first_name": "contact_first_name",
-    "last_name": "contact_last_name",
-    "phone": "contact_phone",
-    "external_id": "contact_reference",
-    "position": "contact_position",
-    "is_main": "main_contact",
-}
-"""Contact document keys filled from a field; customer_external_id and customer_name come from the customer."""

@@ -13,8 +13,9 @@ from etl import Batch, CLEAR, Document, RowError, RulesOutcome, StoreAccess, res
 
 from . import values as parse
 from .contacts import decide_contacts
+from .documents import CUSTOMER_DOCUMENT
 from .email_lists import one_email_per_row
-from .fields import CONTACT_FIELD_NAMES, CUSTOMER_DOCUMENT, CUSTOMER_FIELD_NAMES, FIELDS
+from .fields import CONTACT_FIELD_NAMES, CUSTOMER_FIELD_NAMES, FIELDS
 from .groups import resolve_groups
 from .matching import chosen, columns_missing, match_rules, vat_key
 from .model import EMAIL, GROUP_ID, GROUP_NAME, ID, NAME, PERIOD, VAT, ContactLine, Customer

@@ -13,9 +13,11 @@ import random
 import resource
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import orjson
@@ -23,7 +25,7 @@ import pytest
 
 import etl
 
-from conftest import etl_process, interrupt, read_store, write_csv
+from conftest import STORES, etl_process, interrupt, read_store, write_csv
 
 ETL = [sys.executable, "-m", "etl"]
 ETL_SOURCE = str(Path(etl.__file__).resolve().parent)
@@ -412,15 +414,6 @@ SHAPES = {
     "id-not-a-number": ({"customers": {"abc": {"name": "A"}}}, "the document id 'abc' is not a number"),
     "id-negative": ({"customers": {"-1": {"name": "A"}}}, "the document id '-1' is not a number"),
     "id-unicode-digit": ({"customers": {"\u0661": {"name": "A"}}}, "is not a number"),
-    "email-number": ({"contacts": {"1": {"email": 42}}}, "'email' is a whole number, not text"),
-    "name-list": ({"customers": {"1": {"name": ["A"]}}}, "'name' is a list, not text"),
-    "external-id-object": ({"customers": {"1": {"external_id": {"a": 1}}}}, "'external_id' is an object, not text"),
-    "period-text": ({"customers": {"1": {"name": "A", "payment_period_days": "30"}}},
-                    "'payment_period_days' is text, not a whole number"),
-    "period-bool": ({"customers": {"1": {"name": "A", "payment_period_days": True}}},
-                    "'payment_period_days' is true or false, not a whole number"),
-    "is-main-text": ({"contacts": {"1": {"email": "a@b.example", "is_main": "yes"}}},
-                     "'is_main' is text, not true or false"),
     "control-characters-in-key": ({"customers": {"1\n\x1b[31m": {"name": "A"}}}, "'1\\n\\x1b[31m'"),
     "imports-list": ({"imports": [IMPORT]}, "table 'imports' is a list"),
     "import-string": ({"imports": {"1": "done"}}, "table 'imports', document 1: text, not an object"),
@@ -449,6 +442,50 @@ def test_a_store_of_an_unexpected_shape_is_refused_untouched(etl, tmp_path, shap
     assert result.code == 2, result.err
     one_clear_line(result.err, "etl-db.json: not an etl store: ", where)
     assert store.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["a.csv", "etl-db.json"]
+
+
+FIELD_TYPES = {
+    "email-number": ("contacts", {"email": 42}, "'email' is a whole number, not text"),
+    "name-list": ("customers", {"name": ["A"]}, "'name' is a list, not text"),
+    "external-id-object": ("customers", {"external_id": {"a": 1}}, "'external_id' is an object, not text"),
+    "period-text": ("customers", {"payment_period_days": "30"}, "'payment_period_days' is text, not a whole number"),
+    "period-bool": ("customers", {"payment_period_days": True},
+                    "'payment_period_days' is true or false, not a whole number"),
+    "is-main-text": ("contacts", {"is_main": "yes"}, "'is_main' is text, not true or false"),
+    "group-number": ("customers", {"group_name": 7}, "'group_name' is a whole number, not text"),
+    "owner-list": ("contacts", {"customer_name": []}, "'customer_name' is a list, not text"),
+}
+"""Stored fields of a type the default rules do not write (``RulesSpec.stored_types``), as another tool may leave."""
+
+
+def _edit_first(store: Path, sink: str, kind: str, change: dict) -> int:
+    """Change the first stored document of ``kind`` as another tool would; its ref."""
+    if sink == "tinydb":
+        tables = orjson.loads(store.read_bytes())
+        tables[kind]["1"].update(change)
+        store.write_bytes(orjson.dumps(tables))
+        return 1
+    with closing(sqlite3.connect(store)) as db, db:
+        ref, data = db.execute("SELECT id, data FROM documents WHERE kind = ? ORDER BY id", (kind,)).fetchone()
+        db.execute("UPDATE documents SET data = ? WHERE id = ?", (json.dumps({**json.loads(data), **change}), ref))
+    return ref
+
+
+@pytest.mark.parametrize("dry_run", [False, True])
+@pytest.mark.parametrize("sink", ["tinydb", "sqlite"])
+@pytest.mark.parametrize("case", FIELD_TYPES)
+def test_a_stored_field_of_another_type_is_refused_untouched(etl, tmp_path, case, sink, dry_run):
+    """Whatever the store, the rules never see a document another tool left of types they do not write."""
+    kind, change, where = FIELD_TYPES[case]
+    store = tmp_path / STORES[sink][0]
+    write_csv(tmp_path / "a.csv", rows(2))
+    assert etl("run", "a.csv", "--sink", sink).code == 0
+    ref = _edit_first(store, sink, kind, change)
+    before = sorted(os.listdir(tmp_path)), store.read_bytes()
+    result = etl("run", "a.csv", "--sink", sink, *(["--dry-run"] if dry_run else []))
+    assert result.code == 2, result.err
+    one_clear_line(result.err, f"{store.name}: not an etl store: {kind} document {ref}: {where}")
+    assert (sorted(os.listdir(tmp_path)), store.read_bytes()) == before
 
 
 def test_a_store_of_the_expected_shape_with_fields_of_its_own_is_accepted(etl, tmp_path):

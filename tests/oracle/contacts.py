@@ -5,7 +5,8 @@ from collections.abc import Iterator
 from etl.components import Document
 from etl.errors import RowError
 
-from etl.plugins.fields import CONTACT_DOCUMENT, CONTACT_FIELD_NAMES
+from etl.plugins.documents import CONTACT_DOCUMENT
+from etl.plugins.fields import CONTACT_FIELD_NAMES
 from .model import EMAIL, IS_MAIN, ContactLine, Customer, same_value
 from .store_index import StoreIndex, name_key
 

@@ -11,12 +11,13 @@ from typing import Any
 
 from etl.components import Batch, Document, RulesOutcome, StoredDocument
 from etl.errors import RowError
+from etl.plugins.documents import CUSTOMER_DOCUMENT
+from etl.plugins.fields import CONTACT_FIELD_NAMES, CUSTOMER_FIELD_NAMES, FIELDS
 from etl.rejects import restore
 
 from . import values as parse
 from .contacts import decide_contacts
 from .email_lists import one_email_per_row
-from etl.plugins.fields import CONTACT_FIELD_NAMES, CUSTOMER_DOCUMENT, CUSTOMER_FIELD_NAMES, FIELDS
 from .groups import resolve_groups
 from .model import EMAIL, ID, NAME, PERIOD, ContactLine, Customer
 from .store_index import StoreIndex, StoredCustomer, name_key
