@@ -2,8 +2,10 @@
 main-contact fix), to check the product's rules against (``tests/differential.py``).
 
 Its modules are copies of ``etl.plugins`` (rules, model, contacts, groups, store_index, values,
-email_lists) with one change: they take the field definitions from ``etl.plugins.fields``, which
-the mapping shares. Never edit them to follow the product: a difference is what the differential
+email_lists) with one change: they take the field definitions from ``etl.plugins.fields`` and the
+documents' keys from ``etl.plugins.documents``, which the mapping and the store checks share. Beside
+them, ``row_spool`` is the spool of the rows read as it was at 2332c96, before its rows were framed
+one by one (``tests/test_row_spool.py``). Never edit them to follow the product: a difference is what the differential
 test is for. It is registered as the rules ``customers-oracle`` only in the registry the tests
 build (:func:`registry_with_oracle`), never in etl's own.
 """
