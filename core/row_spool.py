@@ -46,13 +46,7 @@ class RowSpool:
         lines = array("Q", [line for line, _ in rows])
         ends = array("Q", accumulate(map(len, parts)))
         head = FRAME.pack(16 * len(rows) + ends[-1], rows[0][0], rows[-1][0], len(rows))
-        frame = b"".join((head, lines.tobytes(), ends.tobytes(), *parts))
-        try:
-            written = 0
-            while written < len(frame):
-                written += self._file.write(memoryview(frame)[written:]) or 0
-        except OSError as exc:
-            raise EtlError(_cannot_keep(exc)) from None
+        self._append(b"".join((head, lines.tobytes(), ends.tobytes(), *parts)))
 
     def rows_on(self, lines: Collection[int] | None) -> Iterator[Row]:
         """The rows kept that start on ``lines`` (every row: None), in file order; only the frames
@@ -63,8 +57,7 @@ class RowSpool:
         while head := self._file.read(FRAME.size):
             size, first, last, count = FRAME.unpack(head)
             if wanted is not None:
-                while index < len(wanted) and wanted[index] < first:
-                    index += 1
+                index = bisect_left(wanted, first, index)
                 if index == len(wanted):
                     return
                 if wanted[index] > last:
@@ -80,6 +73,14 @@ class RowSpool:
 
     def close(self) -> None:
         self._file.close()
+
+    def _append(self, frame: bytes) -> None:
+        try:
+            written = 0
+            while written < len(frame):
+                written += self._file.write(memoryview(frame)[written:]) or 0
+        except OSError as exc:
+            raise EtlError(_cannot_keep(exc)) from None
 
     def _read(self, size: int) -> bytes:
         parts, left = [], size
