@@ -25,6 +25,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from .batch_jobs import JobSpec, JobSummary
+from .components import SinkSpec
 from .errors import EtlError, UsageError
 from .mapping import load_mapping_file
 from .secrets import MIN_SECRET_LENGTH, mask_secrets
@@ -268,12 +269,18 @@ def job_spec(config: BatchConfig, job: BatchJob, source: Path, dry_run: bool) ->
     return JobSpec(job.name, str(source), base, written, config.written_plugins, settings, mapping, dry_run)
 
 
-def store_of(job: BatchJob, source: Path) -> str | None:
-    """The store a job writes to, when it is a file that jobs must take turns on (None: a URL)."""
-    target = fill(job.options, job.name, source).get("target") or ""
+def store_of(job: BatchJob, source: Path, sink: Callable[[str | None], SinkSpec]) -> str | None:
+    """The store a job writes to, when it is a file that jobs must take turns on (None: a URL, or a sink that
+    ``sink``, the registry's, does not know: the job fails alone); a job naming no sink or no target has the
+    default sink's or target."""
+    try:
+        spec = sink(job.options.get("sink"))
+    except UsageError:
+        return None
+    target = fill(job.options, job.name, source).get("target") or spec.default_target or ""
     if "://" in target:
         return None
-    return f"{job.options.get('sink', 'tinydb')}:{os.path.abspath(target) if target else ''}"
+    return f"{spec.name}:{os.path.abspath(target) if target else ''}"
 
 
 def select(config: BatchConfig, names: tuple[str, ...]) -> list[BatchJob]:

@@ -183,12 +183,13 @@ def run_batch(config: BatchConfig, jobs: list[BatchJob], chosen: Mapping[str, An
     workers = options.pop("workers", None)
     if workers is not None and (not isinstance(workers, int) or isinstance(workers, bool) or workers < 1):
         raise UsageError(f"{config.path}: executor.workers: must be a whole number of 1 or more")
-    executor = get_registry().executor(str(name))
+    registry = get_registry()
+    executor = registry.executor(str(name))
     specs, stores = [], []
     for job in jobs:
         for source in job.inputs:
             specs.append(job_spec(config, job, source, dry_run))
-            stores.append(store_of(job, source))
+            stores.append(store_of(job, source, registry.sink))
     try:
         executor_options = executor.load_options(options)
     except UsageError as exc:

@@ -124,3 +124,22 @@ def test_plugins_read_their_own_section_of_the_batch_config(etl, tmp_path):
     finally:
         pm.unregister(name="spy")
     assert seen == [{"level": 3}]
+
+
+def test_jobs_on_one_store_take_turns_whether_they_name_its_sink_and_target_or_not(tmp_path, monkeypatch):
+    """The store a job writes to comes from the registered sinks' declared defaults, not from core."""
+    from etl.batch_config import load_config, store_of
+    from etl.registry import get_registry
+
+    monkeypatch.chdir(tmp_path)
+    write_csv(tmp_path / "a.csv", [{"Customer ID": "C1", "Customer name": "One"}])
+    (tmp_path / "jobs.toml").write_text(
+        '[[jobs]]\nname = "bare"\ninput = "a.csv"\n'
+        '[[jobs]]\nname = "named"\ninput = "a.csv"\nsink = "tinydb"\ntarget = "etl-db.json"\n'
+        '[[jobs]]\nname = "sqlite"\ninput = "a.csv"\nsink = "sqlite"\n'
+        '[[jobs]]\nname = "unknown"\ninput = "a.csv"\nsink = "nosuch"\n'
+        '[[jobs]]\nname = "url"\ninput = "a.csv"\nsink = "http"\ntarget = "http://127.0.0.1:9/api"\n')
+    config = load_config(tmp_path / "jobs.toml")
+    stores = {job.name: store_of(job, tmp_path / "a.csv", get_registry().sink) for job in config.jobs}
+    assert stores == {"bare": f"tinydb:{tmp_path / 'etl-db.json'}", "named": f"tinydb:{tmp_path / 'etl-db.json'}",
+                      "sqlite": f"sqlite:{tmp_path / 'etl-db.sqlite'}", "unknown": None, "url": None}
