@@ -1,6 +1,7 @@
-"""The documents the default rules store: the field each key is filled from, and the type of each key's
-values, which the rules declare (``RulesSpec.stored_types``) so that a document edited elsewhere is refused
-before they read it. Light: imported when the rules are registered."""
+"""The documents the default rules store: the field each key is filled from (a mapping may name the key
+instead of the field), and the type of each key's values, which the rules declare
+(``RulesSpec.stored_types``) so that a document edited elsewhere is refused before they read it. Light:
+imported when the rules are registered."""
 from __future__ import annotations
 
 CUSTOMER_DOCUMENT = {
@@ -31,9 +32,16 @@ CONTACT_DOCUMENT = {
 }
 """Contact document keys filled from a field; customer_external_id and customer_name come from the customer."""
 
+GROUP_DOCUMENT = {"group_name": "group_name", "group_external_id": "group_id"}
+"""A customer's keys naming its group, filled from the group it resolves to (else from these fields)."""
+
+DOCUMENT_KEYS = tuple((key, field) for key, field in {**CUSTOMER_DOCUMENT, **GROUP_DOCUMENT, **CONTACT_DOCUMENT}.items()
+                      if key != "external_id")
+"""The document keys a mapping may name instead of a field (``external_id`` names both documents' own IDs:
+the fields ``customer_id`` and ``contact_reference`` are the only names of those)."""
+
 STORED_TYPES = {
-    "customers": {**dict.fromkeys((*CUSTOMER_DOCUMENT, "group_external_id", "group_name"), str),
-                  "payment_period_days": int},
+    "customers": {**dict.fromkeys((*CUSTOMER_DOCUMENT, *GROUP_DOCUMENT), str), "payment_period_days": int},
     "contacts": {**dict.fromkeys((*CONTACT_DOCUMENT, "customer_external_id", "customer_name"), str), "is_main": bool},
 }
 """The type of each key of the stored customers and contacts (None is always allowed)."""

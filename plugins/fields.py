@@ -4,6 +4,7 @@ from __future__ import annotations
 from etl import Content, Field
 
 from . import content as looks
+from .documents import DOCUMENT_KEYS
 from .values import POSITIONS
 
 MAIN_CONTACT_CHOICES = ("1", "0")
@@ -31,17 +32,6 @@ DESCRIPTIONS_FR = {
     "main_contact": "« 1 » marque le contact principal du client ; s'il y en a plusieurs, le dernier l'emporte.",
 }
 """The descriptions in French, by field name."""
-
-DOCUMENT_KEYS = (
-    ("name", "customer_name"), ("accounting_code", "accounting_code"), ("vat_number", "vat_number"),
-    ("street", "address"), ("postal_code", "postal_code"), ("city", "town"), ("state", "state"),
-    ("country", "country"), ("account_manager_email", "account_manager_email"), ("workflow", "workflow"),
-    ("payment_period_days", "payment_period"), ("group_name", "group_name"), ("group_external_id", "group_id"),
-    ("email", "contact_email"), ("first_name", "contact_first_name"), ("last_name", "contact_last_name"),
-    ("phone", "contact_phone"), ("position", "contact_position"), ("is_main", "main_contact"),
-)
-"""The document keys a mapping may name instead of a field (``external_id`` names both documents' own IDs:
-the fields ``customer_id`` and ``contact_reference`` are the only names of those)."""
 
 
 def _field(name: str, en: str, fr: str, *synonyms: str, description: str = "", choices: tuple[str, ...] = (),
